@@ -1,0 +1,27 @@
+// Activation codes shared with the host (src/engine/kernels.ts mirrors them).
+export const ACT_LINEAR: i32 = 0;
+export const ACT_RELU: i32 = 1;
+export const ACT_SIGMOID: i32 = 2;
+export const ACT_TANH: i32 = 3;
+
+@inline export function activateScalar(x: f32, act: i32): f32 {
+  if (act == ACT_RELU) return x > 0 ? x : 0;
+  if (act == ACT_SIGMOID) return sigmoidScalar(x);
+  if (act == ACT_TANH) return tanhScalar(x);
+  return x;
+}
+
+// Both written with one exp of a non-positive argument so that large |x| neither overflows nor loses
+// precision: exp(-|x|) is in (0, 1].
+@inline export function sigmoidScalar(x: f32): f32 {
+  const e = Mathf.exp(-Mathf.abs(x));
+  const one: f32 = 1;
+  return x >= 0 ? one / (one + e) : e / (one + e);
+}
+
+@inline export function tanhScalar(x: f32): f32 {
+  const e = Mathf.exp(-2 * Mathf.abs(x));
+  const one: f32 = 1;
+  const t: f32 = (one - e) / (one + e);
+  return x >= 0 ? t : -t;
+}

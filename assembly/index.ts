@@ -1,0 +1,9 @@
+// The kernel module's exports: numeric kernels only. What to compute and when is decided in src/.
+export { workspaceBytes, setWorkspace, heapBase } from "./workspace";
+export { gemm } from "./gemm";
+export { im2col, col2im } from "./convolution";
+export { maxPoolForward, maxPoolBackward } from "./pooling";
+export { activationForward, activationBackward, softmaxForward, softmaxBackward } from "./activations";
+export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
+export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
+export { columnSums, sumOfSquares, axpy, multiply, dropoutMask } from "./reductions";

@@ -1,0 +1,80 @@
+// The one interface between orchestration (src/) and numeric kernels. Two implementations satisfy it:
+// the AssemblyScript SIMD module (wasm-kernels.ts) and a plain TypeScript reference made of naive loops
+// (reference-kernels.ts), which the tests hold the fast one against.
+//
+// Every buffer argument is a byte offset ("pointer") into `memory`; every buffer is f32 unless named
+// otherwise (argmax and sparse labels are i32). Kernels never allocate: src/engine/heap.ts lays memory out.
+
+export type Pointer = number;
+
+/** Activation codes understood by the kernels (softmax is row-wise and has kernels of its own). */
+export const Act = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
+export type ActCode = (typeof Act)[keyof typeof Act];
+
+export interface Kernels {
+  /** "wasm-simd", "wasm-relaxed-simd" or "reference". */
+  readonly variant: string;
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  /** Bytes of scratch the GEMM wants; the heap reserves it once and calls setWorkspace. */
+  workspaceBytes(): number;
+  setWorkspace(ptr: Pointer): void;
+
+  /** C[m×n] = (accumulate ? C : 0) + A·B (+ bias[n], then act); A[i][p] at a + 4(i·aRowStride + p·aColStride). */
+  gemm(
+    m: number, n: number, k: number,
+    a: Pointer, aRowStride: number, aColStride: number,
+    b: Pointer, bRowStride: number, bColStride: number,
+    c: Pointer, ldc: number,
+    accumulate: boolean, bias: Pointer, act: ActCode,
+  ): void;
+
+  im2col(
+    x: Pointer, n: number, h: number, w: number, c: number,
+    kh: number, kw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number,
+    col: Pointer,
+  ): void;
+  /** Adjoint of im2col; dx is overwritten. */
+  col2im(
+    col: Pointer, n: number, h: number, w: number, c: number,
+    kh: number, kw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number,
+    dx: Pointer,
+  ): void;
+
+  maxPoolForward(
+    x: Pointer, n: number, h: number, w: number, c: number,
+    ph: number, pw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number,
+    y: Pointer, argmax: Pointer,
+  ): void;
+  maxPoolBackward(dy: Pointer, argmax: Pointer, outputSize: number, dx: Pointer, inputSize: number): void;
+
+  activationForward(act: ActCode, x: Pointer, y: Pointer, count: number): void;
+  activationBackward(act: ActCode, y: Pointer, dy: Pointer, dx: Pointer, count: number): void;
+  softmaxForward(x: Pointer, y: Pointer, rows: number, cols: number): void;
+  softmaxBackward(y: Pointer, dy: Pointer, dx: Pointer, rows: number, cols: number): void;
+
+  /** Returns the batch-mean loss. Pass labels (i32 class indices) for sparse targets, else targets. */
+  softmaxCrossEntropy(
+    logits: Pointer, rows: number, cols: number, labels: Pointer, targets: Pointer, probs: Pointer, grad: Pointer,
+  ): number;
+  meanSquaredError(y: Pointer, targets: Pointer, count: number, grad: Pointer): number;
+  binaryCrossEntropy(p: Pointer, targets: Pointer, count: number, grad: Pointer): number;
+  sigmoidCrossEntropy(z: Pointer, targets: Pointer, count: number, probs: Pointer, grad: Pointer): number;
+
+  sgdUpdate(w: Pointer, g: Pointer, count: number, lr: number): void;
+  sgdMomentumUpdate(
+    w: Pointer, g: Pointer, velocity: Pointer, count: number, lr: number, momentum: number, nesterov: boolean,
+  ): void;
+  adamUpdate(
+    w: Pointer, g: Pointer, m: Pointer, v: Pointer, count: number,
+    lrT: number, beta1: number, beta2: number, epsilon: number,
+  ): void;
+  rmspropUpdate(w: Pointer, g: Pointer, s: Pointer, count: number, lr: number, rho: number, epsilon: number): void;
+
+  columnSums(x: Pointer, rows: number, cols: number, out: Pointer): void;
+  sumOfSquares(x: Pointer, count: number): number;
+  axpy(count: number, alpha: number, x: Pointer, y: Pointer): void;
+  multiply(x: Pointer, mask: Pointer, y: Pointer, count: number): void;
+  /** Fills an inverted-dropout mask; returns the advanced xorshift32 state (as an unsigned number). */
+  dropoutMask(mask: Pointer, count: number, rate: number, state: number): number;
+}

@@ -1,0 +1,271 @@
+// The plain-TypeScript reference for every kernel: naive loops, no blocking, no SIMD, f64 accumulation
+// where a sum is long. It is the yardstick the WebAssembly kernels are tested against, and a slow but
+// complete backend in its own right (Sequential accepts it), so a model can be cross-checked end to end.
+
+import { Act, type ActCode, type Kernels, type Pointer } from "./kernels";
+
+const INITIAL_PAGES = 16;
+const MAXIMUM_PAGES = 65536;
+
+export function createReferenceKernels(): Kernels {
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES });
+  const f32 = (ptr: Pointer, count: number) => new Float32Array(memory.buffer, ptr, count);
+  const i32 = (ptr: Pointer, count: number) => new Int32Array(memory.buffer, ptr, count);
+  const all = () => new Float32Array(memory.buffer);
+  const at = (ptr: Pointer) => ptr >> 2;
+
+  const activate = (x: number, act: ActCode): number => {
+    if (act === Act.relu) return x > 0 ? x : 0;
+    if (act === Act.sigmoid) return 1 / (1 + Math.exp(-x));
+    if (act === Act.tanh) return Math.tanh(x);
+    return x;
+  };
+
+  return {
+    variant: "reference",
+    memory,
+    heapBase: () => 1024,
+    workspaceBytes: () => 0,
+    setWorkspace: () => {},
+
+    gemm(m, n, k, a, ars, acs, b, brs, bcs, c, ldc, accumulate, bias, act) {
+      const mem = all();
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum += mem[at(a) + i * ars + p * acs] * mem[at(b) + p * brs + j * bcs];
+          const ci = at(c) + i * ldc + j;
+          let v = (accumulate ? mem[ci] : 0) + sum;
+          if (bias !== 0) v += mem[at(bias) + j];
+          mem[ci] = activate(v, act);
+        }
+      }
+    },
+
+    im2col(x, n, h, w, c, kh, kw, stride, padTop, padLeft, oh, ow, col) {
+      const mem = all();
+      let dst = at(col);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++)
+                for (let ch = 0; ch < c; ch++) {
+                  const iy = oy * stride - padTop + ky;
+                  const ix = ox * stride - padLeft + kx;
+                  const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                  mem[dst++] = inside ? mem[at(x) + ((img * h + iy) * w + ix) * c + ch] : 0;
+                }
+    },
+
+    col2im(col, n, h, w, c, kh, kw, stride, padTop, padLeft, oh, ow, dx) {
+      const mem = all();
+      mem.fill(0, at(dx), at(dx) + n * h * w * c);
+      let src = at(col);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++)
+                for (let ch = 0; ch < c; ch++) {
+                  const iy = oy * stride - padTop + ky;
+                  const ix = ox * stride - padLeft + kx;
+                  const v = mem[src++];
+                  if (iy >= 0 && iy < h && ix >= 0 && ix < w) mem[at(dx) + ((img * h + iy) * w + ix) * c + ch] += v;
+                }
+    },
+
+    maxPoolForward(x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y, argmax) {
+      const mem = all();
+      const idx = i32(argmax, n * oh * ow * c);
+      let out = 0;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              let best = -Infinity;
+              let bestIndex = -1;
+              for (let ky = 0; ky < ph; ky++)
+                for (let kx = 0; kx < pw; kx++) {
+                  const iy = oy * stride - padTop + ky;
+                  const ix = ox * stride - padLeft + kx;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  const index = ((img * h + iy) * w + ix) * c + ch;
+                  const v = mem[at(x) + index];
+                  if (bestIndex < 0 || !(v <= best)) {
+                    best = v;
+                    bestIndex = index;
+                  }
+                }
+              mem[at(y) + out] = best;
+              idx[out++] = bestIndex;
+            }
+    },
+
+    maxPoolBackward(dy, argmax, outputSize, dx, inputSize) {
+      const mem = all();
+      const idx = i32(argmax, outputSize);
+      mem.fill(0, at(dx), at(dx) + inputSize);
+      for (let i = 0; i < outputSize; i++) if (idx[i] >= 0) mem[at(dx) + idx[i]] += mem[at(dy) + i];
+    },
+
+    activationForward(act, x, y, count) {
+      const xs = f32(x, count), ys = f32(y, count);
+      for (let i = 0; i < count; i++) ys[i] = activate(xs[i], act);
+    },
+
+    activationBackward(act, y, dy, dx, count) {
+      const ys = f32(y, count), dys = f32(dy, count), dxs = f32(dx, count);
+      for (let i = 0; i < count; i++) {
+        const v = ys[i];
+        const slope = act === Act.relu ? (v > 0 ? 1 : 0) : act === Act.sigmoid ? v * (1 - v) : act === Act.tanh ? 1 - v * v : 1;
+        dxs[i] = dys[i] * slope;
+      }
+    },
+
+    softmaxForward(x, y, rows, cols) {
+      const xs = f32(x, rows * cols), ys = f32(y, rows * cols);
+      for (let r = 0; r < rows; r++) {
+        const row = xs.subarray(r * cols, (r + 1) * cols);
+        const peak = Math.max(...row);
+        const exps = Array.from(row, (v) => Math.exp(v - peak));
+        const total = exps.reduce((s, e) => s + e, 0);
+        for (let j = 0; j < cols; j++) ys[r * cols + j] = exps[j] / total;
+      }
+    },
+
+    softmaxBackward(y, dy, dx, rows, cols) {
+      const ys = f32(y, rows * cols), dys = f32(dy, rows * cols), dxs = f32(dx, rows * cols);
+      for (let r = 0; r < rows; r++) {
+        let dot = 0;
+        for (let j = 0; j < cols; j++) dot += dys[r * cols + j] * ys[r * cols + j];
+        for (let j = 0; j < cols; j++) dxs[r * cols + j] = ys[r * cols + j] * (dys[r * cols + j] - dot);
+      }
+    },
+
+    softmaxCrossEntropy(logits, rows, cols, labels, targets, probs, grad) {
+      const z = f32(logits, rows * cols), p = f32(probs, rows * cols), g = f32(grad, rows * cols);
+      const label = labels !== 0 ? i32(labels, rows) : null;
+      const t = labels !== 0 ? null : f32(targets, rows * cols);
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(z.subarray(r * cols, (r + 1) * cols));
+        const peak = Math.max(...row);
+        const logSum = Math.log(row.reduce((s, v) => s + Math.exp(v - peak), 0));
+        for (let j = 0; j < cols; j++) {
+          const logP = row[j] - peak - logSum;
+          const target = label ? (label[r] === j ? 1 : 0) : t![r * cols + j];
+          total -= target * logP;
+          p[r * cols + j] = Math.exp(logP);
+          g[r * cols + j] = (Math.exp(logP) - target) / rows;
+        }
+      }
+      return total / rows;
+    },
+
+    meanSquaredError(y, targets, count, grad) {
+      const ys = f32(y, count), t = f32(targets, count), g = f32(grad, count);
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        const d = ys[i] - t[i];
+        total += d * d;
+        g[i] = (2 * d) / count;
+      }
+      return total / count;
+    },
+
+    binaryCrossEntropy(p, targets, count, grad) {
+      const eps = 1e-7;
+      const ps = f32(p, count), t = f32(targets, count), g = f32(grad, count);
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        const q = Math.min(Math.max(ps[i], eps), 1 - eps);
+        total -= t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
+        g[i] = ps[i] > eps && ps[i] < 1 - eps ? (q - t[i]) / (q * (1 - q)) / count : 0;
+      }
+      return total / count;
+    },
+
+    sigmoidCrossEntropy(z, targets, count, probs, grad) {
+      const zs = f32(z, count), t = f32(targets, count), p = f32(probs, count), g = f32(grad, count);
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        const q = 1 / (1 + Math.exp(-zs[i]));
+        total -= t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
+        p[i] = q;
+        g[i] = (q - t[i]) / count;
+      }
+      return total / count;
+    },
+
+    sgdUpdate(w, g, count, lr) {
+      const ws = f32(w, count), gs = f32(g, count);
+      for (let i = 0; i < count; i++) ws[i] -= lr * gs[i];
+    },
+
+    sgdMomentumUpdate(w, g, velocity, count, lr, momentum, nesterov) {
+      const ws = f32(w, count), gs = f32(g, count), vs = f32(velocity, count);
+      for (let i = 0; i < count; i++) {
+        vs[i] = momentum * vs[i] - lr * gs[i];
+        ws[i] += nesterov ? momentum * vs[i] - lr * gs[i] : vs[i];
+      }
+    },
+
+    adamUpdate(w, g, m, v, count, lrT, beta1, beta2, epsilon) {
+      const ws = f32(w, count), gs = f32(g, count), ms = f32(m, count), vs = f32(v, count);
+      for (let i = 0; i < count; i++) {
+        ms[i] = beta1 * ms[i] + (1 - beta1) * gs[i];
+        vs[i] = beta2 * vs[i] + (1 - beta2) * gs[i] * gs[i];
+        ws[i] -= (lrT * ms[i]) / (Math.sqrt(vs[i]) + epsilon);
+      }
+    },
+
+    rmspropUpdate(w, g, s, count, lr, rho, epsilon) {
+      const ws = f32(w, count), gs = f32(g, count), ss = f32(s, count);
+      for (let i = 0; i < count; i++) {
+        ss[i] = rho * ss[i] + (1 - rho) * gs[i] * gs[i];
+        ws[i] -= (lr * gs[i]) / (Math.sqrt(ss[i]) + epsilon);
+      }
+    },
+
+    columnSums(x, rows, cols, out) {
+      const xs = f32(x, rows * cols), o = f32(out, cols);
+      for (let j = 0; j < cols; j++) {
+        let sum = 0;
+        for (let r = 0; r < rows; r++) sum += xs[r * cols + j];
+        o[j] = sum;
+      }
+    },
+
+    sumOfSquares(x, count) {
+      const xs = f32(x, count);
+      let total = 0;
+      for (let i = 0; i < count; i++) total += xs[i] * xs[i];
+      return total;
+    },
+
+    axpy(count, alpha, x, y) {
+      const xs = f32(x, count), ys = f32(y, count);
+      for (let i = 0; i < count; i++) ys[i] += alpha * xs[i];
+    },
+
+    multiply(x, mask, y, count) {
+      const xs = f32(x, count), ms = f32(mask, count), ys = f32(y, count);
+      for (let i = 0; i < count; i++) ys[i] = xs[i] * ms[i];
+    },
+
+    dropoutMask(mask, count, rate, state) {
+      const ms = f32(mask, count);
+      const keep = Math.fround(1 / (1 - rate));
+      let s = state === 0 ? 0x9e3779b9 : state >>> 0;
+      for (let i = 0; i < count; i++) {
+        s = (s ^ (s << 13)) >>> 0;
+        s = (s ^ (s >>> 17)) >>> 0;
+        s = (s ^ (s << 5)) >>> 0;
+        const u = (s >>> 8) / 16777216;
+        ms[i] = u >= Math.fround(rate) ? keep : 0;
+      }
+      return s;
+    },
+  };
+}
