@@ -1,0 +1,160 @@
+// Conv2D over NHWC by im2col + GEMM; filters [kh, kw, cin, filters] as in Keras/TF.js.
+//   forward:  col = im2col(x) [batch·oh·ow × kh·kw·cin];  y = f(col·W + b)
+//   backward: dW = colᵀ·dz;  db = Σ dz;  dcol = dz·Wᵀ (into the col buffer, no longer needed);  dx = col2im(dcol)
+// A 1×1, stride-1 'valid' convolution is already a GEMM on x, so it skips im2col/col2im.
+
+import { Act, type Pointer } from "../engine/kernels";
+import type { Rng } from "../engine/rng";
+import { InputError } from "../errors";
+import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
+import { ConfigReader } from "./config-reader";
+import { parseInitializer, type InitializerName } from "./initializers";
+import { Layer, type LayerConfig, type Parameter, type Regularizer } from "./layer";
+import { expectImage, slideWindow, type Padding, type Window } from "./spatial";
+
+export interface Conv2DOptions {
+  filters: number;
+  kernelSize: number | [number, number];
+  strides?: number;
+  padding?: Padding;
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+  kernelRegularizer?: Regularizer;
+  name?: string;
+}
+
+export class Conv2D extends Layer {
+  readonly type = "Conv2D";
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: number;
+  readonly padding: Padding;
+  readonly activation: ActivationFunction;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerName;
+  readonly biasInitializer: InitializerName;
+  readonly kernelRegularizer?: Regularizer;
+  kernel!: Parameter;
+  bias?: Parameter;
+  private window!: Window;
+  private input: Pointer = 0;
+  private col: Pointer = 0;
+  private output: Pointer = 0;
+  private inputGrad: Pointer = 0;
+
+  constructor(options: Conv2DOptions) {
+    super();
+    this.filters = options.filters;
+    const k = options.kernelSize;
+    this.kernelSize = typeof k === "number" ? [k, k] : k;
+    this.strides = options.strides ?? 1;
+    this.padding = options.padding ?? "valid";
+    this.activation = new ActivationFunction(options.activation ?? "linear");
+    this.useBias = options.useBias ?? true;
+    this.kernelInitializer = options.kernelInitializer ?? "glorotUniform";
+    this.biasInitializer = options.biasInitializer ?? "zeros";
+    this.kernelRegularizer = options.kernelRegularizer;
+    this.name = options.name ?? "";
+  }
+
+  static fromConfig(raw: Record<string, unknown>, where: string): Conv2D {
+    const c = new ConfigReader(raw, where, [
+      "filters", "kernelSize", "strides", "padding", "activation", "useBias", "kernelInitializer", "biasInitializer", "kernelRegularizer",
+    ]);
+    const [sh, sw] = c.intPair("strides", 1);
+    if (sh !== sw) throw new InputError(`${where}: strides must be equal in both directions, got [${sh}, ${sw}]`);
+    return new Conv2D({
+      filters: c.int("filters", { min: 1, max: 1 << 16 }),
+      kernelSize: c.intPair("kernelSize"),
+      strides: sh,
+      padding: c.oneOf("padding", ["valid", "same"] as const, "valid"),
+      activation: parseActivation(c.string("activation", "linear"), where),
+      useBias: c.bool("useBias", true),
+      kernelInitializer: parseInitializer(c.string("kernelInitializer", "glorotUniform"), where),
+      biasInitializer: parseInitializer(c.string("biasInitializer", "zeros"), where),
+      kernelRegularizer: c.regularizer("kernelRegularizer"),
+      name: raw.name as string | undefined,
+    });
+  }
+
+  computeOutputShape(inputShape: number[]): number[] {
+    const who = `${this.name} (Conv2D)`;
+    const [h, w] = expectImage(inputShape, who);
+    this.window = slideWindow(h, w, this.kernelSize[0], this.kernelSize[1], this.strides, this.padding, who);
+    return [this.window.outH, this.window.outW, this.filters];
+  }
+
+  private get pointwise(): boolean {
+    return this.kernelSize[0] === 1 && this.kernelSize[1] === 1 && this.strides === 1 && this.padding === "valid";
+  }
+
+  private get patchSize(): number {
+    return this.kernelSize[0] * this.kernelSize[1] * this.inputShape[2];
+  }
+
+  protected override createParameters(rng: Rng): void {
+    const [kh, kw] = this.kernelSize;
+    this.kernel = this.addParameter("kernel", [kh, kw, this.inputShape[2], this.filters], this.kernelInitializer, rng, this.kernelRegularizer);
+    if (this.useBias) this.bias = this.addParameter("bias", [this.filters], this.biasInitializer, rng);
+  }
+
+  allocate(maxBatch: number): void {
+    const positions = maxBatch * this.window.outH * this.window.outW;
+    this.col = this.pointwise ? 0 : this.heap.allocFloats(positions * this.patchSize);
+    this.output = this.heap.allocFloats(positions * this.filters);
+    this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
+  }
+
+  forward(input: Pointer, batch: number, _training: boolean): Pointer {
+    const [h, w, c] = this.inputShape;
+    const { outH, outW, padTop, padLeft } = this.window;
+    const positions = batch * outH * outW;
+    const k = this.patchSize;
+    this.input = input;
+    if (!this.pointwise) {
+      this.kernels.im2col(input, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.col);
+    }
+    const patches = this.pointwise ? input : this.col;
+    this.kernels.gemm(
+      positions, this.filters, k,
+      patches, k, 1,
+      this.kernel.value, this.filters, 1,
+      this.output, this.filters,
+      false, this.bias?.value ?? 0, this.activation.epilogueCode,
+    );
+    this.activation.finishForward(this.kernels, this.output, positions, this.filters);
+    return this.output;
+  }
+
+  backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer {
+    const [h, w, c] = this.inputShape;
+    const { outH, outW, padTop, padLeft } = this.window;
+    const positions = batch * outH * outW;
+    const k = this.patchSize;
+    const f = this.filters;
+    const dz = outputGrad;
+    this.activation.backwardInPlace(this.kernels, this.output, dz, positions, f);
+    const patches = this.pointwise ? this.input : this.col;
+    this.kernels.gemm(k, f, positions, patches, 1, k, dz, f, 1, this.kernel.grad, f, false, 0, Act.linear);
+    if (this.bias) this.kernels.columnSums(dz, positions, f, this.bias.grad);
+    if (!needInputGrad) return 0;
+    if (this.pointwise) {
+      this.kernels.gemm(positions, k, f, dz, f, 1, this.kernel.value, 1, f, this.inputGrad, k, false, 0, Act.linear);
+      return this.inputGrad;
+    }
+    this.kernels.gemm(positions, k, f, dz, f, 1, this.kernel.value, 1, f, this.col, k, false, 0, Act.linear);
+    this.kernels.col2im(this.col, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.inputGrad);
+    return this.inputGrad;
+  }
+
+  getConfig(): LayerConfig {
+    return {
+      type: this.type, name: this.name, filters: this.filters, kernelSize: this.kernelSize, strides: this.strides,
+      padding: this.padding, activation: this.activation.name, useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer,
+      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
+    };
+  }
+}

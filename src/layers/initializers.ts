@@ -1,0 +1,54 @@
+// Seeded weight initializers with Keras' definitions (fan-in/fan-out counted as Keras counts them, so a
+// model initialised here starts where the same model in Keras or TF.js would, statistically).
+
+import { InputError, didYouMean } from "../errors";
+import type { Rng } from "../engine/rng";
+
+export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "zeros", "ones"] as const;
+export type InitializerName = (typeof INITIALIZERS)[number];
+
+/** Accepts Keras (glorot_uniform) and TF.js (glorotUniform) spellings. */
+export function parseInitializer(name: string, where: string): InitializerName {
+  const wanted = name.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+  const found = INITIALIZERS.find((n) => n.toLowerCase() === wanted.toLowerCase());
+  if (!found) throw new InputError(`${where}: unknown initializer '${name}'${didYouMean(name, INITIALIZERS)}`);
+  return found;
+}
+
+/**
+ * Fills `out` for a weight of `shape`. For dense kernels [in, out]; for conv kernels [kh, kw, cin, cout],
+ * where the receptive field multiplies both fans.
+ */
+export function initialize(out: Float32Array, shape: readonly number[], name: InitializerName, rng: Rng): void {
+  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  const fanIn = shape.length >= 2 ? shape[shape.length - 2] * receptive : shape[0];
+  const fanOut = shape.length >= 2 ? shape[shape.length - 1] * receptive : shape[0];
+  // 0.8796… is the standard deviation of a unit normal truncated to ±2σ; Keras divides it out.
+  const truncatedStd = 0.87962566103423978;
+  switch (name) {
+    case "zeros":
+      out.fill(0);
+      return;
+    case "ones":
+      out.fill(1);
+      return;
+    case "glorotUniform": {
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
+      return;
+    }
+    case "heUniform": {
+      const limit = Math.sqrt(6 / fanIn);
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
+      return;
+    }
+    case "glorotNormal":
+    case "heNormal":
+    case "lecunNormal": {
+      const variance = name === "glorotNormal" ? 2 / (fanIn + fanOut) : name === "heNormal" ? 2 / fanIn : 1 / fanIn;
+      const std = Math.sqrt(variance) / truncatedStd;
+      for (let i = 0; i < out.length; i++) out[i] = std * rng.truncatedNormal();
+      return;
+    }
+  }
+}

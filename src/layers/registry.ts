@@ -1,0 +1,37 @@
+// Layer types by name, for model JSON files and checkpoints.
+
+import { InputError, didYouMean } from "../errors";
+import { Activation } from "./activation";
+import { Conv2D } from "./conv2d";
+import { Dense } from "./dense";
+import { Dropout } from "./dropout";
+import { Flatten } from "./flatten";
+import type { Layer } from "./layer";
+import { MaxPool2D } from "./max-pool2d";
+
+const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
+  Dense: Dense.fromConfig,
+  Conv2D: Conv2D.fromConfig,
+  MaxPool2D: MaxPool2D.fromConfig,
+  Flatten: Flatten.fromConfig,
+  Dropout: Dropout.fromConfig,
+  Activation: Activation.fromConfig,
+};
+
+/** Keras spellings that mean the same layer. */
+const ALIASES: Record<string, string> = { MaxPooling2D: "MaxPool2D", Convolution2D: "Conv2D" };
+
+export const LAYER_TYPES = Object.keys(FACTORIES);
+
+export function layerFromConfig(raw: unknown, where: string): Layer {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new InputError(`${where}: a layer must be a JSON object like {"type": "Dense", "units": 10}`);
+  }
+  const config = raw as Record<string, unknown>;
+  if (typeof config.type !== "string") throw new InputError(`${where}: the layer has no "type"`);
+  const type = ALIASES[config.type] ?? config.type;
+  const factory = FACTORIES[type];
+  if (!factory) throw new InputError(`${where}: unknown layer type '${config.type}'${didYouMean(config.type, LAYER_TYPES)}`);
+  if (config.name !== undefined && typeof config.name !== "string") throw new InputError(`${where}: "name" must be a string`);
+  return factory({ ...config, type }, `${where} (${type})`);
+}

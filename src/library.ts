@@ -1,0 +1,22 @@
+// The public API, independent of how kernels are loaded (see src/index.ts for Node/Deno/Bun).
+export { Sequential, type CompileOptions, type FitOptions, type ModelConfig, type SequentialOptions } from "./model/sequential";
+export type { Callback, EpochLogs, History } from "./model/callbacks";
+export { Dense } from "./layers/dense";
+export { Conv2D } from "./layers/conv2d";
+export { MaxPool2D } from "./layers/max-pool2d";
+export { Flatten } from "./layers/flatten";
+export { Dropout } from "./layers/dropout";
+export { Activation } from "./layers/activation";
+export { Layer, type Parameter } from "./layers/layer";
+export { layerFromConfig, LAYER_TYPES } from "./layers/registry";
+export { SGD } from "./optimizers/sgd";
+export { Adam } from "./optimizers/adam";
+export { RMSprop } from "./optimizers/rmsprop";
+export { Optimizer } from "./optimizers/optimizer";
+export { tensor, type Tensor } from "./tensor";
+export { parseIdx, encodeIdx } from "./data/idx";
+export { datasetFromIdx, toFloatImages, type ImageDataset, type ImageSplits } from "./data/image-dataset";
+export { KernelLibrary } from "./engine/wasm-kernels";
+export { setKernelLibrary } from "./engine/backend";
+export { createReferenceKernels } from "./engine/reference-kernels";
+export { WasmgradError, InputError, DivergenceError } from "./errors";

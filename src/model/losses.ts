@@ -1,0 +1,84 @@
+// Losses, and the one decision that matters for them: whether the output activation is fused into the
+// loss. Softmax + cross-entropy (and sigmoid + binary cross-entropy) computed from logits is both cheaper
+// (the gradient is just p − t) and numerically stable (no log of an underflowed probability).
+
+import { Act, type Kernels, type Pointer } from "../engine/kernels";
+import { InputError, didYouMean } from "../errors";
+import type { ActivationFunction } from "../layers/activation-function";
+
+export const LOSSES = ["sparseCategoricalCrossentropy", "categoricalCrossentropy", "binaryCrossentropy", "meanSquaredError"] as const;
+export type LossName = (typeof LOSSES)[number];
+export interface LossSpec {
+  type: LossName;
+  fromLogits?: boolean;
+}
+
+const ALIASES: Record<string, LossName> = { mse: "meanSquaredError" };
+
+export function parseLoss(raw: unknown, where = "loss"): Required<LossSpec> {
+  const spec = typeof raw === "string" ? { type: raw } : (raw as { type?: unknown; fromLogits?: unknown } | null);
+  if (!spec || typeof spec.type !== "string") throw new InputError(`${where}: expected a loss name such as "sparseCategoricalCrossentropy"`);
+  const wanted = spec.type.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()).toLowerCase();
+  const type = ALIASES[wanted] ?? LOSSES.find((n) => n.toLowerCase() === wanted);
+  if (!type) throw new InputError(`${where}: unknown loss '${spec.type}'${didYouMean(spec.type, LOSSES)}`);
+  if (spec.fromLogits !== undefined && typeof spec.fromLogits !== "boolean") throw new InputError(`${where}: fromLogits must be true or false`);
+  return { type, fromLogits: spec.fromLogits ?? false };
+}
+
+export type OutputHead = "softmax" | "sigmoid" | "none";
+
+/** A compiled loss: knows its target format and which head (if any) it applies to the raw outputs. */
+export class CompiledLoss {
+  /** Targets are i32 class indices rather than f32 rows. */
+  readonly sparse: boolean;
+  /** The activation this loss applies to the last layer's output (which then emits logits). */
+  readonly head: OutputHead;
+
+  constructor(readonly spec: Required<LossSpec>, outputActivation: ActivationFunction | undefined, readonly outputDim: number) {
+    this.sparse = spec.type === "sparseCategoricalCrossentropy";
+    const last = outputActivation?.name ?? "linear";
+    const categorical = spec.type === "sparseCategoricalCrossentropy" || spec.type === "categoricalCrossentropy";
+    if (categorical) {
+      if (outputDim < 2) throw new InputError(`${spec.type} needs at least 2 output classes; the model outputs ${outputDim}`);
+      if (!spec.fromLogits && last !== "softmax") {
+        throw new InputError(`${spec.type} expects the last layer to use activation "softmax" (it uses "${last}"); or set fromLogits: true`);
+      }
+      this.head = "softmax";
+    } else if (spec.type === "binaryCrossentropy") {
+      this.head = spec.fromLogits || last === "sigmoid" ? "sigmoid" : "none";
+    } else {
+      this.head = "none";
+    }
+    // With fromLogits the model's outputs are logits already; otherwise the layer stops short of the head.
+    if (outputActivation && this.head !== "none" && !spec.fromLogits) outputActivation.emitLogits = true;
+  }
+
+  /** Batch-mean loss; writes d(loss)/d(output) to grad and the head's probabilities to probs. */
+  compute(kernels: Kernels, output: Pointer, targets: Pointer, rows: number, probs: Pointer, grad: Pointer): number {
+    const count = rows * this.outputDim;
+    switch (this.spec.type) {
+      case "sparseCategoricalCrossentropy":
+        return kernels.softmaxCrossEntropy(output, rows, this.outputDim, targets, 0, probs, grad);
+      case "categoricalCrossentropy":
+        return kernels.softmaxCrossEntropy(output, rows, this.outputDim, 0, targets, probs, grad);
+      case "binaryCrossentropy":
+        if (this.head === "sigmoid") return kernels.sigmoidCrossEntropy(output, targets, count, probs, grad);
+        return kernels.binaryCrossEntropy(output, targets, count, grad);
+      case "meanSquaredError":
+        return kernels.meanSquaredError(output, targets, count, grad);
+    }
+  }
+
+  /** Where compute() leaves the model's user-facing outputs. */
+  predictionsAt(output: Pointer, probs: Pointer): Pointer {
+    return this.head === "none" ? output : probs;
+  }
+
+  /** The user-facing outputs without a loss: apply the head to raw outputs. */
+  applyHead(kernels: Kernels, output: Pointer, rows: number, probs: Pointer): Pointer {
+    if (this.spec.fromLogits || this.head === "none") return output;
+    if (this.head === "softmax") kernels.softmaxForward(output, probs, rows, this.outputDim);
+    else kernels.activationForward(Act.sigmoid, output, probs, rows * this.outputDim);
+    return probs;
+  }
+}

@@ -1,0 +1,53 @@
+// The optimizer contract: per-parameter state ("slots": momentum, Adam moments, …) lives in the model's
+// heap next to the parameters, and one fused kernel call updates a parameter and its slots in a pass.
+
+import type { Heap } from "../engine/heap";
+import type { Kernels, Pointer } from "../engine/kernels";
+import type { Parameter } from "../layers/layer";
+
+export interface OptimizerConfig {
+  type: string;
+  learningRate: number;
+  [option: string]: number | string | boolean;
+}
+
+export abstract class Optimizer {
+  /** Steps taken so far (Adam's bias correction needs it; checkpoints carry it). */
+  iterations = 0;
+  private slots: Pointer[][] = [];
+  private attached: Parameter[] = [];
+
+  constructor(public learningRate: number) {}
+
+  /** Number of state buffers per parameter. */
+  protected abstract readonly slotCount: number;
+
+  protected abstract update(kernels: Kernels, param: Parameter, slots: Pointer[]): void;
+
+  abstract getConfig(): OptimizerConfig;
+
+  /** Allocates zeroed slots for the parameters it will update. */
+  attach(params: Parameter[], heap: Heap): void {
+    this.attached = params;
+    this.slots = params.map((p) =>
+      Array.from({ length: this.slotCount }, () => {
+        const ptr = heap.allocFloats(p.size);
+        heap.f32(ptr, p.size).fill(0);
+        return ptr;
+      }),
+    );
+  }
+
+  /** One update of every trainable parameter from its gradient. */
+  step(kernels: Kernels, trainable: (p: Parameter) => boolean): void {
+    this.iterations++;
+    this.attached.forEach((param, i) => {
+      if (trainable(param)) this.update(kernels, param, this.slots[i]);
+    });
+  }
+
+  /** Slot buffers in parameter order, for checkpoints. */
+  slotBuffers(): { param: Parameter; slots: Pointer[] }[] {
+    return this.attached.map((param, i) => ({ param, slots: this.slots[i] }));
+  }
+}

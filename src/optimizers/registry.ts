@@ -1,0 +1,42 @@
+// Optimizers by name, for model files, checkpoints and the CLI's --optimizer.
+
+import { InputError, didYouMean } from "../errors";
+import { ConfigReader } from "../layers/config-reader";
+import { Adam } from "./adam";
+import type { Optimizer } from "./optimizer";
+import { RMSprop } from "./rmsprop";
+import { SGD } from "./sgd";
+
+export const OPTIMIZERS = ["sgd", "adam", "rmsprop"] as const;
+
+export function optimizerFromConfig(raw: unknown, where = "optimizer"): Optimizer {
+  const config = typeof raw === "string" ? { type: raw } : raw;
+  if (typeof config !== "object" || config === null || typeof (config as { type?: unknown }).type !== "string") {
+    throw new InputError(`${where}: expected a name like "adam" or an object like {"type": "sgd", "learningRate": 0.01}`);
+  }
+  const { type, ...rest } = config as { type: string } & Record<string, unknown>;
+  const name = type.toLowerCase();
+  const lr = { min: 1e-12, max: 100 };
+  if (name === "sgd") {
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "momentum", "nesterov"]);
+    return new SGD({ learningRate: c.number("learningRate", { ...lr, default: 0.01 }), momentum: c.number("momentum", { min: 0, max: 0.9999, default: 0 }), nesterov: c.bool("nesterov", false) });
+  }
+  if (name === "adam") {
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon"]);
+    return new Adam({
+      learningRate: c.number("learningRate", { ...lr, default: 0.001 }),
+      beta1: c.number("beta1", { min: 0, max: 0.9999999, default: 0.9 }),
+      beta2: c.number("beta2", { min: 0, max: 0.9999999, default: 0.999 }),
+      epsilon: c.number("epsilon", { min: 0, max: 1, default: 1e-7 }),
+    });
+  }
+  if (name === "rmsprop") {
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "rho", "epsilon"]);
+    return new RMSprop({
+      learningRate: c.number("learningRate", { ...lr, default: 0.001 }),
+      rho: c.number("rho", { min: 0, max: 0.9999999, default: 0.9 }),
+      epsilon: c.number("epsilon", { min: 0, max: 1, default: 1e-7 }),
+    });
+  }
+  throw new InputError(`${where}: unknown optimizer '${type}'${didYouMean(type, OPTIMIZERS)}`);
+}
