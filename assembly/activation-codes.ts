@@ -11,7 +11,7 @@ export const ACT_TANH: i32 = 3;
   return x;
 }
 
-// Both written with one exp of a non-positive argument so that large |x| neither overflows nor loses
+// Both written with one exponential of a non-positive argument so that large |x| neither overflows nor loses
 // precision: exp(-|x|) is in (0, 1].
 @inline export function sigmoidScalar(x: f32): f32 {
   const e = Mathf.exp(-Mathf.abs(x));
@@ -19,9 +19,10 @@ export const ACT_TANH: i32 = 3;
   return x >= 0 ? one / (one + e) : e / (one + e);
 }
 
+// tanh|x| = (1 − e)/(1 + e) with e = exp(−2|x|), written through expm1 so small |x| keeps its digits.
 @inline export function tanhScalar(x: f32): f32 {
-  const e = Mathf.exp(-2 * Mathf.abs(x));
-  const one: f32 = 1;
-  const t: f32 = (one - e) / (one + e);
+  const m = Mathf.expm1(-2 * Mathf.abs(x));
+  const two: f32 = 2;
+  const t: f32 = -m / (two + m);
   return x >= 0 ? t : -t;
 }

@@ -55,8 +55,10 @@ export function multiply(x: usize, mask: usize, y: usize, count: i32): void {
 }
 
 /** Inverted-dropout mask: 1/(1−rate) with probability 1−rate, else 0. Returns the advanced RNG state. */
-export function dropoutMask(mask: usize, count: i32, rate: f32, state: u32): u32 {
-  const keep: f32 = 1 / (1 - rate);
+export function dropoutMask(mask: usize, count: i32, rate: f64, state: u32): u32 {
+  // 1/(1 − rate) rounded once from the full-precision rate, as Keras computes it.
+  const keep = <f32>(1.0 / (1.0 - rate));
+  const threshold = <f32>rate;
   let s = state == 0 ? 0x9e3779b9 : state;
   for (let i = 0; i < count; i++) {
     // xorshift32; the top 24 bits give a uniform float in [0, 1).
@@ -64,7 +66,7 @@ export function dropoutMask(mask: usize, count: i32, rate: f32, state: u32): u32
     s ^= s >> 17;
     s ^= s << 5;
     const u = <f32>(s >> 8) * (1.0 / 16777216.0);
-    store<f32>(mask + (<usize>i << 2), u >= rate ? keep : 0);
+    store<f32>(mask + (<usize>i << 2), u >= threshold ? keep : 0);
   }
   return s;
 }

@@ -175,13 +175,15 @@ export function createReferenceKernels(): Kernels {
     },
 
     binaryCrossEntropy(p, targets, count, grad) {
-      const eps = 1e-7;
+      // The clip bounds as f32 values, as Keras (and the wasm kernel) clip in float32.
+      const eps = Math.fround(1e-7);
+      const high = Math.fround(1 - eps);
       const ps = f32(p, count), t = f32(targets, count), g = f32(grad, count);
       let total = 0;
       for (let i = 0; i < count; i++) {
-        const q = Math.min(Math.max(ps[i], eps), 1 - eps);
+        const q = Math.min(Math.max(ps[i], eps), high);
         total -= t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
-        g[i] = ps[i] > eps && ps[i] < 1 - eps ? (q - t[i]) / (q * (1 - q)) / count : 0;
+        g[i] = ps[i] > eps && ps[i] < high ? (q - t[i]) / (q * (1 - q)) / count : 0;
       }
       return total / count;
     },
@@ -191,7 +193,8 @@ export function createReferenceKernels(): Kernels {
       let total = 0;
       for (let i = 0; i < count; i++) {
         const q = 1 / (1 + Math.exp(-zs[i]));
-        total -= t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
+        // The stable form: log q underflows for large |z|, this never does.
+        total += Math.max(zs[i], 0) - zs[i] * t[i] + Math.log1p(Math.exp(-Math.abs(zs[i])));
         p[i] = q;
         g[i] = (q - t[i]) / count;
       }

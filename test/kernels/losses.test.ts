@@ -211,6 +211,9 @@ for (const variant of wasmVariants()) {
     test("at and beyond the clip ε = 1e-7 (p = 0, 1e-9, ε, 1 − ε, 1, 1.5, …) loss and grad agree with the reference", () => {
       const heaps = new TwinHeaps(variant.make());
       const failures: string[] = [];
+      // Both backends must clip at the same bounds. If they disagree on where ε and 1 − ε lie (f64 1e-7 and
+      // 0.9999999 versus the f32 1.00000001e-7 and 0.99999988), the loss of any p ≥ 1 − ε moves by ~1% and
+      // the gradient at p = ε or p = 1 − ε jumps between 0 and ±1e7.
       // As f32: 1e-7 → 1.00000001e-7; 1 − 1e-7 → 0.99999988 (the largest f32 below 1 − 1e-7 is 1 − 2⁻²³).
       const edges = [0, -0.5, 1e-9, Math.fround(1e-7), 2e-7, 0.9999998, Math.fround(1 - 1e-7), 0.99999994, 1, 1.5];
       for (const p of edges)
