@@ -5,21 +5,23 @@
 import type { Kernels } from "./kernels";
 
 export interface KernelBinaries {
-  simd: BufferSource;
-  relaxedSimd?: BufferSource;
+  simd: Uint8Array | ArrayBuffer;
+  relaxedSimd?: Uint8Array | ArrayBuffer;
 }
 
 export class KernelLibrary {
   private constructor(readonly module: WebAssembly.Module, readonly variant: string) {}
 
   static fromBinaries(binaries: KernelBinaries): KernelLibrary {
-    if (binaries.relaxedSimd && WebAssembly.validate(binaries.relaxedSimd)) {
-      return new KernelLibrary(new WebAssembly.Module(binaries.relaxedSimd), "wasm-relaxed-simd");
+    const relaxed = binaries.relaxedSimd && (binaries.relaxedSimd as BufferSource);
+    const simd = binaries.simd as BufferSource;
+    if (relaxed && WebAssembly.validate(relaxed)) {
+      return new KernelLibrary(new WebAssembly.Module(relaxed), "wasm-relaxed-simd");
     }
-    if (!WebAssembly.validate(binaries.simd)) {
+    if (!WebAssembly.validate(simd)) {
       throw new Error("this JavaScript engine lacks WebAssembly SIMD, which the wasmgrad kernels require");
     }
-    return new KernelLibrary(new WebAssembly.Module(binaries.simd), "wasm-simd");
+    return new KernelLibrary(new WebAssembly.Module(simd), "wasm-simd");
   }
 
   instantiate(): Kernels {

@@ -1,0 +1,50 @@
+// wasmgrad info: the runtime, which WebAssembly features it offers, and which kernel build was chosen.
+
+import type { CAC } from "cac";
+import { kernelLibrary } from "../../engine/backend";
+import { MAX_MEMORY_BYTES, formatBytes } from "../../engine/heap";
+import { BUILTIN_MODELS, embeddedKernelBinaries } from "../embedded-assets";
+
+export function registerInfo(cli: CAC, version: string): void {
+  cli
+    .command("info", "Show the runtime, WebAssembly features and kernel build")
+    .option("--json", "Print JSON")
+    .action((flags: { json?: boolean }) => {
+      const binaries = embeddedKernelBinaries();
+      const facts = {
+        wasmgrad: version,
+        runtime: typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.versions.node}`,
+        platform: `${process.platform}-${process.arch}`,
+        simd: WebAssembly.validate(binaries.simd as BufferSource),
+        relaxedSimd: WebAssembly.validate(binaries.relaxedSimd as BufferSource),
+        threads: sharedMemoryAvailable(),
+        kernels: kernelLibrary().variant,
+        kernelBytes: { simd: binaries.simd.length, relaxedSimd: binaries.relaxedSimd.length },
+        maxMemory: formatBytes(MAX_MEMORY_BYTES),
+        models: Object.keys(BUILTIN_MODELS),
+        embeddedData: "MNIST sample, 8,000 train / 2,000 test",
+      };
+      if (flags.json) {
+        process.stdout.write(JSON.stringify(facts, null, 2) + "\n");
+        return;
+      }
+      const yes = (b: boolean) => (b ? "yes" : "no");
+      process.stdout.write(
+        [
+          `wasmgrad ${facts.wasmgrad} on ${facts.runtime} (${facts.platform})`,
+          `WebAssembly SIMD: ${yes(facts.simd)}  relaxed SIMD: ${yes(facts.relaxedSimd)}  threads (shared memory): ${yes(facts.threads)}`,
+          `kernels: ${facts.kernels} (simd ${facts.kernelBytes.simd} bytes, relaxed ${facts.kernelBytes.relaxedSimd} bytes), memory limit ${facts.maxMemory}`,
+          `built-in models: ${facts.models.join(", ")}`,
+          `embedded data: ${facts.embeddedData}`,
+        ].join("\n") + "\n",
+      );
+    });
+}
+
+function sharedMemoryAvailable(): boolean {
+  try {
+    return typeof SharedArrayBuffer === "function" && new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,103 @@
+// wasmgrad train: build a model (built-in or JSON), train it on the embedded sample or an IDX folder,
+// report per-epoch metrics and the test accuracy, and optionally save a checkpoint.
+
+import { writeSync } from "node:fs";
+import type { CAC } from "cac";
+import { toFloatImages } from "../../data/image-dataset";
+import { encodeCheckpoint } from "../../model/checkpoint";
+import { buildModel, recipeOf } from "../../model/model-file";
+import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
+import { writeFileAtomic } from "../../io/atomic-file";
+import { InputError, didYouMean } from "../../errors";
+import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
+import { ProgressBar } from "../progress";
+import { checkDataFitsModel, resolveData, resolveModelFile } from "../sources";
+
+interface TrainFlags {
+  model: string;
+  data: string;
+  epochs?: unknown;
+  batchSize?: unknown;
+  optimizer?: string;
+  lr?: unknown;
+  seed: unknown;
+  validationSplit: unknown;
+  save?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+export function registerTrain(cli: CAC): void {
+  cli
+    .command("train", "Train a model and report train/validation/test metrics")
+    .option("--model <name|file>", "mlp, mlp512, cnn, torch_mlp, or a model .json file", { default: "mlp" })
+    .option("--data <embedded|dir>", "'embedded' (the built-in MNIST sample) or a folder of MNIST-layout IDX files", { default: "embedded" })
+    .option("--epochs <n>", "Epochs to train (default: the model file's recipe)")
+    .option("--batch-size <n>", "Samples per step (default: the model file's recipe)")
+    .option("--optimizer <name>", `Optimizer: ${OPTIMIZERS.join(", ")} (default: the recipe's)`)
+    .option("--lr <rate>", "Learning rate (default: the recipe's)")
+    .option("--seed <n>", "Seed for weights, shuffling and dropout", { default: 1 })
+    .option("--validation-split <fraction>", "Fraction of the training data held out for validation", { default: 0.1 })
+    .option("--save <file.wgd>", "Write a checkpoint when training ends")
+    .option("--json", "Print a JSON summary on stdout")
+    .option("--no-progress", "No live progress bar")
+    .example("wasmgrad train --model cnn --epochs 3 --save cnn.wgd")
+    .example("wasmgrad train --model models/mlp.json --data /usr/share/datasets/fashion-mnist --optimizer sgd --lr 0.05")
+    .action(async (flags: TrainFlags) => {
+      const { file, source } = resolveModelFile(stringFlag(flags.model, "model"));
+      const recipe = recipeOf(file);
+      const epochs = numberFlag(flags.epochs ?? recipe.epochs, "epochs", { min: 1, max: 100000, integer: true });
+      const batchSize = numberFlag(flags.batchSize ?? recipe.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
+      const seed = numberFlag(flags.seed, "seed", { min: 0, max: 2 ** 32 - 1, integer: true });
+      const validationSplit = numberFlag(flags.validationSplit, "validation-split", { min: 0, max: 0.9 });
+      const lr = optionalNumberFlag(flags.lr, "lr", { min: 1e-9, max: 10 });
+      const optimizerConfig = chooseOptimizer(recipe.optimizer, flags.optimizer, lr);
+
+      const data = await resolveData(stringFlag(flags.data, "data"));
+      const model = buildModel(file, source, { seed });
+      checkDataFitsModel(model, data.train, data.source);
+      checkDataFitsModel(model, data.test, data.source);
+      model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss: recipe.loss, metrics: recipe.metrics });
+
+      const say = (line: string) => writeSync(2, line + "\n");
+      say(`${file.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
+      say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
+      say(`training ${epochs} epoch(s), batch ${batchSize}, ${describeOptimizer(optimizerConfig)}, seed ${seed}, validation split ${validationSplit}`);
+
+      const started = performance.now();
+      const history = await model.fit(toFloatImages(data.train), data.train.labels, {
+        epochs, batchSize, validationSplit: validationSplit > 0 ? validationSplit : undefined,
+        callbacks: [new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const test = model.evaluate(toFloatImages(data.test), data.test.labels, { batchSize: 256 });
+      say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
+
+      if (flags.save) {
+        writeFileAtomic(flags.save, encodeCheckpoint(model, { epoch: epochs, notes: { data: data.source, test } }));
+        say(`saved ${flags.save}`);
+      }
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ model: file.name, epochs, batchSize, seed, seconds, history: history.history, test, checkpoint: flags.save ?? null }, null, 2) + "\n");
+      }
+    });
+}
+
+function chooseOptimizer(recipe: unknown, name: string | undefined, lr: number | undefined): Record<string, unknown> {
+  const base: Record<string, unknown> = typeof recipe === "string" ? { type: recipe } : { ...(recipe as Record<string, unknown>) };
+  let config: Record<string, unknown> = base;
+  if (name !== undefined) {
+    const wanted = String(name).toLowerCase();
+    if (!OPTIMIZERS.includes(wanted as (typeof OPTIMIZERS)[number])) {
+      throw new InputError(`--optimizer: unknown optimizer '${name}'${didYouMean(String(name), OPTIMIZERS)}`);
+    }
+    // A different optimizer keeps only the learning rate of the recipe's.
+    config = wanted === String(base.type).toLowerCase() ? base : { type: wanted };
+  }
+  if (lr !== undefined) config = { ...config, learningRate: lr };
+  return config;
+}
+
+function describeOptimizer(config: Record<string, unknown>): string {
+  return `${String(config.type)}${config.learningRate !== undefined ? ` lr ${config.learningRate}` : ""}`;
+}

@@ -1,0 +1,33 @@
+// Everything the standalone executable carries inside itself: both kernel builds, the MNIST sample and the
+// model files. `bun build --compile` embeds files imported with { type: "file" }; at run time the import
+// is a path into the executable's own file system, so this module is the one Bun-specific part.
+
+import simdKernels from "../../build/kernels-simd.wasm" with { type: "file" };
+import relaxedKernels from "../../build/kernels-relaxed.wasm" with { type: "file" };
+import trainImages from "../../build/mnist-sample/train-images-idx3-ubyte.gz" with { type: "file" };
+import trainLabels from "../../build/mnist-sample/train-labels-idx1-ubyte.gz" with { type: "file" };
+import testImages from "../../build/mnist-sample/t10k-images-idx3-ubyte.gz" with { type: "file" };
+import testLabels from "../../build/mnist-sample/t10k-labels-idx1-ubyte.gz" with { type: "file" };
+import mlp from "../../models/mlp.json" with { type: "json" };
+import mlp512 from "../../models/mlp512.json" with { type: "json" };
+import cnn from "../../models/cnn.json" with { type: "json" };
+import torchMlp from "../../models/torch_mlp.json" with { type: "json" };
+import { readFileSync } from "node:fs";
+import { KernelLibrary } from "../engine/wasm-kernels";
+import { datasetFromIdx, type ImageSplits } from "../data/image-dataset";
+
+export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, torch_mlp: torchMlp };
+
+export function embeddedKernelBinaries(): { simd: Uint8Array; relaxedSimd: Uint8Array } {
+  return { simd: readFileSync(simdKernels), relaxedSimd: readFileSync(relaxedKernels) };
+}
+
+export function embeddedKernelLibrary(): KernelLibrary {
+  return KernelLibrary.fromBinaries(embeddedKernelBinaries());
+}
+
+export async function embeddedMnistSample(): Promise<ImageSplits> {
+  const load = (images: string, labels: string, name: string) =>
+    datasetFromIdx(readFileSync(images), readFileSync(labels), `embedded ${name} images`, `embedded ${name} labels`);
+  return { train: await load(trainImages, trainLabels, "train"), test: await load(testImages, testLabels, "test"), source: "embedded MNIST sample (8,000 train / 2,000 test)" };
+}

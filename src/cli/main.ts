@@ -1,0 +1,49 @@
+// The wasmgrad command line. Every failure a user can cause ends in one line on stderr and a non-zero
+// exit; a stack trace appears only for internal errors, and only with WASMGRAD_DEBUG=1.
+
+import { cac } from "cac";
+import packageJson from "../../package.json" with { type: "json" };
+import { setKernelLibraryProvider } from "../engine/backend";
+import { DivergenceError, WasmgradError, didYouMean } from "../errors";
+import { registerEvaluate } from "./commands/evaluate";
+import { registerInfo } from "./commands/info";
+import { registerPredict } from "./commands/predict";
+import { registerTrain } from "./commands/train";
+import { embeddedKernelLibrary } from "./embedded-assets";
+
+const EXIT_USAGE = 2;
+const EXIT_INPUT = 1;
+const EXIT_DIVERGED = 3;
+const EXIT_INTERNAL = 70;
+
+setKernelLibraryProvider(embeddedKernelLibrary);
+
+const cli = cac("wasmgrad");
+registerTrain(cli);
+registerEvaluate(cli);
+registerPredict(cli);
+registerInfo(cli, packageJson.version);
+cli.help();
+cli.version(packageJson.version);
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`wasmgrad: ${message}\n`);
+  process.exit(code);
+}
+
+try {
+  cli.parse(process.argv, { run: false });
+  const [first] = cli.args;
+  if (!cli.matchedCommand && !cli.options.help && !cli.options.version) {
+    if (first === undefined) cli.outputHelp();
+    else fail(`unknown command '${first}'${didYouMean(String(first), cli.commands.map((c) => c.name).filter(Boolean))}; see wasmgrad --help`, EXIT_USAGE);
+  } else {
+    await cli.runMatchedCommand();
+  }
+} catch (error) {
+  if (error instanceof DivergenceError) fail(error.message, EXIT_DIVERGED);
+  if (error instanceof WasmgradError) fail(error.message, EXIT_INPUT);
+  if (error instanceof Error && error.name === "CACError") fail(`${error.message}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
+  if (process.env.WASMGRAD_DEBUG) console.error(error);
+  fail(`internal error: ${(error as Error)?.message ?? String(error)} (run with WASMGRAD_DEBUG=1 for details)`, EXIT_INTERNAL);
+}

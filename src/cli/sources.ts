@@ -1,0 +1,52 @@
+// Resolving what the user named on the command line: a model (built-in name or JSON file), a dataset
+// (the embedded sample or a folder of IDX files), a checkpoint.
+
+import { existsSync, readFileSync } from "node:fs";
+import { InputError, didYouMean } from "../errors";
+import { loadImageDirectory } from "../data/files";
+import type { ImageDataset, ImageSplits } from "../data/image-dataset";
+import { decodeCheckpoint } from "../model/checkpoint";
+import { parseModelJson, validateModelFile, type ModelFile } from "../model/model-file";
+import type { Sequential } from "../model/sequential";
+import { BUILTIN_MODELS, embeddedMnistSample } from "./embedded-assets";
+
+export function resolveModelFile(nameOrPath: string): { file: ModelFile; source: string } {
+  const builtin = BUILTIN_MODELS[nameOrPath];
+  if (builtin) return { file: validateModelFile(builtin, `built-in model ${nameOrPath}`), source: `built-in model ${nameOrPath}` };
+  if (!nameOrPath.endsWith(".json") && !existsSync(nameOrPath)) {
+    throw new InputError(`unknown model '${nameOrPath}'${didYouMean(nameOrPath, Object.keys(BUILTIN_MODELS))}; or give a path to a model .json file`);
+  }
+  return { file: parseModelJson(readText(nameOrPath), nameOrPath), source: nameOrPath };
+}
+
+export async function resolveData(data: string): Promise<ImageSplits> {
+  return data === "embedded" ? embeddedMnistSample() : loadImageDirectory(data);
+}
+
+export function loadCheckpoint(path: string): Sequential {
+  if (!existsSync(path)) throw new InputError(`checkpoint ${path} does not exist`);
+  return decodeCheckpoint(readFileSync(path), path).model;
+}
+
+/** The model's input and output must fit the data before a single step runs. */
+export function checkDataFitsModel(model: Sequential, data: ImageDataset, source: string): void {
+  const want = model.inputShape!;
+  if (want.join(",") !== data.shape.join(",")) {
+    throw new InputError(`${source} holds images shaped [${data.shape}] but the model takes inputs shaped [${want}]`);
+  }
+  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+  let maxLabel = 0;
+  for (const l of data.labels) if (l > maxLabel) maxLabel = l;
+  if (maxLabel >= outputs) {
+    throw new InputError(`${source} has labels up to ${maxLabel} but the model has only ${outputs} outputs`);
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read ${path}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
+  }
+}

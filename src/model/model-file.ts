@@ -1,0 +1,80 @@
+// Model description files (models/*.json): the architecture plus the training recipe it was published
+// with. Parsing is strict so a typo becomes one clear line naming the file and the key.
+
+import { InputError, didYouMean } from "../errors";
+import { ConfigReader } from "../layers/config-reader";
+import type { Kernels } from "../engine/kernels";
+import { parseLoss, type LossSpec } from "./losses";
+import { parseMetrics } from "./metrics";
+import { Sequential } from "./sequential";
+
+export interface TrainingRecipe {
+  optimizer: unknown;
+  loss: LossSpec | string;
+  metrics: string[];
+  batchSize: number;
+  epochs: number;
+}
+
+export interface ModelFile {
+  name: string;
+  description?: string;
+  inputShape: number[];
+  layers: unknown[];
+  seed?: number;
+  training?: Partial<TrainingRecipe>;
+}
+
+const TOP_LEVEL_KEYS = ["name", "description", "inputShape", "layers", "seed", "training"];
+const DEFAULT_RECIPE: TrainingRecipe = {
+  optimizer: { type: "adam", learningRate: 0.001 },
+  loss: "sparseCategoricalCrossentropy",
+  metrics: ["accuracy"],
+  batchSize: 32,
+  epochs: 5,
+};
+
+/** Parses JSON text, turning a syntax error into "file: line L, column C: …". */
+export function parseModelJson(text: string, source: string): ModelFile {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${source}: not valid JSON (${describeJsonError(text, error as Error)})`);
+  }
+  return validateModelFile(value, source);
+}
+
+export function validateModelFile(value: unknown, source: string): ModelFile {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InputError(`${source}: a model file must be a JSON object with "inputShape" and "layers"`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!TOP_LEVEL_KEYS.includes(key)) throw new InputError(`${source}: unknown key '${key}'${didYouMean(key, TOP_LEVEL_KEYS)}`);
+  }
+  const file = value as ModelFile;
+  if (file.training !== undefined) {
+    const t = new ConfigReader({ type: "training", ...(file.training as object) }, `${source} training`, ["optimizer", "loss", "metrics", "batchSize", "epochs"]);
+    t.int("batchSize", { min: 1, max: 1 << 20, default: 32 });
+    t.int("epochs", { min: 1, max: 1e6, default: 1 });
+    if (file.training.loss !== undefined) parseLoss(file.training.loss, `${source} training.loss`);
+    parseMetrics(file.training.metrics);
+  }
+  return { ...file, name: typeof file.name === "string" ? file.name : "model" };
+}
+
+export function recipeOf(file: ModelFile): TrainingRecipe {
+  return { ...DEFAULT_RECIPE, ...file.training };
+}
+
+export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels } = {}): Sequential {
+  return Sequential.fromConfig(file, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
+}
+
+function describeJsonError(text: string, error: Error): string {
+  const match = /position (\d+)/.exec(error.message);
+  if (!match) return error.message;
+  const position = Number(match[1]);
+  const before = text.slice(0, position).split("\n");
+  return `${error.message.replace(/ in JSON at position \d+.*/, "")} at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
