@@ -2,6 +2,7 @@
 // with. Parsing is strict so a typo becomes one clear line naming the file and the key.
 
 import { InputError, didYouMean } from "../errors";
+import { locateJsonError } from "../io/json-syntax";
 import { ConfigReader } from "../layers/config-reader";
 import type { Kernels } from "../engine/kernels";
 import { parseLoss, type LossSpec } from "./losses";
@@ -39,8 +40,9 @@ export function parseModelJson(text: string, source: string): ModelFile {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`${source}: not valid JSON (${describeJsonError(text, error as Error)})`);
+  } catch {
+    const at = locateJsonError(text);
+    throw new InputError(`${source}: not valid JSON: expected ${at.expected} at line ${at.line}, column ${at.column}`);
   }
   return validateModelFile(value, source);
 }
@@ -69,12 +71,4 @@ export function recipeOf(file: ModelFile): TrainingRecipe {
 
 export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels } = {}): Sequential {
   return Sequential.fromConfig(file, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
-}
-
-function describeJsonError(text: string, error: Error): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return error.message;
-  const position = Number(match[1]);
-  const before = text.slice(0, position).split("\n");
-  return `${error.message.replace(/ in JSON at position \d+.*/, "")} at line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }

@@ -1,0 +1,39 @@
+// Runs the standalone executable the way a user would: copied alone into an empty folder (no
+// node_modules, no sources next to it), from that folder.
+
+import { copyFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const built = join(import.meta.dir, "..", "..", "dist", "wasmgrad");
+let isolatedDir: string | undefined;
+
+/** A fresh empty folder holding only a copy of dist/wasmgrad (made once per test file). */
+export function isolatedBinary(): { dir: string; exe: string } {
+  isolatedDir ??= mkdtempSync(join(tmpdir(), "wasmgrad-cli-"));
+  const exe = join(isolatedDir, "wasmgrad");
+  copyFileSync(built, exe);
+  return { dir: isolatedDir, exe };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], options: { cwd?: string } = {}): RunResult {
+  const { dir, exe } = isolatedBinary();
+  const result = Bun.spawnSync([exe, ...args], { cwd: options.cwd ?? dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, WASMGRAD_DEBUG: "" } });
+  return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+}
+
+/** A user-facing error: non-zero exit, one line on stderr starting "wasmgrad:", no stack frames. */
+export function expectCleanError(r: RunResult): string {
+  const lines = r.stderr.trim().split("\n");
+  if (r.code === 0) throw new Error(`expected a failure, got exit 0; stderr: ${r.stderr}`);
+  if (lines.length !== 1 || !lines[0].startsWith("wasmgrad: ") || /\n\s+at /.test(r.stderr)) {
+    throw new Error(`expected one clean error line, got:\n${r.stderr}`);
+  }
+  return lines[0];
+}
