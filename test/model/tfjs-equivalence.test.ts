@@ -18,8 +18,6 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 
-type Builder = () => Sequential;
-
 const mlp = (kernels?: Kernels) =>
   new Sequential({ inputShape: [28, 28, 1], seed: 7, kernels, layers: [new Flatten(), new Dense({ units: 128, activation: "relu" }), new Dropout({ rate: 0.2 }), new Dense({ units: 10, activation: "softmax" })] });
 
