@@ -5,6 +5,7 @@ import { cac } from "cac";
 import packageJson from "../../package.json" with { type: "json" };
 import { setKernelLibraryProvider } from "../engine/backend";
 import { DivergenceError, WasmgradError, didYouMean } from "../errors";
+import { registerBench } from "./commands/bench";
 import { registerEvaluate } from "./commands/evaluate";
 import { registerInfo } from "./commands/info";
 import { registerPredict } from "./commands/predict";
@@ -23,6 +24,7 @@ registerTrain(cli);
 registerEvaluate(cli);
 registerPredict(cli);
 registerInfo(cli, packageJson.version);
+registerBench(cli);
 cli.help();
 cli.version(packageJson.version);
 
