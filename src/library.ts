@@ -1,6 +1,7 @@
 // The public API, independent of how kernels are loaded (see src/index.ts for Node/Deno/Bun).
 export { Sequential, type CompileOptions, type FitOptions, type ModelConfig, type SequentialOptions } from "./model/sequential";
 export type { Callback, EpochLogs, History } from "./model/callbacks";
+export { LearningRateScheduler, stepDecay } from "./model/schedules";
 export { Dense } from "./layers/dense";
 export { Conv2D } from "./layers/conv2d";
 export { MaxPool2D } from "./layers/max-pool2d";

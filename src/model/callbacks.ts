@@ -8,6 +8,8 @@ export interface History {
 }
 
 export interface Callback {
+  /** Called once by fit() before training, for callbacks that act on the model (schedules, early stop). */
+  setModel?(model: import("./sequential").Sequential): void;
   onTrainBegin?(info: { epochs: number; batches: number; samples: number }): void | Promise<void>;
   onEpochBegin?(epoch: number): void | Promise<void>;
   onBatchEnd?(batch: number, logs: { loss: number; size: number }): void | Promise<void>;

@@ -7,6 +7,7 @@ import { ConfigReader } from "../layers/config-reader";
 import type { Kernels } from "../engine/kernels";
 import { parseLoss, type LossSpec } from "./losses";
 import { parseMetrics } from "./metrics";
+import { scheduleFromConfig } from "./schedules";
 import { Sequential } from "./sequential";
 
 export interface TrainingRecipe {
@@ -15,6 +16,8 @@ export interface TrainingRecipe {
   metrics: string[];
   batchSize: number;
   epochs: number;
+  /** Optional learning-rate schedule, e.g. {"type": "step", "factor": 0.5, "everyEpochs": 1}. */
+  schedule?: unknown;
 }
 
 export interface ModelFile {
@@ -56,11 +59,12 @@ export function validateModelFile(value: unknown, source: string): ModelFile {
   }
   const file = value as ModelFile;
   if (file.training !== undefined) {
-    const t = new ConfigReader({ type: "training", ...(file.training as object) }, `${source} training`, ["optimizer", "loss", "metrics", "batchSize", "epochs"]);
+    const t = new ConfigReader({ type: "training", ...(file.training as object) }, `${source} training`, ["optimizer", "loss", "metrics", "batchSize", "epochs", "schedule"]);
     t.int("batchSize", { min: 1, max: 1 << 20, default: 32 });
     t.int("epochs", { min: 1, max: 1e6, default: 1 });
     if (file.training.loss !== undefined) parseLoss(file.training.loss, `${source} training.loss`);
     parseMetrics(file.training.metrics);
+    if (file.training.schedule !== undefined) scheduleFromConfig(file.training.schedule, `${source} training.schedule`);
   }
   return { ...file, name: typeof file.name === "string" ? file.name : "model" };
 }

@@ -216,6 +216,7 @@ export class Sequential {
     const batches = Math.ceil(samples.count / batchSize);
     const order = Int32Array.from({ length: samples.count }, (_, i) => i);
     this.stopTraining = false;
+    for (const cb of callbacks) cb.setModel?.(this);
     for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, batches, samples: samples.count });
     for (let epoch = options.initialEpoch ?? 0; epoch < epochs && !this.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);

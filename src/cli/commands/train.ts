@@ -8,6 +8,7 @@ import { encodeCheckpoint } from "../../model/checkpoint";
 import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
 import { writeFileAtomic } from "../../io/atomic-file";
+import { scheduleFromConfig, stepDecay } from "../../model/schedules";
 import { InputError, didYouMean } from "../../errors";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
@@ -20,6 +21,7 @@ interface TrainFlags {
   batchSize?: unknown;
   optimizer?: string;
   lr?: unknown;
+  lrDecay?: unknown;
   seed: unknown;
   validationSplit: unknown;
   save?: string;
@@ -36,6 +38,7 @@ export function registerTrain(cli: CAC): void {
     .option("--batch-size <n>", "Samples per step (default: the model file's recipe)")
     .option("--optimizer <name>", `Optimizer: ${OPTIMIZERS.join(", ")} (default: the recipe's)`)
     .option("--lr <rate>", "Learning rate (default: the recipe's)")
+    .option("--lr-decay <factor>", "Multiply the learning rate by this after every epoch (default: the recipe's schedule)")
     .option("--seed <n>", "Seed for weights, shuffling and dropout", { default: 1 })
     .option("--validation-split <fraction>", "Fraction of the training data held out for validation", { default: 0.1 })
     .option("--save <file.wgd>", "Write a checkpoint when training ends")
@@ -52,6 +55,8 @@ export function registerTrain(cli: CAC): void {
       const validationSplit = numberFlag(flags.validationSplit, "validation-split", { min: 0, max: 0.9 });
       const lr = optionalNumberFlag(flags.lr, "lr", { min: 1e-9, max: 10 });
       const optimizerConfig = chooseOptimizer(recipe.optimizer, flags.optimizer, lr);
+      const lrDecay = optionalNumberFlag(flags.lrDecay, "lr-decay", { min: 1e-6, max: 1 });
+      const schedule = lrDecay !== undefined ? stepDecay(lrDecay) : recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined;
 
       const data = await resolveData(stringFlag(flags.data, "data"));
       const model = buildModel(file, source, { seed });
@@ -62,12 +67,13 @@ export function registerTrain(cli: CAC): void {
       const say = (line: string) => writeSync(2, line + "\n");
       say(`${file.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
       say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
-      say(`training ${epochs} epoch(s), batch ${batchSize}, ${describeOptimizer(optimizerConfig)}, seed ${seed}, validation split ${validationSplit}`);
+      const decay = schedule ? `, ${schedule.description}` : "";
+      say(`training ${epochs} epoch(s), batch ${batchSize}, ${describeOptimizer(optimizerConfig)}${decay}, seed ${seed}, validation split ${validationSplit}`);
 
       const started = performance.now();
       const history = await model.fit(toFloatImages(data.train), data.train.labels, {
         epochs, batchSize, validationSplit: validationSplit > 0 ? validationSplit : undefined,
-        callbacks: [new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
+        callbacks: [...(schedule ? [schedule] : []), new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
       });
       const seconds = (performance.now() - started) / 1000;
       const test = model.evaluate(toFloatImages(data.test), data.test.labels, { batchSize: 256 });

@@ -1,0 +1,140 @@
+// Finite-difference gradient checking for one layer at a time. A LayerProbe builds a layer on its own heap
+// with an input buffer and an output-gradient buffer, and defines the scalar L(x, θ) = Σ r ⊙ forward(x)
+// for a fixed random r, so that backward(r) is exactly ∂L/∂x and ∂L/∂θ. The numeric side perturbs one
+// element at a time and divides by the perturbation actually stored in f32 (fround(v + h) − fround(v − h)),
+// not by 2h, so the rounding of the perturbed value itself adds no error.
+
+import type { Heap } from "../../src/engine/heap";
+import type { Pointer } from "../../src/engine/kernels";
+import { Rng } from "../../src/engine/rng";
+import type { Layer, Parameter } from "../../src/layers/layer";
+import { seededValues } from "./twin-heaps";
+
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/** Worst |analytic − numeric| / (atol + rtol·|numeric|) seen by compareGradients, for reporting. */
+export const worstSeen = { ratio: 0, label: "" };
+
+export class LayerProbe {
+  readonly input: Pointer;
+  readonly outputGrad: Pointer;
+  /** The fixed weights of L = Σ r ⊙ y. */
+  readonly r: Float32Array;
+  /** Runs before every forward pass (Dropout uses it to replay the same mask). */
+  beforeForward: () => void = () => {};
+  training = false;
+
+  constructor(readonly layer: Layer, readonly heap: Heap, inputShape: number[], readonly batch: number, seed = 1) {
+    layer.name ||= "probe";
+    layer.build(inputShape, heap, new Rng(seed));
+    layer.allocate(batch);
+    this.input = heap.allocFloats(batch * layer.inputSize);
+    this.outputGrad = heap.allocFloats(batch * layer.outputSize);
+    this.r = seededValues(batch * layer.outputSize, seed + 1000);
+  }
+
+  get inputCount(): number {
+    return this.batch * this.layer.inputSize;
+  }
+
+  get outputCount(): number {
+    return this.batch * this.layer.outputSize;
+  }
+
+  inputView(): Float32Array {
+    return this.heap.f32(this.input, this.inputCount);
+  }
+
+  paramView(p: Parameter): Float32Array {
+    return this.heap.f32(p.value, p.size);
+  }
+
+  /** A copy of forward(x). */
+  forward(): Float32Array {
+    this.beforeForward();
+    const y = this.layer.forward(this.input, this.batch, this.training);
+    return this.heap.f32(y, this.outputCount).slice();
+  }
+
+  /** L = Σ r ⊙ forward(x), summed in f64. */
+  loss(): number {
+    const y = this.forward();
+    let total = 0;
+    for (let i = 0; i < y.length; i++) total += this.r[i] * y[i];
+    return total;
+  }
+
+  /**
+   * ∂L/∂x and ∂L/∂θ from backward. A first forward/backward with a different r runs before the real one,
+   * so a layer that accumulated into (rather than overwrote) a gradient buffer would be caught.
+   */
+  analytic(): { input: Float32Array; params: Float32Array[] } {
+    const decoy = seededValues(this.outputCount, 4242, -3, 3);
+    let dx: Pointer = 0;
+    for (const dy of [decoy, this.r]) {
+      this.forward();
+      this.heap.f32(this.outputGrad, this.outputCount).set(dy);
+      dx = this.layer.backward(this.outputGrad, this.batch, true);
+    }
+    return {
+      input: this.heap.f32(dx, this.inputCount).slice(),
+      params: this.layer.params.map((p) => this.heap.f32(p.grad, p.size).slice()),
+    };
+  }
+
+  /** Central differences of L with respect to buffer[indices], restoring every value afterwards. */
+  numeric(buffer: Pointer, count: number, indices: number[], h: number): number[] {
+    return indices.map((i) => {
+      const original = this.heap.f32(buffer, count)[i];
+      const plus = Math.fround(original + h);
+      const minus = Math.fround(original - h);
+      this.heap.f32(buffer, count)[i] = plus;
+      const lPlus = this.loss();
+      this.heap.f32(buffer, count)[i] = minus;
+      const lMinus = this.loss();
+      this.heap.f32(buffer, count)[i] = original;
+      return (lPlus - lMinus) / (plus - minus);
+    });
+  }
+}
+
+/** All indices when count ≤ max, else a seeded random subset of max of them (sorted). */
+export function probeIndices(count: number, max: number, seed: number): number[] {
+  const all = Array.from({ length: count }, (_, i) => i);
+  if (count <= max) return all;
+  new Rng(seed).shuffle(all);
+  return all.slice(0, max).sort((a, b) => a - b);
+}
+
+/**
+ * Compares analytic[indices[j]] with numeric[j]; returns one failure line per tensor (the count of
+ * elements out of tolerance and the worst of them), or nothing.
+ */
+export function compareGradients(
+  label: string, analytic: ArrayLike<number>, numeric: number[], indices: number[], tol: Tolerance,
+): string[] {
+  let bad = 0;
+  let worst = 0;
+  let at = -1;
+  indices.forEach((index, j) => {
+    const a = analytic[index];
+    const n = numeric[j];
+    const ratio = Math.abs(a - n) / (tol.atol + tol.rtol * Math.abs(n));
+    if (!(ratio <= 1)) bad++;
+    if (!(ratio <= worst)) {
+      worst = ratio;
+      at = j;
+    }
+  });
+  if (worst > worstSeen.ratio && Number.isFinite(worst)) {
+    worstSeen.ratio = worst;
+    worstSeen.label = label;
+  }
+  if (bad === 0) return [];
+  return [
+    `${label}: ${bad}/${indices.length} elements off; worst [${indices[at]}] analytic ${analytic[indices[at]]} vs numeric ${numeric[at]}`,
+  ];
+}
