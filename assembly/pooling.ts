@@ -6,30 +6,57 @@ export function maxPoolForward(
   ph: i32, pw: i32, stride: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
   y: usize, argmax: usize,
 ): void {
+  const lanes = i32x4(0, 1, 2, 3);
   let out = 0;
   for (let img = 0; img < n; img++) {
     const imageBase = img * h * w * c;
     for (let oy = 0; oy < oh; oy++) {
+      // The window clipped to the image once per position, so the channel loops carry no bounds tests.
+      const y0 = max(oy * stride - padTop, 0), y1 = min(oy * stride - padTop + ph, h);
       for (let ox = 0; ox < ow; ox++) {
-        for (let ch = 0; ch < c; ch++) {
-          let best: f32 = -Infinity;
-          let bestIndex = -1;
-          for (let ky = 0; ky < ph; ky++) {
-            const iy = oy * stride - padTop + ky;
-            if (iy < 0 || iy >= h) continue;
-            for (let kx = 0; kx < pw; kx++) {
-              const ix = ox * stride - padLeft + kx;
-              if (ix < 0 || ix >= w) continue;
+        const x0 = max(ox * stride - padLeft, 0), x1 = min(ox * stride - padLeft + pw, w);
+        if (y1 <= y0 || x1 <= x0) {
+          // A window wholly in the padding (only possible with explicit padding ≥ the pool size).
+          for (let ch = 0; ch < c; ch++) {
+            store<f32>(y + (<usize>(out + ch) << 2), -Infinity);
+            store<i32>(argmax + (<usize>(out + ch) << 2), -1);
+          }
+          out += c;
+          continue;
+        }
+        const first = imageBase + (y0 * w + x0) * c;
+        let ch = 0;
+        // Four channels at a time (NHWC keeps them adjacent); the comparison keeps the first maximum on
+        // ties and lets NaN win, exactly as the scalar loop below does.
+        for (; ch + 4 <= c; ch += 4) {
+          let best = v128.load(x + (<usize>(first + ch) << 2));
+          let bestIndex = i32x4.add(i32x4.splat(first + ch), lanes);
+          for (let iy = y0; iy < y1; iy++) {
+            for (let ix = x0; ix < x1; ix++) {
               const index = imageBase + (iy * w + ix) * c + ch;
-              const v = load<f32>(x + (<usize>index << 2));
-              // `!(v <= best)` also lets a NaN win, so NaNs propagate instead of vanishing.
-              if (bestIndex < 0 || !(v <= best)) { best = v; bestIndex = index; }
+              const v = v128.load(x + (<usize>index << 2));
+              const wins = v128.not(f32x4.le(v, best));
+              best = v128.bitselect(v, best, wins);
+              bestIndex = v128.bitselect(i32x4.add(i32x4.splat(index), lanes), bestIndex, wins);
             }
           }
-          store<f32>(y + (<usize>out << 2), best);
-          store<i32>(argmax + (<usize>out << 2), bestIndex);
-          out++;
+          v128.store(y + (<usize>(out + ch) << 2), best);
+          v128.store(argmax + (<usize>(out + ch) << 2), bestIndex);
         }
+        for (; ch < c; ch++) {
+          let best = load<f32>(x + (<usize>(first + ch) << 2));
+          let bestIndex = first + ch;
+          for (let iy = y0; iy < y1; iy++) {
+            for (let ix = x0; ix < x1; ix++) {
+              const index = imageBase + (iy * w + ix) * c + ch;
+              const v = load<f32>(x + (<usize>index << 2));
+              if (!(v <= best)) { best = v; bestIndex = index; }
+            }
+          }
+          store<f32>(y + (<usize>(out + ch) << 2), best);
+          store<i32>(argmax + (<usize>(out + ch) << 2), bestIndex);
+        }
+        out += c;
       }
     }
   }
