@@ -19,6 +19,7 @@ function run(command: string[]): unknown {
 
 type Ours = { kernels: string; runtime: string; models: Record<string, { trainSamplesPerSec: number; inferSamplesPerSec: number }>; gemm: { name: string; gflops: number }[] };
 type Peer = {
+  versions: { node: string };
   train: { samplesPerSec: number };
   inference: { batch: number; samplesPerSec: number }[];
   gemm?: { name: string; m: number; n: number; k: number; gflops: number }[];
@@ -44,16 +45,21 @@ for (const model of ["mlp", "cnn"]) {
   rows.push([`${model} training, batch ${TRAIN_BATCH} (samples/s)`, ours.models[model].trainSamplesPerSec, peers[model].train.samplesPerSec]);
   rows.push([`${model} inference, batch ${INFER_BATCH} (samples/s)`, ours.models[model].inferSamplesPerSec, peerInference(peers[model])]);
 }
-const gemmPeer = (peers.mlp.gemm ?? []).find((g) => g.m === 512 && g.n === 512 && g.k === 512);
-rows.push(["GEMM 512³ (GFLOPS)", ours.gemm.find((g) => g.name === "512³")!.gflops, gemmPeer?.gflops ?? NaN]);
+// GEMM at the same shapes and transposes (the backprop products included).
+type OurGemm = { name: string; m: number; n: number; k: number; transpose?: "A" | "B"; gflops: number };
+type PeerGemm = { m: number; n: number; k: number; transposeA: boolean; transposeB: boolean; gflops: number };
+for (const g of ours.gemm as OurGemm[]) {
+  const twin = ((peers.mlp.gemm ?? []) as unknown as PeerGemm[]).find(
+    (p) => p.m === g.m && p.n === g.n && p.k === g.k && p.transposeA === (g.transpose === "A") && p.transposeB === (g.transpose === "B"),
+  );
+  rows.push([`GEMM ${g.name} (GFLOPS)`, g.gflops, twin?.gflops ?? NaN]);
+}
 
 const format = (v: number) => (Number.isFinite(v) ? (v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(1)) : "n/a");
 const width = Math.max(...rows.map((r) => r[0].length));
-console.log(`wasmgrad ${ours.runtime}, ${ours.kernels}  vs  TensorFlow.js 4.22 wasm backend under node ${process.versions.node ?? ""} (warm-ups excluded, medians)`);
+console.log(`wasmgrad ${ours.runtime}, ${ours.kernels}  vs  TensorFlow.js 4.22 wasm backend under node ${peers.mlp.versions.node} (warm-ups excluded, medians)`);
 console.log(`${"".padEnd(width)}  ${"wasmgrad".padStart(10)}  ${"tfjs-wasm".padStart(10)}  ${"ratio".padStart(7)}`);
 for (const [name, a, b] of rows) console.log(`${name.padEnd(width)}  ${format(a).padStart(10)}  ${format(b).padStart(10)}  ${(a / b).toFixed(2).padStart(6)}×`);
-console.log("GEMM inside the executable (GFLOPS):");
-for (const g of ours.gemm) console.log(`  ${g.name.padEnd(32)} ${g.gflops.toFixed(1)}`);
 
 mkdirSync(join(root, "bench", "results"), { recursive: true });
 const out = join(root, "bench", "results", "compare.json");
