@@ -3,7 +3,8 @@
 //   backward: dW = colᵀ·dz;  db = Σ dz;  dcol = dz·Wᵀ (into the col buffer, no longer needed);  dx = col2im(dcol)
 // A 1×1, stride-1 'valid' convolution is already a GEMM on x, so it skips im2col/col2im.
 
-import { Act, type Pointer } from "../engine/kernels";
+import type { Pointer } from "../engine/kernels";
+import { affineBackward, affineForward, type AffineParts } from "./affine";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
@@ -111,20 +112,11 @@ export class Conv2D extends Layer {
     const [h, w, c] = this.inputShape;
     const { outH, outW, padTop, padLeft } = this.window;
     const positions = batch * outH * outW;
-    const k = this.patchSize;
     this.input = input;
     if (!this.pointwise) {
       this.kernels.im2col(input, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.col);
     }
-    const patches = this.pointwise ? input : this.col;
-    this.kernels.gemm(
-      positions, this.filters, k,
-      patches, k, 1,
-      this.kernel.value, this.filters, 1,
-      this.output, this.filters,
-      false, this.bias?.value ?? 0, this.activation.epilogueCode,
-    );
-    this.activation.finishForward(this.kernels, this.output, positions, this.filters);
+    affineForward(this.kernels, this.affine, this.pointwise ? input : this.col, positions, this.patchSize, this.output);
     return this.output;
   }
 
@@ -132,21 +124,20 @@ export class Conv2D extends Layer {
     const [h, w, c] = this.inputShape;
     const { outH, outW, padTop, padLeft } = this.window;
     const positions = batch * outH * outW;
-    const k = this.patchSize;
-    const f = this.filters;
-    const dz = outputGrad;
-    this.activation.backwardInPlace(this.kernels, this.output, dz, positions, f);
-    const patches = this.pointwise ? this.input : this.col;
-    this.kernels.gemm(k, f, positions, patches, 1, k, dz, f, 1, this.kernel.grad, f, false, 0, Act.linear);
-    if (this.bias) this.kernels.columnSums(dz, positions, f, this.bias.grad);
-    if (!needInputGrad) return 0;
     if (this.pointwise) {
-      this.kernels.gemm(positions, k, f, dz, f, 1, this.kernel.value, 1, f, this.inputGrad, k, false, 0, Act.linear);
-      return this.inputGrad;
+      const dx = needInputGrad ? this.inputGrad : 0;
+      affineBackward(this.kernels, this.affine, this.input, this.output, outputGrad, positions, this.patchSize, dx);
+      return dx;
     }
-    this.kernels.gemm(positions, k, f, dz, f, 1, this.kernel.value, 1, f, this.col, k, false, 0, Act.linear);
+    // dcol goes into the col buffer: dW has been computed from it by the time dcol is written.
+    affineBackward(this.kernels, this.affine, this.col, this.output, outputGrad, positions, this.patchSize, needInputGrad ? this.col : 0);
+    if (!needInputGrad) return 0;
     this.kernels.col2im(this.col, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.inputGrad);
     return this.inputGrad;
+  }
+
+  private get affine(): AffineParts {
+    return { kernel: this.kernel, bias: this.bias, activation: this.activation, units: this.filters };
   }
 
   getConfig(): LayerConfig {

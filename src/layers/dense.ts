@@ -1,7 +1,8 @@
-// Dense: y = f(x·W + b), x [batch, in], W [in, units] — one GEMM with the bias and activation fused.
-// Backward: dW = xᵀ·dz, db = Σ_rows dz, dx = dz·Wᵀ (transposes by stride, no copies).
+// Dense: y = f(x·W + b), x [batch, in], W [in, units] — one GEMM with the bias and activation fused
+// (see affine.ts for the forward and backward arithmetic it shares with Conv2D).
 
-import { Act, type Pointer } from "../engine/kernels";
+import type { Pointer } from "../engine/kernels";
+import { affineBackward, affineForward, type AffineParts } from "./affine";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
@@ -77,30 +78,19 @@ export class Dense extends Layer {
   }
 
   forward(input: Pointer, batch: number, _training: boolean): Pointer {
-    const n = this.inputSize;
     this.input = input;
-    this.kernels.gemm(
-      batch, this.units, n,
-      input, n, 1,
-      this.kernel.value, this.units, 1,
-      this.output, this.units,
-      false, this.bias?.value ?? 0, this.activation.epilogueCode,
-    );
-    this.activation.finishForward(this.kernels, this.output, batch, this.units);
+    affineForward(this.kernels, this.affine, input, batch, this.inputSize, this.output);
     return this.output;
   }
 
   backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer {
-    const n = this.inputSize;
-    const dz = outputGrad;
-    this.activation.backwardInPlace(this.kernels, this.output, dz, batch, this.units);
-    // dW[n × units] = xᵀ · dz: A = x read transposed (row stride 1, column stride n).
-    this.kernels.gemm(n, this.units, batch, this.input, 1, n, dz, this.units, 1, this.kernel.grad, this.units, false, 0, Act.linear);
-    if (this.bias) this.kernels.columnSums(dz, batch, this.units, this.bias.grad);
-    if (!needInputGrad) return 0;
-    // dx[batch × n] = dz · Wᵀ: B = W read transposed.
-    this.kernels.gemm(batch, n, this.units, dz, this.units, 1, this.kernel.value, 1, this.units, this.inputGrad, n, false, 0, Act.linear);
-    return this.inputGrad;
+    const dx = needInputGrad ? this.inputGrad : 0;
+    affineBackward(this.kernels, this.affine, this.input, this.output, outputGrad, batch, this.inputSize, dx);
+    return dx;
+  }
+
+  private get affine(): AffineParts {
+    return { kernel: this.kernel, bias: this.bias, activation: this.activation, units: this.units };
   }
 
   getConfig(): LayerConfig {
