@@ -33,6 +33,15 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/** "Unknown option `--epoch`" → " (did you mean '--epochs'?)", from the matched command's options. */
+function suggestOption(message: string): string {
+  const unknown = /Unknown option `(-{1,2}[^`]+)`/.exec(message)?.[1];
+  if (!unknown || !cli.matchedCommand) return "";
+  const known = [...cli.matchedCommand.options, ...cli.globalCommand.options].map((o) => `--${o.rawName.replace(/^--(no-)?/, "$1").split(/[ ,<[]/)[0]}`);
+  const hint = didYouMean(unknown, known);
+  return hint.includes("did you mean") ? hint : "";
+}
+
 try {
   cli.parse(process.argv, { run: false });
   const [first] = cli.args;
@@ -45,7 +54,7 @@ try {
 } catch (error) {
   if (error instanceof DivergenceError) fail(error.message, EXIT_DIVERGED);
   if (error instanceof WasmgradError) fail(error.message, EXIT_INPUT);
-  if (error instanceof Error && error.name === "CACError") fail(`${error.message}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
+  if (error instanceof Error && error.name === "CACError") fail(`${error.message}${suggestOption(error.message)}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
   if (process.env.WASMGRAD_DEBUG) console.error(error);
   fail(`internal error: ${(error as Error)?.message ?? String(error)} (run with WASMGRAD_DEBUG=1 for details)`, EXIT_INTERNAL);
 }

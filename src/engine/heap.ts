@@ -3,6 +3,7 @@
 // released and re-laid when a larger batch arrives). Nothing is allocated per step, so a long fit cannot
 // leak, and users never call dispose().
 
+import { WasmgradError } from "../errors";
 import type { Kernels, Pointer } from "./kernels";
 
 const PAGE_BYTES = 65536;
@@ -11,7 +12,10 @@ const ALIGN = 64;
 /** The kernel module declares a 65,536-page maximum (4 GiB); engines may allow less. */
 export const MAX_MEMORY_BYTES = 65536 * PAGE_BYTES;
 
-export class OutOfMemoryError extends Error {}
+/** A model or batch too large for WebAssembly's 32-bit memory: refused before any kernel runs. */
+export class OutOfMemoryError extends WasmgradError {
+  override name = "OutOfMemoryError";
+}
 
 export class Heap {
   private top: number;
@@ -40,7 +44,8 @@ export class Heap {
     const end = align(ptr + Math.max(bytes, 0));
     if (end > MAX_MEMORY_BYTES) {
       throw new OutOfMemoryError(
-        `needs ${formatBytes(end)} of WebAssembly memory, over the ${formatBytes(MAX_MEMORY_BYTES)} limit`,
+        `the model needs ${formatBytes(end)} of WebAssembly memory (parameters, optimizer state and activations for the batch), ` +
+          `over the ${formatBytes(MAX_MEMORY_BYTES)} limit: use a smaller batch size or a smaller model`,
       );
     }
     const have = this.memory.buffer.byteLength;

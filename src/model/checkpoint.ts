@@ -46,7 +46,7 @@ export interface CheckpointHeader {
   notes?: Record<string, unknown>;
 }
 
-export function encodeCheckpoint(model: Sequential, extra: { epoch?: number; notes?: Record<string, unknown> } = {}): Uint8Array {
+export function encodeCheckpoint(model: Sequential, extra: { notes?: Record<string, unknown> } = {}): Uint8Array {
   const kernels = model.kernels;
   const buffers: { name: string; shape: number[]; ptr: number; length: number }[] = [];
   for (const p of model.params) buffers.push({ name: p.name, shape: p.shape, ptr: p.value, length: p.size });
@@ -67,7 +67,7 @@ export function encodeCheckpoint(model: Sequential, extra: { epoch?: number; not
           loss: model.loss.spec,
           metrics: model.metricNames,
           iterations: model.optimizer.iterations,
-          epoch: extra.epoch ?? 0,
+          epoch: model.epochsTrained,
         }
       : undefined,
     layerStates: Object.fromEntries(model.layers.map((l) => [l.name, l.getState()]).filter(([, s]) => (s as number[]).length > 0)),
@@ -132,8 +132,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { k
   const { header, data } = decodeCheckpointHeader(bytes, source);
   const model = Sequential.fromConfig(header.model, { where: `${source} model`, kernels: options.kernels });
   if (header.training) {
+    const { iterations, epoch } = header.training;
+    if (!Number.isInteger(iterations) || iterations < 0 || !Number.isInteger(epoch) || epoch < 0) {
+      throw new InputError(`${source}: the checkpoint's step or epoch count is not a non-negative integer`);
+    }
     model.compile({ optimizer: header.training.optimizer, loss: header.training.loss, metrics: header.training.metrics });
     model.optimizer!.iterations = header.training.iterations;
+    model.epochsTrained = header.training.epoch;
   }
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const floats = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));

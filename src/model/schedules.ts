@@ -1,5 +1,6 @@
 // Learning-rate schedules as callbacks (Keras' LearningRateScheduler): before each epoch the schedule
-// sets the optimizer's rate from the epoch number and the rate the optimizer started with.
+// sets the optimizer's rate from the epoch number and the optimizer's configured rate, so a run resumed
+// from a checkpoint at epoch k gets the same rate as the uninterrupted run did.
 
 import { InputError } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
@@ -8,7 +9,6 @@ import type { Sequential } from "./sequential";
 
 export class LearningRateScheduler implements Callback {
   private model?: Sequential;
-  private initial?: number;
 
   constructor(
     readonly schedule: (epoch: number, initialRate: number) => number,
@@ -22,8 +22,7 @@ export class LearningRateScheduler implements Callback {
   onEpochBegin(epoch: number): void {
     const optimizer = this.model?.optimizer;
     if (!optimizer) return;
-    this.initial ??= optimizer.learningRate;
-    const rate = this.schedule(epoch, this.initial);
+    const rate = this.schedule(epoch, optimizer.initialLearningRate);
     if (!(rate > 0 && Number.isFinite(rate))) throw new InputError(`the learning-rate schedule gave ${rate} for epoch ${epoch + 1}`);
     optimizer.learningRate = rate;
   }

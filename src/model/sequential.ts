@@ -66,10 +66,13 @@ export class Sequential {
   metricNames: MetricName[] = [];
   /** A callback may set this to end fit() after the current epoch (Keras' model.stop_training). */
   stopTraining = false;
+  /** Set (from a signal handler, say) to end fit() after the current batch; the epoch is left unfinished. */
+  interruptRequested = false;
+  /** Epochs completed over the model's life (checkpoints carry it); seeds each epoch's shuffle. */
+  epochsTrained = 0;
 
   private heap?: Heap;
   private rng: Rng;
-  private shuffleRng: Rng;
   private workspaceMark = 0;
   private capacity = 0;
   private inputBuffer: Pointer = 0;
@@ -84,7 +87,6 @@ export class Sequential {
     this.inputShape = options.inputShape;
     this.requestedKernels = options.kernels;
     this.rng = new Rng(this.seed);
-    this.shuffleRng = this.rng.fork();
     for (const layer of options.layers ?? []) this.add(layer);
   }
 
@@ -214,13 +216,18 @@ export class Sequential {
     const callbacks = options.callbacks ?? [];
     const history: History = { epoch: [], history: {} };
     const batches = Math.ceil(samples.count / batchSize);
-    const order = Int32Array.from({ length: samples.count }, (_, i) => i);
+    const order = new Int32Array(samples.count);
     this.stopTraining = false;
+    this.interruptRequested = false;
+    let lastYield = performance.now();
     for (const cb of callbacks) cb.setModel?.(this);
     for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, batches, samples: samples.count });
     for (let epoch = options.initialEpoch ?? 0; epoch < epochs && !this.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      if (options.shuffle ?? true) this.shuffleRng.shuffle(order);
+      // Each epoch's order depends only on the seed and the epoch count, so a resumed run sees the same
+      // batches as an uninterrupted one.
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      if (options.shuffle ?? true) new Rng((this.seed ^ Math.imul(this.epochsTrained + 1, 0x9e3779b9)) >>> 0).shuffle(order);
       const metrics = new MetricAccumulator(this.metricNames, loss.outputDim);
       let lossSum = 0;
       for (let b = 0; b < batches; b++) {
@@ -229,7 +236,15 @@ export class Sequential {
         const batchLoss = this.trainStep(samples, targets, order, start, size, metrics, `epoch ${epoch + 1}, batch ${b + 1}`);
         lossSum += batchLoss * size;
         for (const cb of callbacks) await cb.onBatchEnd?.(b, { loss: batchLoss, size });
+        if (performance.now() - lastYield > 250) {
+          // Let signal handlers and timers run: the steps themselves never yield to the event loop.
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          lastYield = performance.now();
+        }
+        if (this.interruptRequested) break;
       }
+      if (this.interruptRequested) break;
+      this.epochsTrained++;
       const logs: EpochLogs = { loss: lossSum / samples.count, ...metrics.results() };
       if (validation) {
         const v = this.evaluateSamples(validation.samples, validation.targets, batchSize);

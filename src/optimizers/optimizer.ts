@@ -17,7 +17,12 @@ export abstract class Optimizer {
   private slots: Pointer[][] = [];
   private attached: Parameter[] = [];
 
-  constructor(public learningRate: number) {}
+  /** The configured rate; schedules scale it, and configs (so checkpoints) record it. */
+  readonly initialLearningRate: number;
+
+  constructor(public learningRate: number) {
+    this.initialLearningRate = learningRate;
+  }
 
   /** Number of state buffers per parameter. */
   protected abstract readonly slotCount: number;

@@ -3,7 +3,7 @@
 // on stderr with a non-zero exit and no stack trace.
 
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeIdx } from "../../src/data/idx";
 import { gzip } from "../../src/data/gzip";
@@ -79,6 +79,28 @@ describe("wasmgrad executable", () => {
     expect(a.test).toEqual(b.test);
   }, 60_000);
 
+  test("a run resumed from a checkpoint ends bit-identical to an uninterrupted one (schedule and shuffles included)", () => {
+    const common = ["train", "--model", "cnn", "--seed", "4", "--batch-size", "128"];
+    expect(runCli([...common, "--epochs", "2", "--save", "straight.wgd"]).code).toBe(0);
+    expect(runCli([...common, "--epochs", "1", "--save", "halves.wgd", "--checkpoint-every", "1"]).code).toBe(0);
+    const resumed = runCli([...common, "--epochs", "2", "--save", "halves.wgd", "--resume", "halves.wgd"]);
+    expect(resumed.stderr).toContain("resuming halves.wgd at epoch 2");
+    expect(resumed.code).toBe(0);
+    expect(Buffer.compare(readFileSync(join(dir, "straight.wgd")), readFileSync(join(dir, "halves.wgd")))).toBe(0);
+  }, 120_000);
+
+  test("Ctrl-C saves a checkpoint that resumes, and exits 130", async () => {
+    const { exe } = isolatedBinary();
+    const child = Bun.spawn([exe, "train", "--model", "cnn", "--epochs", "3", "--save", "interrupted.wgd"], { cwd: dir, stderr: "pipe", stdout: "pipe" });
+    await Bun.sleep(2500);
+    child.kill("SIGINT");
+    expect(await child.exited).toBe(130);
+    expect(await new Response(child.stderr).text()).toContain("continue with --resume interrupted.wgd");
+    const evaluated = runCli(["eval", "interrupted.wgd", "--json"]);
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout).accuracy).toBeGreaterThan(0);
+  }, 60_000);
+
   describe("bad input: one clear line, non-zero exit", () => {
     test("unknown model name", () => {
       expect(expectCleanError(runCli(["train", "--model", "mpl"]))).toContain("did you mean 'mlp'");
@@ -122,6 +144,8 @@ describe("wasmgrad executable", () => {
       expect(expectCleanError(runCli(["train", "--lr", "abc"]))).toContain("--lr needs a number");
       expect(expectCleanError(runCli(["train", "--optimizer", "adamw"]))).toContain("unknown optimizer 'adamw'");
       expect(expectCleanError(runCli(["train", "--bogus"]))).toContain("Unknown option `--bogus`");
+      expect(expectCleanError(runCli(["train", "--epoch", "2"]))).toContain("did you mean '--epochs'");
+      expect(expectCleanError(runCli(["train", "--checkpoint-every", "1"]))).toContain("--checkpoint-every needs --save");
       expect(expectCleanError(runCli(["trian"]))).toContain("did you mean 'train'");
     });
 

@@ -2,7 +2,7 @@
 // run completely: same seed, bit-identical weights; a checkpoint must restore the model exactly.
 
 import { describe, expect, test } from "bun:test";
-import { Conv2D, Dense, Dropout, Flatten, MaxPool2D, Sequential } from "../../src/index";
+import { Conv2D, Dense, DivergenceError, Dropout, Flatten, MaxPool2D, Sequential } from "../../src/index";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/model/checkpoint";
 import { seededValues } from "../support/twin-heaps";
 
@@ -46,16 +46,32 @@ describe("determinism", () => {
 
   test("a checkpoint restores weights, optimizer state and dropout stream: resumed training equals uninterrupted", async () => {
     const straight = smallCnn(3);
-    await straight.fit(x, y, { epochs: 2, batchSize: 16, shuffle: false });
+    await straight.fit(x, y, { epochs: 3, batchSize: 16 });
 
     const first = smallCnn(3);
-    await first.fit(x, y, { epochs: 1, batchSize: 16, shuffle: false });
-    const { model: resumed } = decodeCheckpoint(encodeCheckpoint(first, { epoch: 1 }), "test checkpoint");
+    await first.fit(x, y, { epochs: 1, batchSize: 16 });
+    const { model: resumed } = decodeCheckpoint(encodeCheckpoint(first), "test checkpoint");
+    expect(resumed.epochsTrained).toBe(1);
     expect(Array.from(resumed.predict(x).data)).toEqual(Array.from(first.predict(x).data));
-    await resumed.fit(x, y, { epochs: 1, batchSize: 16, shuffle: false });
+    await resumed.fit(x, y, { epochs: 3, initialEpoch: 1, batchSize: 16 });
 
     const flat = (m: Sequential) => m.getWeights().flatMap((t) => Array.from(t.data));
     expect(flat(resumed)).toEqual(flat(straight));
+  });
+
+  test("NaN in training stops with the step and a hint, before any weight is touched", async () => {
+    const model = smallCnn(2);
+    const before = model.getWeights().flatMap((t) => Array.from(t.data));
+    const poisoned = x.slice();
+    poisoned[64 * 40 + 3] = NaN; // sample 40: in the second batch of 32
+    const error = await model.fit(poisoned, y, { epochs: 1, batchSize: 32, shuffle: false }).catch((e) => e);
+    expect(error).toBeInstanceOf(DivergenceError);
+    expect(error.message).toContain("at epoch 1, batch 2");
+    expect(error.message).toContain("learning rate");
+    // The first batch trained; the poisoned one changed nothing.
+    const after = model.getWeights().flatMap((t) => Array.from(t.data));
+    expect(after.every(Number.isFinite)).toBe(true);
+    expect(after).not.toEqual(before);
   });
 
   test("a damaged checkpoint is refused with a reason", () => {

@@ -9,10 +9,11 @@ import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
 import { writeFileAtomic } from "../../io/atomic-file";
 import { scheduleFromConfig, stepDecay } from "../../model/schedules";
-import { InputError, didYouMean } from "../../errors";
+import { DivergenceError, InputError, didYouMean } from "../../errors";
+import type { Callback } from "../../model/callbacks";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
-import { checkDataFitsModel, resolveData, resolveModelFile } from "../sources";
+import { checkDataFitsModel, loadCheckpoint, resolveData, resolveModelFile } from "../sources";
 
 interface TrainFlags {
   model: string;
@@ -25,6 +26,8 @@ interface TrainFlags {
   seed: unknown;
   validationSplit: unknown;
   save?: string;
+  checkpointEvery?: unknown;
+  resume?: string;
   json?: boolean;
   progress: boolean;
 }
@@ -41,10 +44,14 @@ export function registerTrain(cli: CAC): void {
     .option("--lr-decay <factor>", "Multiply the learning rate by this after every epoch (default: the recipe's schedule)")
     .option("--seed <n>", "Seed for weights, shuffling and dropout", { default: 1 })
     .option("--validation-split <fraction>", "Fraction of the training data held out for validation", { default: 0.1 })
-    .option("--save <file.wgd>", "Write a checkpoint when training ends")
+    .option("--save <file.wgd>", "Write a checkpoint when training ends (and on Ctrl-C)")
+    .option("--checkpoint-every <n>", "Also write the --save checkpoint every n epochs")
+    .option("--resume <file.wgd>", "Continue a saved run up to --epochs in total (same seed: same result)")
     .option("--json", "Print a JSON summary on stdout")
     .option("--no-progress", "No live progress bar")
     .example("wasmgrad train --model cnn --epochs 3 --save cnn.wgd")
+    .example("wasmgrad train --model cnn --epochs 10 --save cnn.wgd --checkpoint-every 1   # then, after a stop:")
+    .example("wasmgrad train --model cnn --epochs 10 --save cnn.wgd --resume cnn.wgd")
     .example("wasmgrad train --model models/mlp.json --data /usr/share/datasets/fashion-mnist --optimizer sgd --lr 0.05")
     .action(async (flags: TrainFlags) => {
       const { file, source } = resolveModelFile(stringFlag(flags.model, "model"));
@@ -58,33 +65,69 @@ export function registerTrain(cli: CAC): void {
       const lrDecay = optionalNumberFlag(flags.lrDecay, "lr-decay", { min: 1e-6, max: 1 });
       const schedule = lrDecay !== undefined ? stepDecay(lrDecay) : recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined;
 
+      const checkpointEvery = optionalNumberFlag(flags.checkpointEvery, "checkpoint-every", { min: 1, max: 100000, integer: true });
+      if (checkpointEvery !== undefined && !flags.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
+
       const data = await resolveData(stringFlag(flags.data, "data"));
-      const model = buildModel(file, source, { seed });
+      const model = flags.resume ? loadCheckpoint(flags.resume) : buildModel(file, source, { seed });
       checkDataFitsModel(model, data.train, data.source);
       checkDataFitsModel(model, data.test, data.source);
-      model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss: recipe.loss, metrics: recipe.metrics });
+      if (!flags.resume) model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss: recipe.loss, metrics: recipe.metrics });
+      else if (!model.optimizer) throw new InputError(`${flags.resume} holds no optimizer state, so training cannot resume from it`);
+      const initialEpoch = model.epochsTrained;
+      if (flags.resume && initialEpoch >= epochs) throw new InputError(`${flags.resume} has already trained ${initialEpoch} epochs; ask for more with --epochs`);
 
       const say = (line: string) => writeSync(2, line + "\n");
-      say(`${file.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
+      say(`${flags.resume ? `resuming ${flags.resume} at epoch ${initialEpoch + 1}: ` : ""}${model.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
       say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
       const decay = schedule ? `, ${schedule.description}` : "";
-      say(`training ${epochs} epoch(s), batch ${batchSize}, ${describeOptimizer(optimizerConfig)}${decay}, seed ${seed}, validation split ${validationSplit}`);
+      const optimizerText = flags.resume ? `${model.optimizer!.getConfig().type} (from the checkpoint)` : describeOptimizer(optimizerConfig);
+      say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}`);
 
+      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source } }));
+      const periodic: Callback = {
+        onEpochEnd: (epoch) => {
+          if (checkpointEvery && (epoch + 1) % checkpointEvery === 0) save(flags.save!);
+        },
+      };
+      // Ctrl-C: finish the current batch, save, exit 130. A second Ctrl-C exits at once.
+      const onInterrupt = () => {
+        if (model.interruptRequested) process.exit(130);
+        model.interruptRequested = true;
+        say("\ninterrupted: stopping after this batch (Ctrl-C again to quit without saving)");
+      };
+      process.on("SIGINT", onInterrupt);
       const started = performance.now();
-      const history = await model.fit(toFloatImages(data.train), data.train.labels, {
-        epochs, batchSize, validationSplit: validationSplit > 0 ? validationSplit : undefined,
-        callbacks: [...(schedule ? [schedule] : []), new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
-      });
+      let history;
+      try {
+        history = await model.fit(toFloatImages(data.train), data.train.labels, {
+          epochs, batchSize, initialEpoch, validationSplit: validationSplit > 0 ? validationSplit : undefined,
+          callbacks: [...(schedule ? [schedule] : []), periodic, new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
+        });
+      } catch (error) {
+        if (error instanceof DivergenceError && flags.save && checkpointEvery) {
+          throw new DivergenceError(`${error.message}. The last good checkpoint, ${flags.save}, is untouched`);
+        }
+        throw error;
+      } finally {
+        process.off("SIGINT", onInterrupt);
+      }
+      if (model.interruptRequested) {
+        const target = flags.save ?? "interrupted.wgd";
+        save(target);
+        say(`saved ${target} after ${model.epochsTrained} complete epoch(s) and part of the next; continue with --resume ${target}`);
+        process.exit(130);
+      }
       const seconds = (performance.now() - started) / 1000;
       const test = model.evaluate(toFloatImages(data.test), data.test.labels, { batchSize: 256 });
       say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
 
       if (flags.save) {
-        writeFileAtomic(flags.save, encodeCheckpoint(model, { epoch: epochs, notes: { data: data.source, test } }));
+        save(flags.save);
         say(`saved ${flags.save}`);
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ model: file.name, epochs, batchSize, seed, seconds, history: history.history, test, checkpoint: flags.save ?? null }, null, 2) + "\n");
+        process.stdout.write(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: flags.save ?? null }, null, 2) + "\n");
       }
     });
 }
