@@ -2,8 +2,13 @@
 // with the recipes in models/*.json and a fixed seed:
 //   mlp ≥ 95 % test accuracy after 5 epochs;  cnn ≥ 97.5 % after 3 epochs.
 // The mlp bar sits close to what this network reaches on 8,000 digits in 5 epochs (TensorFlow.js with
-// Adam 1e-3, batch 32 reached 94.1 % here); its recipe (SGD + momentum 0.9, lr 0.05 × 0.6 per epoch)
-// gave 95.2–95.4 % over seeds 1–3, so a regression of half a point fails this test.
+// Adam 1e-3, batch 32 reached 94.1 % here, and so did we with that recipe); its recipe (SGD, Nesterov
+// momentum 0.9, lr 0.1 × 0.6 per epoch, batch 32) gave 95.45–95.65 % over seeds 1–4, so a regression of
+// half a point fails this test.
+// The cnn bar sits at the middle of this network's spread over seeds on 8,000 digits in 3 epochs: its
+// recipe (Adam 1.5e-3 × 0.5 per epoch, batch 16) gave 97.70, 97.70, 97.15 and 97.30 % for seeds 1–4 (other
+// recipes tried spread as widely). The test fixes seed 1, as the issue asks; the run is deterministic, so
+// it fails only if the training itself changes.
 
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
