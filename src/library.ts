@@ -2,6 +2,7 @@
 export { Sequential, type CompileOptions, type FitOptions, type ModelConfig, type SequentialOptions } from "./model/sequential";
 export type { Callback, EpochLogs, History } from "./model/callbacks";
 export { LearningRateScheduler, stepDecay } from "./model/schedules";
+export { EarlyStopping, type EarlyStoppingOptions } from "./model/early-stopping";
 export { Dense } from "./layers/dense";
 export { Conv2D } from "./layers/conv2d";
 export { MaxPool2D } from "./layers/max-pool2d";

@@ -146,6 +146,8 @@ describe("wasmgrad executable", () => {
       expect(expectCleanError(runCli(["train", "--bogus"]))).toContain("Unknown option `--bogus`");
       expect(expectCleanError(runCli(["train", "--epoch", "2"]))).toContain("did you mean '--epochs'");
       expect(expectCleanError(runCli(["train", "--checkpoint-every", "1"]))).toContain("--checkpoint-every needs --save");
+      expect(expectCleanError(runCli(["train", "--patience", "2", "--validation-split", "0"]))).toContain("needs --validation-split above 0");
+      expect(expectCleanError(runCli(["train", "--monitor", "val_acc"]))).toContain("unknown metric 'val_acc'");
       expect(expectCleanError(runCli(["trian"]))).toContain("did you mean 'train'");
     });
 

@@ -9,6 +9,7 @@ import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
 import { writeFileAtomic } from "../../io/atomic-file";
 import { scheduleFromConfig, stepDecay } from "../../model/schedules";
+import { EarlyStopping } from "../../model/early-stopping";
 import { DivergenceError, InputError, didYouMean } from "../../errors";
 import type { Callback } from "../../model/callbacks";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
@@ -27,6 +28,8 @@ interface TrainFlags {
   validationSplit: unknown;
   save?: string;
   checkpointEvery?: unknown;
+  patience?: unknown;
+  monitor: string;
   resume?: string;
   json?: boolean;
   progress: boolean;
@@ -44,6 +47,8 @@ export function registerTrain(cli: CAC): void {
     .option("--lr-decay <factor>", "Multiply the learning rate by this after every epoch (default: the recipe's schedule)")
     .option("--seed <n>", "Seed for weights, shuffling and dropout", { default: 1 })
     .option("--validation-split <fraction>", "Fraction of the training data held out for validation", { default: 0.1 })
+    .option("--patience <n>", "Early stopping: stop after n epochs without improvement of --monitor, keeping the best weights")
+    .option("--monitor <metric>", "What early stopping watches: val_loss, val_accuracy, loss, accuracy", { default: "val_loss" })
     .option("--save <file.wgd>", "Write a checkpoint when training ends (and on Ctrl-C)")
     .option("--checkpoint-every <n>", "Also write the --save checkpoint every n epochs")
     .option("--resume <file.wgd>", "Continue a saved run up to --epochs in total (same seed: same result)")
@@ -66,6 +71,13 @@ export function registerTrain(cli: CAC): void {
       const schedule = lrDecay !== undefined ? stepDecay(lrDecay) : recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined;
 
       const checkpointEvery = optionalNumberFlag(flags.checkpointEvery, "checkpoint-every", { min: 1, max: 100000, integer: true });
+      const patience = optionalNumberFlag(flags.patience, "patience", { min: 0, max: 100000, integer: true });
+      const monitors = ["val_loss", "val_accuracy", "loss", "accuracy"];
+      if (!monitors.includes(flags.monitor)) throw new InputError(`--monitor: unknown metric '${flags.monitor}'${didYouMean(String(flags.monitor), monitors)}`);
+      if (patience !== undefined && flags.monitor.startsWith("val_") && !(validationSplit > 0)) {
+        throw new InputError(`--patience watches ${flags.monitor}, which needs --validation-split above 0`);
+      }
+      const earlyStopping = patience !== undefined ? new EarlyStopping({ patience, monitor: flags.monitor, restoreBestWeights: true }) : undefined;
       if (checkpointEvery !== undefined && !flags.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
 
       const data = await resolveData(stringFlag(flags.data, "data"));
@@ -102,7 +114,7 @@ export function registerTrain(cli: CAC): void {
       try {
         history = await model.fit(toFloatImages(data.train), data.train.labels, {
           epochs, batchSize, initialEpoch, validationSplit: validationSplit > 0 ? validationSplit : undefined,
-          callbacks: [...(schedule ? [schedule] : []), periodic, new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
+          callbacks: [...(schedule ? [schedule] : []), ...(earlyStopping ? [earlyStopping] : []), periodic, new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
         });
       } catch (error) {
         if (error instanceof DivergenceError && flags.save && checkpointEvery) {
@@ -119,6 +131,9 @@ export function registerTrain(cli: CAC): void {
         process.exit(130);
       }
       const seconds = (performance.now() - started) / 1000;
+      if (earlyStopping && earlyStopping.stoppedEpoch >= 0) {
+        say(`early stopping after epoch ${earlyStopping.stoppedEpoch + 1}: best ${flags.monitor} at epoch ${earlyStopping.bestEpoch + 1}, whose weights are kept`);
+      }
       const test = model.evaluate(toFloatImages(data.test), data.test.labels, { batchSize: 256 });
       say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
 
