@@ -13,6 +13,7 @@ export { Layer, type Parameter } from "./layers/layer";
 export { layerFromConfig, LAYER_TYPES } from "./layers/registry";
 export { SGD } from "./optimizers/sgd";
 export { Adam } from "./optimizers/adam";
+export { AdamW } from "./optimizers/adamw";
 export { RMSprop } from "./optimizers/rmsprop";
 export { Optimizer } from "./optimizers/optimizer";
 export { tensor, type Tensor } from "./tensor";

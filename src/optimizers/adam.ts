@@ -23,6 +23,6 @@ export class Adam extends Optimizer {
   }
 
   getConfig(): OptimizerConfig {
-    return { type: "adam", learningRate: this.initialLearningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+    return { type: "adam", learningRate: this.initialLearningRate, ...this.clipConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
 }

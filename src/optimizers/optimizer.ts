@@ -14,6 +14,8 @@ export interface OptimizerConfig {
 export abstract class Optimizer {
   /** Steps taken so far (Adam's bias correction needs it; checkpoints carry it). */
   iterations = 0;
+  /** When set, gradients are scaled so their global L2 norm is at most this (Keras' global_clipnorm). */
+  globalClipNorm?: number;
   private slots: Pointer[][] = [];
   private attached: Parameter[] = [];
 
@@ -46,9 +48,23 @@ export abstract class Optimizer {
   /** One update of every trainable parameter from its gradient. */
   step(kernels: Kernels, trainable: (p: Parameter) => boolean): void {
     this.iterations++;
+    if (this.globalClipNorm !== undefined) this.clipGradients(kernels, trainable);
     this.attached.forEach((param, i) => {
       if (trainable(param)) this.update(kernels, param, this.slots[i]);
     });
+  }
+
+  protected clipConfig(): { globalClipNorm?: number } {
+    return this.globalClipNorm === undefined ? {} : { globalClipNorm: this.globalClipNorm };
+  }
+
+  private clipGradients(kernels: Kernels, trainable: (p: Parameter) => boolean): void {
+    const params = this.attached.filter(trainable);
+    const norm = Math.sqrt(params.reduce((sum, p) => sum + kernels.sumOfSquares(p.grad, p.size), 0));
+    if (!(norm > this.globalClipNorm!)) return;
+    const shrink = this.globalClipNorm! / norm;
+    // g += (shrink − 1)·g  is  g ·= shrink, with the one kernel that already exists for it.
+    for (const p of params) kernels.axpy(p.size, shrink - 1, p.grad, p.grad);
   }
 
   /** Slot buffers in parameter order, for checkpoints. */

@@ -3,11 +3,12 @@
 import { InputError, didYouMean } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
 import { Adam } from "./adam";
+import { AdamW } from "./adamw";
 import type { Optimizer } from "./optimizer";
 import { RMSprop } from "./rmsprop";
 import { SGD } from "./sgd";
 
-export const OPTIMIZERS = ["sgd", "adam", "rmsprop"] as const;
+export const OPTIMIZERS = ["sgd", "adam", "adamw", "rmsprop"] as const;
 
 export function optimizerFromConfig(raw: unknown, where = "optimizer"): Optimizer {
   const config = typeof raw === "string" ? { type: raw } : raw;
@@ -17,9 +18,28 @@ export function optimizerFromConfig(raw: unknown, where = "optimizer"): Optimize
   const { type, ...rest } = config as { type: string } & Record<string, unknown>;
   const name = type.toLowerCase();
   const lr = { min: 1e-12, max: 100 };
+  const { globalClipNorm, ...options } = rest;
+  const optimizer = build(name, type, options, where, lr);
+  if (globalClipNorm !== undefined) {
+    optimizer.globalClipNorm = new ConfigReader({ type, globalClipNorm }, where, ["globalClipNorm"]).number("globalClipNorm", { min: 1e-12, max: 1e12 });
+  }
+  return optimizer;
+}
+
+function build(name: string, type: string, rest: Record<string, unknown>, where: string, lr: { min: number; max: number }): Optimizer {
   if (name === "sgd") {
     const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "momentum", "nesterov"]);
     return new SGD({ learningRate: c.number("learningRate", { ...lr, default: 0.01 }), momentum: c.number("momentum", { min: 0, max: 0.9999, default: 0 }), nesterov: c.bool("nesterov", false) });
+  }
+  if (name === "adamw") {
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon", "weightDecay"]);
+    return new AdamW({
+      learningRate: c.number("learningRate", { ...lr, default: 0.001 }),
+      beta1: c.number("beta1", { min: 0, max: 0.9999999, default: 0.9 }),
+      beta2: c.number("beta2", { min: 0, max: 0.9999999, default: 0.999 }),
+      epsilon: c.number("epsilon", { min: 0, max: 1, default: 1e-7 }),
+      weightDecay: c.number("weightDecay", { min: 0, max: 1, default: 0.004 }),
+    });
   }
   if (name === "adam") {
     const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon"]);

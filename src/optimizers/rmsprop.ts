@@ -19,6 +19,6 @@ export class RMSprop extends Optimizer {
   }
 
   getConfig(): OptimizerConfig {
-    return { type: "rmsprop", learningRate: this.initialLearningRate, rho: this.rho, epsilon: this.epsilon };
+    return { type: "rmsprop", learningRate: this.initialLearningRate, ...this.clipConfig(), rho: this.rho, epsilon: this.epsilon };
   }
 }

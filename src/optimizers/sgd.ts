@@ -26,6 +26,6 @@ export class SGD extends Optimizer {
   }
 
   getConfig(): OptimizerConfig {
-    return { type: "sgd", learningRate: this.initialLearningRate, momentum: this.momentum, nesterov: this.nesterov };
+    return { type: "sgd", learningRate: this.initialLearningRate, ...this.clipConfig(), momentum: this.momentum, nesterov: this.nesterov };
   }
 }
