@@ -1,34 +1,90 @@
-// The computation Dense and Conv2D share: y = f(x·W + b) over `rows` rows of `inputs` values (a Dense
-// batch, or a convolution's im2col patches), and its backward pass. Conv2D is Dense on patches.
+// What Dense and Conv2D share: weights W and an optional bias b, an activation f, and the computation
+// y = f(x·W + b) over `rows` rows of `inputs` values (a Dense batch, or a convolution's im2col patches),
+// with its backward pass. Conv2D is Dense on patches; this base class holds everything else they share:
+// options, their defaults and parsing, weight creation, and the config they write back.
 
-import { Act, type Kernels, type Pointer } from "../engine/kernels";
-import type { ActivationFunction } from "./activation-function";
-import type { Parameter } from "./layer";
+import { Act, type Pointer } from "../engine/kernels";
+import type { Rng } from "../engine/rng";
+import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
+import type { ConfigReader } from "./config-reader";
+import { parseInitializer, type InitializerName } from "./initializers";
+import { Layer, type Parameter, type Regularizer } from "./layer";
 
-export interface AffineParts {
-  kernel: Parameter;
+export interface AffineOptions {
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName;
+  biasInitializer?: InitializerName;
+  kernelRegularizer?: Regularizer;
+  name?: string;
+}
+
+/** The JSON keys of AffineOptions, for the subclasses' config readers. */
+export const AFFINE_OPTION_KEYS = ["activation", "useBias", "kernelInitializer", "biasInitializer", "kernelRegularizer"];
+
+export abstract class AffineLayer extends Layer {
+  readonly activation: ActivationFunction;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerName;
+  readonly biasInitializer: InitializerName;
+  readonly kernelRegularizer?: Regularizer;
+  kernel!: Parameter;
   bias?: Parameter;
-  activation: ActivationFunction;
-  /** Columns of W and of y. */
-  units: number;
-}
 
-/** y[rows × units] = f(x[rows × inputs] · W + b): one GEMM with bias and activation in its epilogue. */
-export function affineForward(kernels: Kernels, p: AffineParts, x: Pointer, rows: number, inputs: number, y: Pointer): void {
-  kernels.gemm(rows, p.units, inputs, x, inputs, 1, p.kernel.value, p.units, 1, y, p.units, false, p.bias?.value ?? 0, p.activation.epilogueCode);
-  p.activation.finishForward(kernels, y, rows, p.units);
-}
+  /** Columns of W and of y: Dense units, Conv2D filters. */
+  protected abstract get width(): number;
 
-/**
- * From dy (overwritten with dz = dy ⊙ f′): dW = xᵀ·dz, db = Σ_rows dz, and, when dx ≠ 0, dx = dz·Wᵀ.
- * Transposed operands are read by stride, never copied.
- */
-export function affineBackward(
-  kernels: Kernels, p: AffineParts, x: Pointer, y: Pointer, dy: Pointer, rows: number, inputs: number, dx: Pointer,
-): void {
-  const units = p.units;
-  p.activation.backwardInPlace(kernels, y, dy, rows, units);
-  kernels.gemm(inputs, units, rows, x, 1, inputs, dy, units, 1, p.kernel.grad, units, false, 0, Act.linear);
-  if (p.bias) kernels.columnSums(dy, rows, units, p.bias.grad);
-  if (dx !== 0) kernels.gemm(rows, inputs, units, dy, units, 1, p.kernel.value, 1, units, dx, inputs, false, 0, Act.linear);
+  constructor(options: AffineOptions) {
+    super();
+    this.activation = new ActivationFunction(options.activation ?? "linear");
+    this.useBias = options.useBias ?? true;
+    this.kernelInitializer = options.kernelInitializer ?? "glorotUniform";
+    this.biasInitializer = options.biasInitializer ?? "zeros";
+    this.kernelRegularizer = options.kernelRegularizer;
+    this.name = options.name ?? "";
+  }
+
+  protected static readAffineOptions(c: ConfigReader, raw: Record<string, unknown>, where: string): AffineOptions {
+    return {
+      activation: parseActivation(c.string("activation", "linear"), where),
+      useBias: c.bool("useBias", true),
+      kernelInitializer: parseInitializer(c.string("kernelInitializer", "glorotUniform"), where),
+      biasInitializer: parseInitializer(c.string("biasInitializer", "zeros"), where),
+      kernelRegularizer: c.regularizer("kernelRegularizer"),
+      name: raw.name as string | undefined,
+    };
+  }
+
+  protected createWeights(kernelShape: number[], rng: Rng): void {
+    this.kernel = this.addParameter("kernel", kernelShape, this.kernelInitializer, rng, this.kernelRegularizer);
+    if (this.useBias) this.bias = this.addParameter("bias", [this.width], this.biasInitializer, rng);
+  }
+
+  /** y[rows × width] = f(x[rows × inputs] · W + b): one GEMM with bias and activation in its epilogue. */
+  protected affineForward(x: Pointer, rows: number, inputs: number, y: Pointer): void {
+    const units = this.width;
+    this.kernels.gemm(rows, units, inputs, x, inputs, 1, this.kernel.value, units, 1, y, units, false, this.bias?.value ?? 0, this.activation.epilogueCode);
+    this.activation.finishForward(this.kernels, y, rows, units);
+  }
+
+  /**
+   * From dy (overwritten with dz = dy ⊙ f′): dW = xᵀ·dz, db = Σ_rows dz, and, when dx ≠ 0, dx = dz·Wᵀ.
+   * Transposed operands are read by stride, never copied; dx may alias x once dW is done with it.
+   */
+  protected affineBackward(x: Pointer, y: Pointer, dy: Pointer, rows: number, inputs: number, dx: Pointer): void {
+    const units = this.width;
+    this.activation.backwardInPlace(this.kernels, y, dy, rows, units);
+    this.kernels.gemm(inputs, units, rows, x, 1, inputs, dy, units, 1, this.kernel.grad, units, false, 0, Act.linear);
+    if (this.bias) this.kernels.columnSums(dy, rows, units, this.bias.grad);
+    if (dx !== 0) this.kernels.gemm(rows, inputs, units, dy, units, 1, this.kernel.value, 1, units, dx, inputs, false, 0, Act.linear);
+  }
+
+  /** The shared part of getConfig(). */
+  protected affineConfig(): Record<string, unknown> {
+    return {
+      activation: this.activation.name, useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer,
+      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
+    };
+  }
 }

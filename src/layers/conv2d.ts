@@ -4,41 +4,26 @@
 // A 1×1, stride-1 'valid' convolution is already a GEMM on x, so it skips im2col/col2im.
 
 import type { Pointer } from "../engine/kernels";
-import { affineBackward, affineForward, type AffineParts } from "./affine";
+import { AFFINE_OPTION_KEYS, AffineLayer, type AffineOptions } from "./affine";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
-import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
 import { ConfigReader } from "./config-reader";
-import { parseInitializer, type InitializerName } from "./initializers";
-import { Layer, type LayerConfig, type Parameter, type Regularizer } from "./layer";
+import type { LayerConfig } from "./layer";
 import { expectImage, slideWindow, type Padding, type Window } from "./spatial";
 
-export interface Conv2DOptions {
+export interface Conv2DOptions extends AffineOptions {
   filters: number;
   kernelSize: number | [number, number];
   strides?: number;
   padding?: Padding;
-  activation?: ActivationName;
-  useBias?: boolean;
-  kernelInitializer?: InitializerName;
-  biasInitializer?: InitializerName;
-  kernelRegularizer?: Regularizer;
-  name?: string;
 }
 
-export class Conv2D extends Layer {
+export class Conv2D extends AffineLayer {
   readonly type = "Conv2D";
   readonly filters: number;
   readonly kernelSize: [number, number];
   readonly strides: number;
   readonly padding: Padding;
-  readonly activation: ActivationFunction;
-  readonly useBias: boolean;
-  readonly kernelInitializer: InitializerName;
-  readonly biasInitializer: InitializerName;
-  readonly kernelRegularizer?: Regularizer;
-  kernel!: Parameter;
-  bias?: Parameter;
   private window!: Window;
   private input: Pointer = 0;
   private col: Pointer = 0;
@@ -46,24 +31,20 @@ export class Conv2D extends Layer {
   private inputGrad: Pointer = 0;
 
   constructor(options: Conv2DOptions) {
-    super();
+    super(options);
     this.filters = options.filters;
     const k = options.kernelSize;
     this.kernelSize = typeof k === "number" ? [k, k] : k;
     this.strides = options.strides ?? 1;
     this.padding = options.padding ?? "valid";
-    this.activation = new ActivationFunction(options.activation ?? "linear");
-    this.useBias = options.useBias ?? true;
-    this.kernelInitializer = options.kernelInitializer ?? "glorotUniform";
-    this.biasInitializer = options.biasInitializer ?? "zeros";
-    this.kernelRegularizer = options.kernelRegularizer;
-    this.name = options.name ?? "";
+  }
+
+  protected get width(): number {
+    return this.filters;
   }
 
   static fromConfig(raw: Record<string, unknown>, where: string): Conv2D {
-    const c = new ConfigReader(raw, where, [
-      "filters", "kernelSize", "strides", "padding", "activation", "useBias", "kernelInitializer", "biasInitializer", "kernelRegularizer",
-    ]);
+    const c = new ConfigReader(raw, where, ["filters", "kernelSize", "strides", "padding", ...AFFINE_OPTION_KEYS]);
     const [sh, sw] = c.intPair("strides", 1);
     if (sh !== sw) throw new InputError(`${where}: strides must be equal in both directions, got [${sh}, ${sw}]`);
     return new Conv2D({
@@ -71,12 +52,7 @@ export class Conv2D extends Layer {
       kernelSize: c.intPair("kernelSize"),
       strides: sh,
       padding: c.oneOf("padding", ["valid", "same"] as const, "valid"),
-      activation: parseActivation(c.string("activation", "linear"), where),
-      useBias: c.bool("useBias", true),
-      kernelInitializer: parseInitializer(c.string("kernelInitializer", "glorotUniform"), where),
-      biasInitializer: parseInitializer(c.string("biasInitializer", "zeros"), where),
-      kernelRegularizer: c.regularizer("kernelRegularizer"),
-      name: raw.name as string | undefined,
+      ...AffineLayer.readAffineOptions(c, raw, where),
     });
   }
 
@@ -97,8 +73,7 @@ export class Conv2D extends Layer {
 
   protected override createParameters(rng: Rng): void {
     const [kh, kw] = this.kernelSize;
-    this.kernel = this.addParameter("kernel", [kh, kw, this.inputShape[2], this.filters], this.kernelInitializer, rng, this.kernelRegularizer);
-    if (this.useBias) this.bias = this.addParameter("bias", [this.filters], this.biasInitializer, rng);
+    this.createWeights([kh, kw, this.inputShape[2], this.filters], rng);
   }
 
   allocate(maxBatch: number): void {
@@ -116,7 +91,7 @@ export class Conv2D extends Layer {
     if (!this.pointwise) {
       this.kernels.im2col(input, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.col);
     }
-    affineForward(this.kernels, this.affine, this.pointwise ? input : this.col, positions, this.patchSize, this.output);
+    this.affineForward(this.pointwise ? input : this.col, positions, this.patchSize, this.output);
     return this.output;
   }
 
@@ -126,26 +101,20 @@ export class Conv2D extends Layer {
     const positions = batch * outH * outW;
     if (this.pointwise) {
       const dx = needInputGrad ? this.inputGrad : 0;
-      affineBackward(this.kernels, this.affine, this.input, this.output, outputGrad, positions, this.patchSize, dx);
+      this.affineBackward(this.input, this.output, outputGrad, positions, this.patchSize, dx);
       return dx;
     }
     // dcol goes into the col buffer: dW has been computed from it by the time dcol is written.
-    affineBackward(this.kernels, this.affine, this.col, this.output, outputGrad, positions, this.patchSize, needInputGrad ? this.col : 0);
+    this.affineBackward(this.col, this.output, outputGrad, positions, this.patchSize, needInputGrad ? this.col : 0);
     if (!needInputGrad) return 0;
     this.kernels.col2im(this.col, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.inputGrad);
     return this.inputGrad;
   }
 
-  private get affine(): AffineParts {
-    return { kernel: this.kernel, bias: this.bias, activation: this.activation, units: this.filters };
-  }
-
   getConfig(): LayerConfig {
     return {
       type: this.type, name: this.name, filters: this.filters, kernelSize: this.kernelSize, strides: this.strides,
-      padding: this.padding, activation: this.activation.name, useBias: this.useBias,
-      kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer,
-      ...(this.kernelRegularizer ? { kernelRegularizer: this.kernelRegularizer } : {}),
+      padding: this.padding, ...this.affineConfig(),
     };
   }
 }
