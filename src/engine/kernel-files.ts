@@ -9,23 +9,21 @@ const buildDir = fileURLToPath(new URL("../../build/", import.meta.url));
 
 let cached: KernelLibrary | undefined;
 
-export function loadKernelLibraryFromDisk(dir = buildDir): KernelLibrary {
-  if (!cached || dir !== buildDir) {
-    const read = (name: string) => {
-      try {
-        return readFileSync(dir + name);
-      } catch {
-        throw new Error(`kernel binary ${dir}${name} is missing: run \`npm run build:kernels\` first`);
-      }
-    };
-    const library = KernelLibrary.fromBinaries({ simd: read("kernels-simd.wasm"), relaxedSimd: read("kernels-relaxed.wasm") });
-    if (dir !== buildDir) return library;
-    cached = library;
+function readKernel(name: string): Uint8Array {
+  try {
+    return readFileSync(buildDir + name);
+  } catch {
+    throw new Error(`kernel binary ${buildDir}${name} is missing: run \`npm run build:kernels\` first`);
   }
+}
+
+/** The best build the engine runs (compiled once per process). */
+export function loadKernelLibraryFromDisk(): KernelLibrary {
+  cached ??= KernelLibrary.fromBinaries({ simd: readKernel("kernels-simd.wasm"), relaxedSimd: readKernel("kernels-relaxed.wasm") });
   return cached;
 }
 
 /** Only the plain-SIMD build, regardless of what the engine supports (tests cover both builds). */
-export function loadSimdOnlyKernelLibrary(dir = buildDir): KernelLibrary {
-  return KernelLibrary.fromBinaries({ simd: readFileSync(dir + "kernels-simd.wasm") });
+export function loadSimdOnlyKernelLibrary(): KernelLibrary {
+  return KernelLibrary.fromBinaries({ simd: readKernel("kernels-simd.wasm") });
 }
