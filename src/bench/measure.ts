@@ -46,10 +46,8 @@ export async function measureTraining(model: Sequential, x: Float32Array, y: Uin
 
 /** Inference samples/s at `batchSize`: one untimed pass, then the median of three timed passes. */
 export function measureInference(model: Sequential, x: Float32Array, count: number, batchSize: number): number {
-  const sampleSize = x.length / count;
-  const n = Math.max(batchSize * 3, Math.min(count, batchSize * 16));
-  const input = x.subarray(0, Math.min(n, count) * sampleSize);
-  const samples = input.length / sampleSize;
+  const samples = Math.min(count, batchSize * 16);
+  const input = x.subarray(0, samples * (x.length / count));
   model.predict(input, { batchSize });
   const rates: number[] = [];
   for (let r = 0; r < 3; r++) {

@@ -175,23 +175,15 @@ export class Sequential {
   /** One optimizer step on one batch; returns the batch loss. */
   trainOnBatch(x: InputData, y: TargetData): number {
     const { samples, targets } = this.prepare(x, y);
-    const order = Int32Array.from({ length: samples.count }, (_, i) => i);
-    return this.trainStep(samples, targets, order, 0, samples.count, null, "trainOnBatch");
+    return this.trainStep(samples, targets, identityOrder(samples.count), 0, samples.count, null, "trainOnBatch");
   }
 
   /** Loss and parameter gradients for one batch, without updating anything (for custom training loops). */
   computeGradients(x: InputData, y: TargetData, options: { training?: boolean } = {}): { loss: number; grads: Tensor[] } {
-    const loss = this.requireCompiled();
     const { samples, targets } = this.prepare(x, y);
-    const order = Int32Array.from({ length: samples.count }, (_, i) => i);
-    this.reserve(samples.count);
-    this.loadBatch(samples, targets, order, 0, samples.count);
-    const output = this.forward(this.inputBuffer, samples.count, options.training ?? true);
-    const value = loss.compute(this.kernels, output, this.targetBuffer, samples.count, this.probsBuffer, this.gradBuffer) + this.regularizationPenalty();
-    this.backward(this.gradBuffer, samples.count);
-    this.addRegularizationGradients();
+    const { loss } = this.forwardBackward(samples, targets, identityOrder(samples.count), 0, samples.count, options.training ?? true);
     const heap = this.requireHeap();
-    return { loss: value, grads: this.params.map((p) => tensor(heap.f32(p.grad, p.size).slice(), p.shape)) };
+    return { loss, grads: this.params.map((p) => tensor(heap.f32(p.grad, p.size).slice(), p.shape)) };
   }
 
   async fit(x: InputData, y: TargetData, options: FitOptions = {}): Promise<History> {
@@ -216,7 +208,6 @@ export class Sequential {
     const callbacks = options.callbacks ?? [];
     const history: History = { epoch: [], history: {} };
     const batches = Math.ceil(samples.count / batchSize);
-    const order = new Int32Array(samples.count);
     this.stopTraining = false;
     this.interruptRequested = false;
     let lastYield = performance.now();
@@ -226,7 +217,7 @@ export class Sequential {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
       // Each epoch's order depends only on the seed and the epoch count, so a resumed run sees the same
       // batches as an uninterrupted one.
-      for (let i = 0; i < order.length; i++) order[i] = i;
+      const order = identityOrder(samples.count);
       if (options.shuffle ?? true) new Rng((this.seed ^ Math.imul(this.epochsTrained + 1, 0x9e3779b9)) >>> 0).shuffle(order);
       const metrics = new MetricAccumulator(this.metricNames, loss.outputDim);
       let lossSum = 0;
@@ -322,22 +313,27 @@ export class Sequential {
   // ---- the step ------------------------------------------------------------------------------------
 
   private trainStep(samples: Samples, targets: Targets, order: Int32Array, start: number, size: number, metrics: MetricAccumulator | null, where: string): number {
+    const { output, loss } = this.forwardBackward(samples, targets, order, start, size, true);
+    if (!Number.isFinite(loss)) {
+      throw new DivergenceError(`the loss became ${loss} at ${where}; try a lower learning rate (now ${this.optimizer!.learningRate})`);
+    }
+    // Backward leaves the outputs and probabilities alone (it overwrites only gradient and im2col buffers).
+    if (metrics) this.updateMetrics(metrics, output, size, targets);
+    this.checkGradients(where);
+    this.optimizer!.step(this.kernels, (p) => this.isTrainable(p));
+    return loss;
+  }
+
+  /** Forward, loss (with penalties) and backward for one batch; parameter gradients are left in place. */
+  private forwardBackward(samples: Samples, targets: Targets, order: Int32Array, start: number, size: number, training: boolean): { output: Pointer; loss: number } {
     const loss = this.requireCompiled();
-    const kernels = this.kernels;
     this.reserve(size);
     this.loadBatch(samples, targets, order, start, size);
-    const output = this.forward(this.inputBuffer, size, true);
-    let value = loss.compute(kernels, output, this.targetBuffer, size, this.probsBuffer, this.gradBuffer);
-    value += this.regularizationPenalty();
-    if (!Number.isFinite(value)) {
-      throw new DivergenceError(`the loss became ${value} at ${where}; try a lower learning rate (now ${this.optimizer!.learningRate})`);
-    }
-    if (metrics) this.updateMetrics(metrics, output, size, targets);
+    const output = this.forward(this.inputBuffer, size, training);
+    const value = loss.compute(this.kernels, output, this.targetBuffer, size, this.probsBuffer, this.gradBuffer) + this.regularizationPenalty();
     this.backward(this.gradBuffer, size);
     this.addRegularizationGradients();
-    this.checkGradients(where);
-    this.optimizer!.step(kernels, (p) => this.isTrainable(p));
-    return value;
+    return { output, loss: value };
   }
 
   private forward(input: Pointer, batch: number, training: boolean): Pointer {
@@ -393,7 +389,7 @@ export class Sequential {
     const loss = this.requireCompiled();
     checkCount("batchSize", batchSize, 1, 1 << 20);
     const metrics = new MetricAccumulator(this.metricNames, loss.outputDim);
-    const order = Int32Array.from({ length: samples.count }, (_, i) => i);
+    const order = identityOrder(samples.count);
     let lossSum = 0;
     this.reserve(Math.min(batchSize, samples.count));
     for (let start = 0; start < samples.count; start += batchSize) {
@@ -475,6 +471,11 @@ export class Sequential {
     if (!this.loss || !this.optimizer) throw new InputError("call compile({ optimizer, loss }) before training or evaluating");
     return this.loss;
   }
+}
+
+/** 0, 1, …, count − 1: samples in their given order. */
+function identityOrder(count: number): Int32Array {
+  return Int32Array.from({ length: count }, (_, i) => i);
 }
 
 function checkCount(name: string, value: number, min: number, max: number): void {
