@@ -2,8 +2,9 @@
 export { workspaceBytes, setWorkspace, heapBase } from "./workspace";
 export { gemm } from "./gemm";
 export { im2col, col2im } from "./convolution";
-export { maxPoolForward, maxPoolBackward } from "./pooling";
+export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from "./pooling";
+export { batchNormStatistics, channelScaleShift, batchNormBackward } from "./normalization";
 export { activationForward, activationBackward, softmaxForward, softmaxBackward } from "./activations";
 export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
-export { columnSums, sumOfSquares, axpy, multiply, dropoutMask } from "./reductions";
+export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";

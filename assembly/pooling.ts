@@ -72,3 +72,73 @@ export function maxPoolBackward(dy: usize, argmax: usize, outputSize: i32, dx: u
     store<f32>(target, load<f32>(target) + load<f32>(dy + (<usize>i << 2)));
   }
 }
+
+/**
+ * Average pooling over NHWC. Padding positions are not counted (Keras' and ONNX's default), so each
+ * output divides by the number of real inputs in its window.
+ */
+export function avgPoolForward(
+  x: usize, n: i32, h: i32, w: i32, c: i32,
+  ph: i32, pw: i32, stride: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
+  y: usize,
+): void {
+  let out = 0;
+  for (let img = 0; img < n; img++) {
+    const imageBase = img * h * w * c;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = max(oy * stride - padTop, 0), y1 = min(oy * stride - padTop + ph, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = max(ox * stride - padLeft, 0), x1 = min(ox * stride - padLeft + pw, w);
+        const count = max((y1 - y0) * (x1 - x0), 0);
+        const inverse = count > 0 ? <f32>1 / <f32>count : <f32>0;
+        const dst = y + (<usize>out << 2);
+        memory.fill(dst, 0, <usize>c << 2);
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            const src = x + (<usize>(imageBase + (iy * w + ix) * c) << 2);
+            let ch = 0;
+            for (; ch + 4 <= c; ch += 4) {
+              const off = <usize>ch << 2;
+              v128.store(dst + off, f32x4.add(v128.load(dst + off), v128.load(src + off)));
+            }
+            for (; ch < c; ch++) store<f32>(dst + (<usize>ch << 2), load<f32>(dst + (<usize>ch << 2)) + load<f32>(src + (<usize>ch << 2)));
+          }
+        }
+        for (let ch = 0; ch < c; ch++) store<f32>(dst + (<usize>ch << 2), load<f32>(dst + (<usize>ch << 2)) * inverse);
+        out += c;
+      }
+    }
+  }
+}
+
+/** Adjoint of avgPoolForward: every input in a window receives dy / (real inputs in the window). dx is overwritten. */
+export function avgPoolBackward(
+  dy: usize, n: i32, h: i32, w: i32, c: i32,
+  ph: i32, pw: i32, stride: i32, padTop: i32, padLeft: i32, oh: i32, ow: i32,
+  dx: usize,
+): void {
+  memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
+  let out = 0;
+  for (let img = 0; img < n; img++) {
+    const imageBase = img * h * w * c;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = max(oy * stride - padTop, 0), y1 = min(oy * stride - padTop + ph, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = max(ox * stride - padLeft, 0), x1 = min(ox * stride - padLeft + pw, w);
+        const count = max((y1 - y0) * (x1 - x0), 0);
+        const inverse = count > 0 ? <f32>1 / <f32>count : <f32>0;
+        const src = dy + (<usize>out << 2);
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            const dst = dx + (<usize>(imageBase + (iy * w + ix) * c) << 2);
+            for (let ch = 0; ch < c; ch++) {
+              const off = <usize>ch << 2;
+              store<f32>(dst + off, load<f32>(dst + off) + load<f32>(src + off) * inverse);
+            }
+          }
+        }
+        out += c;
+      }
+    }
+  }
+}

@@ -70,3 +70,20 @@ export function dropoutMask(mask: usize, count: i32, rate: f64, state: u32): u32
   }
   return s;
 }
+
+/** Σ |x| (f64 accumulator): the L1 penalty. */
+export function sumOfAbs(x: usize, count: i32): f64 {
+  let total: f64 = 0;
+  for (let i = 0; i < count; i++) total += Math.abs(<f64>load<f32>(x + (<usize>i << 2)));
+  return total;
+}
+
+/** g += λ·sign(w), with sign(0) = 0: the L1 penalty's (sub)gradient, as Keras and PyTorch take it. */
+export function addL1Gradient(w: usize, g: usize, count: i32, lambda: f32): void {
+  for (let i = 0; i < count; i++) {
+    const off = <usize>i << 2;
+    const v = load<f32>(w + off);
+    const sign: f32 = v > 0 ? 1 : v < 0 ? -1 : 0;
+    store<f32>(g + off, load<f32>(g + off) + lambda * sign);
+  }
+}

@@ -6,6 +6,8 @@ export { EarlyStopping, type EarlyStoppingOptions } from "./model/early-stopping
 export { Dense } from "./layers/dense";
 export { Conv2D } from "./layers/conv2d";
 export { MaxPool2D } from "./layers/max-pool2d";
+export { AveragePool2D, GlobalAveragePool2D } from "./layers/average-pool2d";
+export { BatchNormalization } from "./layers/batch-normalization";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";
 export { Activation } from "./layers/activation";

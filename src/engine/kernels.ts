@@ -47,6 +47,28 @@ export interface Kernels {
     y: Pointer, argmax: Pointer,
   ): void;
   maxPoolBackward(dy: Pointer, argmax: Pointer, outputSize: number, dx: Pointer, inputSize: number): void;
+  /** Average pooling; padded positions are not counted in a window's mean. */
+  avgPoolForward(
+    x: Pointer, n: number, h: number, w: number, c: number,
+    ph: number, pw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number,
+    y: Pointer,
+  ): void;
+  /** Adjoint of avgPoolForward; dx is overwritten. */
+  avgPoolBackward(
+    dy: Pointer, n: number, h: number, w: number, c: number,
+    ph: number, pw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number,
+    dx: Pointer,
+  ): void;
+
+  /** Per-channel mean and biased variance of x viewed as rows × channels. */
+  batchNormStatistics(x: Pointer, rows: number, channels: number, mean: Pointer, variance: Pointer): void;
+  /** y[r][c] = x[r][c]·scale[c] + shift[c] (y may be x). */
+  channelScaleShift(x: Pointer, rows: number, channels: number, scale: Pointer, shift: Pointer, y: Pointer): void;
+  /** Training-mode batch-norm gradients; dgamma and dbeta are overwritten, dx may be dy. */
+  batchNormBackward(
+    x: Pointer, dy: Pointer, rows: number, channels: number, mean: Pointer, invStd: Pointer, gamma: Pointer,
+    dgamma: Pointer, dbeta: Pointer, dx: Pointer,
+  ): void;
 
   activationForward(act: ActCode, x: Pointer, y: Pointer, count: number): void;
   activationBackward(act: ActCode, y: Pointer, dy: Pointer, dx: Pointer, count: number): void;
@@ -73,6 +95,9 @@ export interface Kernels {
 
   columnSums(x: Pointer, rows: number, cols: number, out: Pointer): void;
   sumOfSquares(x: Pointer, count: number): number;
+  sumOfAbs(x: Pointer, count: number): number;
+  /** g += λ·sign(w), sign(0) = 0. */
+  addL1Gradient(w: Pointer, g: Pointer, count: number, lambda: number): void;
   axpy(count: number, alpha: number, x: Pointer, y: Pointer): void;
   multiply(x: Pointer, mask: Pointer, y: Pointer, count: number): void;
   /** Fills an inverted-dropout mask; returns the advanced xorshift32 state (as an unsigned number). */

@@ -109,6 +109,83 @@ export function createReferenceKernels(): Kernels {
       for (let i = 0; i < outputSize; i++) if (idx[i] >= 0) mem[at(dx) + idx[i]] += mem[at(dy) + i];
     },
 
+    avgPoolForward(x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y) {
+      const mem = all();
+      let out = 0;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              let sum = 0, count = 0;
+              for (let ky = 0; ky < ph; ky++)
+                for (let kx = 0; kx < pw; kx++) {
+                  const iy = oy * stride - padTop + ky, ix = ox * stride - padLeft + kx;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sum += mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+                  count++;
+                }
+              mem[at(y) + out++] = count > 0 ? sum / count : 0;
+            }
+    },
+
+    avgPoolBackward(dy, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, dx) {
+      const mem = all();
+      mem.fill(0, at(dx), at(dx) + n * h * w * c);
+      let out = 0;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              const inside: number[] = [];
+              for (let ky = 0; ky < ph; ky++)
+                for (let kx = 0; kx < pw; kx++) {
+                  const iy = oy * stride - padTop + ky, ix = ox * stride - padLeft + kx;
+                  if (iy >= 0 && iy < h && ix >= 0 && ix < w) inside.push(((img * h + iy) * w + ix) * c + ch);
+                }
+              const g = mem[at(dy) + out++];
+              for (const index of inside) mem[at(dx) + index] += g / inside.length;
+            }
+    },
+
+    batchNormStatistics(x, rows, channels, mean, variance) {
+      const xs = f32(x, rows * channels), m = f32(mean, channels), v = f32(variance, channels);
+      for (let ch = 0; ch < channels; ch++) {
+        let sum = 0;
+        for (let r = 0; r < rows; r++) sum += xs[r * channels + ch];
+        const mu = sum / rows;
+        let sq = 0;
+        for (let r = 0; r < rows; r++) sq += (xs[r * channels + ch] - mu) ** 2;
+        m[ch] = mu;
+        v[ch] = sq / rows;
+      }
+    },
+
+    channelScaleShift(x, rows, channels, scale, shift, y) {
+      const xs = f32(x, rows * channels), ys = f32(y, rows * channels), a = f32(scale, channels), b = f32(shift, channels);
+      for (let r = 0; r < rows; r++) for (let ch = 0; ch < channels; ch++) ys[r * channels + ch] = xs[r * channels + ch] * a[ch] + b[ch];
+    },
+
+    batchNormBackward(x, dy, rows, channels, mean, invStd, gamma, dgamma, dbeta, dx) {
+      const n = rows * channels;
+      const xs = f32(x, n), dys = f32(dy, n), dxs = f32(dx, n);
+      const m = f32(mean, channels), s = f32(invStd, channels), g = f32(gamma, channels), dg = f32(dgamma, channels), db = f32(dbeta, channels);
+      for (let ch = 0; ch < channels; ch++) {
+        let sumDy = 0, sumDyXhat = 0;
+        for (let r = 0; r < rows; r++) {
+          const i = r * channels + ch;
+          sumDy += dys[i];
+          sumDyXhat += dys[i] * (xs[i] - m[ch]) * s[ch];
+        }
+        db[ch] = sumDy;
+        dg[ch] = sumDyXhat;
+        for (let r = 0; r < rows; r++) {
+          const i = r * channels + ch;
+          const xhat = (xs[i] - m[ch]) * s[ch];
+          dxs[i] = g[ch] * s[ch] * (dys[i] - sumDy / rows - xhat * sumDyXhat / rows);
+        }
+      }
+    },
+
     activationForward(act, x, y, count) {
       const xs = f32(x, count), ys = f32(y, count);
       for (let i = 0; i < count; i++) ys[i] = activate(xs[i], act);
@@ -245,6 +322,18 @@ export function createReferenceKernels(): Kernels {
       let total = 0;
       for (let i = 0; i < count; i++) total += xs[i] * xs[i];
       return total;
+    },
+
+    sumOfAbs(x, count) {
+      const xs = f32(x, count);
+      let total = 0;
+      for (let i = 0; i < count; i++) total += Math.abs(xs[i]);
+      return total;
+    },
+
+    addL1Gradient(w, g, count, lambda) {
+      const ws = f32(w, count), gs = f32(g, count);
+      for (let i = 0; i < count; i++) gs[i] += lambda * Math.sign(ws[i]);
     },
 
     axpy(count, alpha, x, y) {

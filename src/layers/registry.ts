@@ -2,6 +2,8 @@
 
 import { InputError, didYouMean } from "../errors";
 import { Activation } from "./activation";
+import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
+import { BatchNormalization } from "./batch-normalization";
 import { Conv2D } from "./conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
@@ -13,13 +15,23 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Dense: Dense.fromConfig,
   Conv2D: Conv2D.fromConfig,
   MaxPool2D: MaxPool2D.fromConfig,
+  AveragePool2D: AveragePool2D.fromConfig,
+  GlobalAveragePool2D: GlobalAveragePool2D.fromConfig,
+  BatchNormalization: BatchNormalization.fromConfig,
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
-const ALIASES: Record<string, string> = { MaxPooling2D: "MaxPool2D", Convolution2D: "Conv2D" };
+const ALIASES: Record<string, string> = {
+  MaxPooling2D: "MaxPool2D",
+  Convolution2D: "Conv2D",
+  AveragePooling2D: "AveragePool2D",
+  AvgPool2D: "AveragePool2D",
+  GlobalAveragePooling2D: "GlobalAveragePool2D",
+  BatchNorm: "BatchNormalization",
+};
 
 export const LAYER_TYPES = Object.keys(FACTORIES);
 

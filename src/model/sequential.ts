@@ -353,7 +353,7 @@ export class Sequential {
       const r = p.regularizer;
       if (!r) continue;
       if (r.l2) penalty += r.l2 * this.kernels.sumOfSquares(p.value, p.size);
-      if (r.l1) penalty += r.l1 * this.requireHeap().f32(p.value, p.size).reduce((s, v) => s + Math.abs(v), 0);
+      if (r.l1) penalty += r.l1 * this.kernels.sumOfAbs(p.value, p.size);
     }
     return penalty;
   }
@@ -363,11 +363,7 @@ export class Sequential {
       const r = p.regularizer;
       if (!r) continue;
       if (r.l2) this.kernels.axpy(p.size, 2 * r.l2, p.value, p.grad);
-      if (r.l1) {
-        const heap = this.requireHeap();
-        const w = heap.f32(p.value, p.size), g = heap.f32(p.grad, p.size);
-        for (let i = 0; i < p.size; i++) g[i] += r.l1 * Math.sign(w[i]);
-      }
+      if (r.l1) this.kernels.addL1Gradient(p.value, p.grad, p.size, r.l1);
     }
   }
 

@@ -6,6 +6,9 @@
 //   Conv2D — kernels 1×1 (the pointwise GEMM shortcut when stride 1 / 'valid'), 3×3 and 3×2; strides 1 and 2;
 //            'valid' and 'same'; 1 and 3 input channels; activations linear, tanh, relu (72 cases);
 //   MaxPool2D — pools 2 and 3, strides 1 (overlapping windows) and 2, 'valid' and 'same';
+//   AveragePool2D — as MaxPool2D (padding excluded from the mean); GlobalAveragePool2D;
+//   BatchNormalization — on images [5, 6, 3] and features [4], training (batch statistics, whose
+//            gradient couples every row) and inference (random running statistics);
 //   Flatten; Dropout (inference; training with the RNG state replayed via setState before every forward, so
 //            the mask is fixed and the layer is linear; and training-mode backward == dy ⊙ mask exactly);
 //   Activation — every activation on flat [7] and on [3, 4] inputs (softmax over the last axis).
@@ -60,6 +63,8 @@ import { Dropout } from "../../src/layers/dropout";
 import { Flatten } from "../../src/layers/flatten";
 import type { Layer } from "../../src/layers/layer";
 import { MaxPool2D } from "../../src/layers/max-pool2d";
+import { AveragePool2D, GlobalAveragePool2D } from "../../src/layers/average-pool2d";
+import { BatchNormalization } from "../../src/layers/batch-normalization";
 import type { LossSpec } from "../../src/model/losses";
 import { Sequential } from "../../src/model/sequential";
 import { LayerProbe, compareGradients, probeIndices, type Tolerance } from "../support/gradient-check";
@@ -168,6 +173,28 @@ function layerCases(): LayerCase[] {
           prepare: distinctInputs,
         });
       }
+  for (const poolSize of [2, 3])
+    for (const strides of [1, 2])
+      for (const padding of ["valid", "same"] as const) {
+        cases.push({
+          label: `AveragePool2D 5×6×2 pool=${poolSize} s=${strides} ${padding}`,
+          make: () => new AveragePool2D({ poolSize, strides, padding }),
+          inputShape: [5, 6, 2], batch: 2,
+        });
+      }
+  cases.push({ label: "GlobalAveragePool2D 5×6×3", make: () => new GlobalAveragePool2D(), inputShape: [5, 6, 3], batch: 2 });
+  for (const training of [true, false])
+    for (const inputShape of [[5, 6, 3], [4]]) {
+      cases.push({
+        label: `BatchNormalization [${inputShape}] ${training ? "training (batch statistics)" : "inference (running statistics)"}`,
+        make: () => new BatchNormalization(),
+        inputShape, batch: inputShape.length === 1 ? 5 : 2, training,
+        setup: (probe) => {
+          const c = inputShape[inputShape.length - 1];
+          probe.layer.setState([...seededValues(c, 5, -0.5, 0.5), ...seededValues(c, 6, 0.5, 2)]);
+        },
+      });
+    }
   cases.push({ label: "Flatten 3×2×2", make: () => new Flatten(), inputShape: [3, 2, 2], batch: 2 });
   for (const training of [false, true]) {
     cases.push({
@@ -328,7 +355,7 @@ function checkModel(c: ModelCase, backend: Backend, analyticFrom?: Sequential): 
 for (const backend of BACKENDS) {
   describe(`layer gradients vs finite differences (${backend.name})`, () => {
     const all = layerCases();
-    for (const type of ["Dense", "Conv2D", "MaxPool2D", "Flatten", "Dropout", "Activation"]) {
+    for (const type of ["Dense", "Conv2D", "MaxPool2D", "AveragePool2D", "GlobalAveragePool2D", "BatchNormalization", "Flatten", "Dropout", "Activation"]) {
       test(`${type}: every configuration`, () => {
         const heap = new Heap(backend.make());
         const failures = all.filter((c) => c.label.startsWith(type + " ")).flatMap((c) => checkLayer(heap, backend, c));

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
-import { Conv2D, Dense, Dropout, Flatten, MaxPool2D, Sequential, createReferenceKernels } from "../../src/index";
+import { Activation, AveragePool2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePool2D, MaxPool2D, Sequential, createReferenceKernels } from "../../src/index";
 import type { Kernels } from "../../src/engine/kernels";
 import { seededValues, worstMismatch } from "../support/twin-heaps";
 
@@ -44,6 +44,33 @@ const oddCnn = (kernels?: Kernels) =>
     ],
   });
 
+/**
+ * BatchNormalization (random running statistics), average pooling, global pooling. The average pool is
+ * 'valid': tfjs-backend-cpu's AvgPoolGrad divides by the full window even where its forward pass excluded
+ * padding, so with 'same' its gradient disagrees with its own forward pass (ours is checked against finite
+ * differences in test/layers/gradients.test.ts).
+ */
+const normalizedCnn = (kernels?: Kernels) => {
+  const model = new Sequential({
+    inputShape: [9, 8, 2], seed: 5, kernels,
+    layers: [
+      new Conv2D({ filters: 6, kernelSize: 3, padding: "same" }), new BatchNormalization(), new Activation({ activation: "relu" }),
+      new AveragePool2D({ poolSize: 3, strides: 2, padding: "valid" }),
+      new Conv2D({ filters: 5, kernelSize: 2, activation: "tanh" }), new GlobalAveragePool2D(),
+      new BatchNormalization({ epsilon: 1e-5 }), new Dense({ units: 4, activation: "softmax" }),
+    ],
+  });
+  model.build();
+  model.layers.forEach((layer, i) => {
+    if (layer instanceof BatchNormalization) {
+      const c = layer.channels;
+      layer.setState([...seededValues(c, 20 + i, -0.3, 0.3), ...seededValues(c, 30 + i, 0.5, 2)]);
+      model.setWeights(model.getWeights().map((t, k) => (model.params[k] === layer.gamma ? seededValues(c, 40 + i, 0.5, 1.5) : t)));
+    }
+  });
+  return model;
+};
+
 /** The same forward pass written with tfjs ops, reading our weights in order. */
 function tfjsForward(model: Sequential, weights: tf.Variable[], x: tf.Tensor): tf.Tensor {
   let h: tf.Tensor = tf.reshape(x, [-1, ...model.inputShape!]);
@@ -52,7 +79,17 @@ function tfjsForward(model: Sequential, weights: tf.Variable[], x: tf.Tensor): t
     const cfg = layer.getConfig();
     if (cfg.type === "Flatten") h = tf.reshape(h, [h.shape[0], -1]);
     else if (cfg.type === "Dropout") continue; // evaluated in inference mode
-    else if (cfg.type === "MaxPool2D") {
+    else if (cfg.type === "Activation") h = applyActivation(h, cfg.activation as string);
+    else if (cfg.type === "AveragePool2D") {
+      const [ph, pw] = cfg.poolSize as number[];
+      h = tf.avgPool(h as tf.Tensor4D, [ph, pw], cfg.strides as number, cfg.padding as "valid" | "same");
+    } else if (cfg.type === "GlobalAveragePool2D") h = tf.mean(h, [1, 2]);
+    else if (cfg.type === "BatchNormalization") {
+      const state = layer.getState();
+      const c = state.length / 2;
+      const gamma = weights[w++], beta = weights[w++];
+      h = tf.batchNorm(h, tf.tensor1d(state.slice(0, c)), tf.tensor1d(state.slice(c)), beta as tf.Tensor1D, gamma as tf.Tensor1D, cfg.epsilon as number);
+    } else if (cfg.type === "MaxPool2D") {
       const [ph, pw] = cfg.poolSize as number[];
       h = tf.maxPool(h as tf.Tensor4D, [ph, pw], cfg.strides as number, cfg.padding as "valid" | "same");
     } else {
@@ -61,11 +98,14 @@ function tfjsForward(model: Sequential, weights: tf.Variable[], x: tf.Tensor): t
       const z = cfg.type === "Dense"
         ? tf.add(tf.matMul(h as tf.Tensor2D, kernel as tf.Tensor2D), bias)
         : tf.add(tf.conv2d(h as tf.Tensor4D, kernel as tf.Tensor4D, cfg.strides as number, cfg.padding as "valid" | "same"), bias);
-      const act = cfg.activation as string;
-      h = act === "relu" ? tf.relu(z) : act === "sigmoid" ? tf.sigmoid(z) : act === "tanh" ? tf.tanh(z) : act === "softmax" ? tf.softmax(z) : z;
+      h = applyActivation(z, cfg.activation as string);
     }
   }
   return h;
+}
+
+function applyActivation(z: tf.Tensor, act: string): tf.Tensor {
+  return act === "relu" ? tf.relu(z) : act === "sigmoid" ? tf.sigmoid(z) : act === "tanh" ? tf.tanh(z) : act === "softmax" ? tf.softmax(z) : z;
 }
 
 function check(name: string, build: (k?: Kernels) => Sequential, kernels: () => Kernels | undefined, batch: number) {
@@ -103,6 +143,7 @@ describe("models equal TensorFlow.js on the same weights", () => {
   check("MLP 784-128-10 (SIMD kernels)", mlp, () => undefined, 16);
   check("CNN of the seed article (SIMD kernels)", cnn, () => undefined, 4);
   check("CNN with same padding, stride 2, tanh/sigmoid (SIMD kernels)", oddCnn, () => undefined, 3);
+  check("CNN with BatchNormalization, AveragePool2D, GlobalAveragePool2D (SIMD kernels)", normalizedCnn, () => undefined, 3);
   check("MLP (reference kernels)", mlp, createReferenceKernels, 4);
   check("CNN with odd shapes (reference kernels)", oddCnn, createReferenceKernels, 2);
 });
