@@ -1,67 +1,143 @@
 // Metrics accumulated over an epoch from the model's user-facing outputs (probabilities for classifiers).
+// Precision, recall and F1 come from a confusion matrix kept alongside: for a single sigmoid output they
+// are the positive class's (Keras' Precision/Recall), for several classes the unweighted mean over
+// classes ("macro", scikit-learn's average="macro").
 
 import { InputError, didYouMean } from "../errors";
 
-export const METRICS = ["accuracy", "mae", "mse"] as const;
+export const METRICS = ["accuracy", "mae", "mse", "precision", "recall", "f1"] as const;
 export type MetricName = (typeof METRICS)[number];
+
+const ALIASES: Record<string, MetricName> = { acc: "accuracy", f1score: "f1", f1_score: "f1" };
 
 export function parseMetrics(raw: unknown): MetricName[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new InputError(`metrics must be a list such as ["accuracy"]`);
   return raw.map((m) => {
     const name = String(m).toLowerCase();
-    const found = name === "acc" ? "accuracy" : METRICS.find((x) => x === name);
+    const found = ALIASES[name] ?? METRICS.find((x) => x === name);
     if (!found) throw new InputError(`unknown metric '${m}'${didYouMean(String(m), METRICS)}`);
     return found;
   });
+}
+
+/** Counts of (true class, predicted class) pairs: matrix[truth * classes + predicted]. */
+export class ConfusionMatrix {
+  readonly counts: Float64Array;
+
+  constructor(readonly classes: number) {
+    this.counts = new Float64Array(classes * classes);
+  }
+
+  add(truth: number, predicted: number): void {
+    this.counts[truth * this.classes + predicted]++;
+  }
+
+  /** From class-probability rows (argmax, or a 0.5 threshold for one sigmoid output) and true labels. */
+  static fromOutputs(outputs: ArrayLike<number>, labels: ArrayLike<number>, outputDim: number): ConfusionMatrix {
+    const matrix = new ConfusionMatrix(Math.max(outputDim, 2));
+    for (let r = 0; r < labels.length; r++) matrix.add(labels[r], predictedClass(outputs, r, outputDim));
+    return matrix;
+  }
+
+  /** Per-class precision, recall and F1 (0 where undefined, as scikit-learn reports with zero_division=0). */
+  perClass(): { precision: number; recall: number; f1: number; support: number }[] {
+    const k = this.classes;
+    return Array.from({ length: k }, (_, c) => {
+      let predicted = 0, actual = 0;
+      for (let j = 0; j < k; j++) {
+        predicted += this.counts[j * k + c];
+        actual += this.counts[c * k + j];
+      }
+      const hits = this.counts[c * k + c];
+      const precision = predicted > 0 ? hits / predicted : 0;
+      const recall = actual > 0 ? hits / actual : 0;
+      const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+      return { precision, recall, f1, support: actual };
+    });
+  }
+
+  /** Binary (two classes): the positive class's scores. Otherwise the macro average over classes. */
+  summary(): { precision: number; recall: number; f1: number } {
+    const rows = this.perClass();
+    if (this.classes === 2) return rows[1];
+    const mean = (key: "precision" | "recall" | "f1") => rows.reduce((s, r) => s + r[key], 0) / rows.length;
+    return { precision: mean("precision"), recall: mean("recall"), f1: mean("f1") };
+  }
+
+  /** A fixed-width table: rows are true classes, columns predicted ones, then recall per row. */
+  format(classNames?: string[]): string {
+    const k = this.classes;
+    const names = classNames ?? Array.from({ length: k }, (_, i) => String(i));
+    const width = Math.max(5, ...names.map((n) => n.length), ...Array.from(this.counts, (c) => String(c).length)) + 1;
+    const pad = (s: string) => s.padStart(width);
+    const stats = this.perClass();
+    const lines = [`${"true\\pred".padEnd(10)}${names.map(pad).join("")}${pad("recall")}`];
+    for (let t = 0; t < k; t++) {
+      const cells = Array.from({ length: k }, (_, p) => pad(String(this.counts[t * k + p])));
+      lines.push(`${names[t].padEnd(10)}${cells.join("")}${pad(stats[t].recall.toFixed(3))}`);
+    }
+    lines.push(`${"precision".padEnd(10)}${stats.map((s) => pad(s.precision.toFixed(3))).join("")}`);
+    return lines.join("\n");
+  }
 }
 
 /** Running sums for one epoch. `labels` are class indices when sparse, else `targets` rows. */
 export class MetricAccumulator {
   private sums = new Map<MetricName, number>();
   private samples = 0;
+  private readonly confusion?: ConfusionMatrix;
 
-  constructor(readonly names: MetricName[], readonly outputDim: number) {}
+  constructor(readonly names: MetricName[], readonly outputDim: number) {
+    if (names.some((n) => n === "precision" || n === "recall" || n === "f1")) this.confusion = new ConfusionMatrix(Math.max(outputDim, 2));
+  }
 
   update(outputs: Float32Array, batch: number, labels: Int32Array | null, targets: Float32Array | null): void {
+    const k = this.outputDim;
     for (const name of this.names) {
-      let total = 0;
-      if (name === "accuracy") total = this.correct(outputs, batch, labels, targets);
-      else {
-        const count = batch * this.outputDim;
+      if (name === "accuracy") this.add(name, this.correct(outputs, batch, labels, targets));
+      else if (name === "mae" || name === "mse") {
+        const count = batch * k;
         let sum = 0;
         for (let i = 0; i < count; i++) {
           const d = outputs[i] - targets![i];
           sum += name === "mae" ? Math.abs(d) : d * d;
         }
-        total = sum / this.outputDim;
+        this.add(name, sum / k);
       }
-      this.sums.set(name, (this.sums.get(name) ?? 0) + total);
     }
+    if (this.confusion) for (let r = 0; r < batch; r++) this.confusion.add(trueClass(labels, targets, r, k), predictedClass(outputs, r, k));
     this.samples += batch;
   }
 
   results(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const name of this.names) out[name] = (this.sums.get(name) ?? 0) / Math.max(this.samples, 1);
+    const scores = this.confusion?.summary();
+    for (const name of this.names) {
+      out[name] = name === "precision" || name === "recall" || name === "f1" ? scores![name] : (this.sums.get(name) ?? 0) / Math.max(this.samples, 1);
+    }
     return out;
   }
 
+  private add(name: MetricName, value: number): void {
+    this.sums.set(name, (this.sums.get(name) ?? 0) + value);
+  }
+
   private correct(outputs: Float32Array, batch: number, labels: Int32Array | null, targets: Float32Array | null): number {
-    const k = this.outputDim;
     let correct = 0;
-    for (let r = 0; r < batch; r++) {
-      if (k === 1) {
-        // Binary: threshold at 0.5 as Keras' binary_accuracy does.
-        correct += (outputs[r] > 0.5 ? 1 : 0) === (targets![r] > 0.5 ? 1 : 0) ? 1 : 0;
-        continue;
-      }
-      const predicted = argmax(outputs, r * k, k);
-      const truth = labels ? labels[r] : argmax(targets!, r * k, k);
-      if (predicted === truth) correct++;
-    }
+    for (let r = 0; r < batch; r++) if (predictedClass(outputs, r, this.outputDim) === trueClass(labels, targets, r, this.outputDim)) correct++;
     return correct;
   }
+}
+
+/** Row r's predicted class: argmax, or a 0.5 threshold for one sigmoid output (Keras' binary_accuracy). */
+export function predictedClass(outputs: ArrayLike<number>, r: number, k: number): number {
+  return k === 1 ? (outputs[r] > 0.5 ? 1 : 0) : argmax(outputs, r * k, k);
+}
+
+function trueClass(labels: Int32Array | null, targets: Float32Array | null, r: number, k: number): number {
+  if (labels) return labels[r];
+  return k === 1 ? (targets![r] > 0.5 ? 1 : 0) : argmax(targets!, r * k, k);
 }
 
 export function argmax(values: ArrayLike<number>, offset: number, count: number): number {

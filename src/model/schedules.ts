@@ -2,7 +2,7 @@
 // sets the optimizer's rate from the epoch number and the optimizer's configured rate, so a run resumed
 // from a checkpoint at epoch k gets the same rate as the uninterrupted run did.
 
-import { InputError } from "../errors";
+import { InputError, didYouMean } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
 import type { Callback } from "./callbacks";
 import type { Sequential } from "./sequential";
@@ -28,14 +28,6 @@ export class LearningRateScheduler implements Callback {
   }
 }
 
-export interface ScheduleConfig {
-  type: "step";
-  /** Multiply the rate by this … */
-  factor: number;
-  /** … every this many epochs. */
-  everyEpochs: number;
-}
-
 /** lr · factor^⌊epoch / everyEpochs⌋. */
 export function stepDecay(factor: number, everyEpochs = 1): LearningRateScheduler {
   return new LearningRateScheduler(
@@ -44,9 +36,122 @@ export function stepDecay(factor: number, everyEpochs = 1): LearningRateSchedule
   );
 }
 
-export function scheduleFromConfig(raw: unknown, where: string): LearningRateScheduler {
-  if (typeof raw !== "object" || raw === null) throw new InputError(`${where}: expected {"type": "step", "factor": 0.5, "everyEpochs": 1}`);
-  const c = new ConfigReader(raw as Record<string, unknown>, where, ["factor", "everyEpochs"]);
-  c.oneOf("type", ["step"] as const, "step");
+/**
+ * Cosine annealing over `epochs` epochs (Keras' CosineDecay, per epoch): from the initial rate down to
+ * alpha × it, following half a cosine; after `epochs` it stays at the floor.
+ */
+export function cosineDecay(epochs: number, alpha = 0): LearningRateScheduler {
+  return new LearningRateScheduler((epoch, initial) => {
+    const progress = Math.min(epoch, epochs) / epochs;
+    return initial * (alpha + (1 - alpha) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  }, `cosine decay over ${epochs} epochs to ${alpha}× the rate`);
+}
+
+export interface ReduceOnPlateauOptions {
+  monitor?: string;
+  factor?: number;
+  patience?: number;
+  minDelta?: number;
+  minLearningRate?: number;
+  cooldown?: number;
+  mode?: "min" | "max" | "auto";
+}
+
+/**
+ * Keras' ReduceLROnPlateau: when `monitor` has not improved by minDelta for `patience` epochs, multiply
+ * the rate by `factor` (not below minLearningRate), then wait `cooldown` epochs before counting again.
+ */
+export class ReduceLearningRateOnPlateau implements Callback {
+  readonly monitor: string;
+  readonly factor: number;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly minLearningRate: number;
+  readonly cooldown: number;
+  readonly mode: "min" | "max";
+  readonly description: string;
+  private model?: Sequential;
+  private best = NaN;
+  private wait = 0;
+  private cooldownLeft = 0;
+  /** Epochs (0-based) after which the rate was cut, for reports and tests. */
+  readonly reductions: number[] = [];
+
+  constructor(options: ReduceOnPlateauOptions = {}) {
+    this.monitor = options.monitor ?? "val_loss";
+    this.factor = options.factor ?? 0.1;
+    if (!(this.factor > 0 && this.factor < 1)) throw new InputError(`ReduceLearningRateOnPlateau: factor must be between 0 and 1, got ${this.factor}`);
+    this.patience = options.patience ?? 10;
+    this.minDelta = options.minDelta ?? 1e-4;
+    this.minLearningRate = options.minLearningRate ?? 0;
+    this.cooldown = options.cooldown ?? 0;
+    const mode = options.mode ?? "auto";
+    this.mode = mode === "auto" ? (/acc|precision|recall|f1/.test(this.monitor) ? "max" : "min") : mode;
+    this.description = `lr ×${this.factor} after ${this.patience} epoch(s) without ${this.monitor} improving`;
+  }
+
+  setModel(model: Sequential): void {
+    this.model = model;
+  }
+
+  onEpochEnd(epoch: number, logs: Record<string, number>): void {
+    const value = logs[this.monitor];
+    if (value === undefined) {
+      throw new InputError(`ReduceLearningRateOnPlateau watches '${this.monitor}', which training does not report (it reports ${Object.keys(logs).join(", ")})`);
+    }
+    // Keras' order: count the cooldown down first, then either record an improvement or, outside the
+    // cooldown, count a stale epoch.
+    if (this.cooldownLeft > 0) {
+      this.cooldownLeft--;
+      this.wait = 0;
+    }
+    const improved = Number.isNaN(this.best) || (this.mode === "min" ? value < this.best - this.minDelta : value > this.best + this.minDelta);
+    if (improved) {
+      this.best = value;
+      this.wait = 0;
+      return;
+    }
+    if (this.cooldownLeft > 0) return;
+    if (++this.wait < this.patience) return;
+    const optimizer = this.model?.optimizer;
+    if (optimizer && optimizer.learningRate > this.minLearningRate) {
+      optimizer.learningRate = Math.max(optimizer.learningRate * this.factor, this.minLearningRate);
+      this.reductions.push(epoch);
+    }
+    this.wait = 0;
+    this.cooldownLeft = this.cooldown;
+  }
+}
+
+export type Schedule = LearningRateScheduler | ReduceLearningRateOnPlateau;
+
+/**
+ * A schedule from a model file's recipe:
+ *   {"type": "step", "factor": 0.5, "everyEpochs": 1}
+ *   {"type": "cosine", "epochs": 10, "alpha": 0}
+ *   {"type": "plateau", "monitor": "val_loss", "factor": 0.5, "patience": 2, "minDelta": 1e-4, "minLearningRate": 0, "cooldown": 0}
+ */
+export function scheduleFromConfig(raw: unknown, where: string): Schedule {
+  if (typeof raw !== "object" || raw === null) throw new InputError(`${where}: expected {"type": "step", "factor": 0.5, "everyEpochs": 1} (or type "cosine" or "plateau")`);
+  const config = raw as Record<string, unknown>;
+  const type = String(config.type ?? "step");
+  const types = ["step", "cosine", "plateau"];
+  if (!types.includes(type)) throw new InputError(`${where}: unknown schedule type '${type}'${didYouMean(type, types)}`);
+  if (type === "cosine") {
+    const c = new ConfigReader(config, where, ["epochs", "alpha"]);
+    return cosineDecay(c.int("epochs", { min: 1, max: 1e6 }), c.number("alpha", { min: 0, max: 1, default: 0 }));
+  }
+  if (type === "plateau") {
+    const c = new ConfigReader(config, where, ["monitor", "factor", "patience", "minDelta", "minLearningRate", "cooldown"]);
+    return new ReduceLearningRateOnPlateau({
+      monitor: c.string("monitor", "val_loss"),
+      factor: c.number("factor", { min: 1e-6, max: 0.999, default: 0.1 }),
+      patience: c.int("patience", { min: 0, max: 1e6, default: 10 }),
+      minDelta: c.number("minDelta", { min: 0, max: 1e6, default: 1e-4 }),
+      minLearningRate: c.number("minLearningRate", { min: 0, max: 10, default: 0 }),
+      cooldown: c.int("cooldown", { min: 0, max: 1e6, default: 0 }),
+    });
+  }
+  const c = new ConfigReader(config, where, ["factor", "everyEpochs"]);
   return stepDecay(c.number("factor", { min: 1e-6, max: 1 }), c.int("everyEpochs", { min: 1, max: 1e6, default: 1 }));
 }

@@ -8,7 +8,7 @@ import { encodeCheckpoint } from "../../model/checkpoint";
 import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
 import { writeFileAtomic } from "../../io/atomic-file";
-import { scheduleFromConfig, stepDecay } from "../../model/schedules";
+import { cosineDecay, ReduceLearningRateOnPlateau, scheduleFromConfig, stepDecay, type Schedule } from "../../model/schedules";
 import { EarlyStopping } from "../../model/early-stopping";
 import { DivergenceError, InputError, didYouMean } from "../../errors";
 import type { Callback } from "../../model/callbacks";
@@ -24,6 +24,8 @@ interface TrainFlags {
   optimizer?: string;
   lr?: unknown;
   lrDecay?: unknown;
+  lrSchedule?: string;
+  lrPatience: unknown;
   seed: unknown;
   validationSplit: unknown;
   save?: string;
@@ -45,6 +47,8 @@ export function registerTrain(cli: CAC): void {
     .option("--optimizer <name>", `Optimizer: ${OPTIMIZERS.join(", ")} (default: the recipe's)`)
     .option("--lr <rate>", "Learning rate (default: the recipe's)")
     .option("--lr-decay <factor>", "Multiply the learning rate by this after every epoch (default: the recipe's schedule)")
+    .option("--lr-schedule <step|cosine|plateau>", "step: ×--lr-decay each epoch; cosine: anneal to 0 over --epochs; plateau: ×--lr-decay (default 0.5) after --lr-patience epochs without val_loss improving")
+    .option("--lr-patience <n>", "Epochs without improvement before the plateau schedule cuts the rate", { default: 2 })
     .option("--seed <n>", "Seed for weights, shuffling and dropout", { default: 1 })
     .option("--validation-split <fraction>", "Fraction of the training data held out for validation", { default: 0.1 })
     .option("--patience <n>", "Early stopping: stop after n epochs without improvement of --monitor, keeping the best weights")
@@ -68,7 +72,7 @@ export function registerTrain(cli: CAC): void {
       const lr = optionalNumberFlag(flags.lr, "lr", { min: 1e-9, max: 10 });
       const optimizerConfig = chooseOptimizer(recipe.optimizer, flags.optimizer, lr);
       const lrDecay = optionalNumberFlag(flags.lrDecay, "lr-decay", { min: 1e-6, max: 1 });
-      const schedule = lrDecay !== undefined ? stepDecay(lrDecay) : recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined;
+      const schedule = chooseSchedule(flags, lrDecay, epochs, validationSplit) ?? (recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined);
 
       const checkpointEvery = optionalNumberFlag(flags.checkpointEvery, "checkpoint-every", { min: 1, max: 100000, integer: true });
       const patience = optionalNumberFlag(flags.patience, "patience", { min: 0, max: 100000, integer: true });
@@ -145,6 +149,23 @@ export function registerTrain(cli: CAC): void {
         process.stdout.write(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: flags.save ?? null }, null, 2) + "\n");
       }
     });
+}
+
+const SCHEDULES = ["step", "cosine", "plateau"];
+
+/** The schedule the flags ask for, or undefined to use the recipe's. */
+function chooseSchedule(flags: TrainFlags, lrDecay: number | undefined, epochs: number, validationSplit: number): Schedule | undefined {
+  const name = flags.lrSchedule === undefined ? (lrDecay !== undefined ? "step" : undefined) : String(flags.lrSchedule);
+  if (name === undefined) return undefined;
+  if (!SCHEDULES.includes(name)) throw new InputError(`--lr-schedule: unknown schedule '${name}'${didYouMean(name, SCHEDULES)}`);
+  if (name === "cosine") return cosineDecay(epochs);
+  if (name === "plateau") {
+    if (!(validationSplit > 0)) throw new InputError("--lr-schedule plateau watches val_loss, which needs --validation-split above 0");
+    const patience = numberFlag(flags.lrPatience, "lr-patience", { min: 0, max: 100000, integer: true });
+    return new ReduceLearningRateOnPlateau({ monitor: "val_loss", factor: lrDecay ?? 0.5, patience });
+  }
+  if (lrDecay === undefined) throw new InputError("--lr-schedule step needs --lr-decay <factor>, e.g. --lr-decay 0.5");
+  return stepDecay(lrDecay);
 }
 
 function chooseOptimizer(recipe: unknown, name: string | undefined, lr: number | undefined): Record<string, unknown> {
