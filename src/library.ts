@@ -1,13 +1,15 @@
 // The public API, independent of how kernels are loaded (see src/index.ts for Node/Deno/Bun).
 export { Sequential, type CompileOptions, type FitOptions, type ModelConfig, type SequentialOptions } from "./model/sequential";
 export type { Callback, EpochLogs, History } from "./model/callbacks";
-export { LearningRateScheduler, stepDecay } from "./model/schedules";
+export { LearningRateScheduler, stepDecay, cosineDecay, ReduceLearningRateOnPlateau, type ReduceOnPlateauOptions } from "./model/schedules";
+export { ConfusionMatrix, METRICS, type MetricName } from "./model/metrics";
 export { EarlyStopping, type EarlyStoppingOptions } from "./model/early-stopping";
 export { Dense } from "./layers/dense";
 export { Conv2D } from "./layers/conv2d";
 export { MaxPool2D } from "./layers/max-pool2d";
 export { AveragePool2D, GlobalAveragePool2D } from "./layers/average-pool2d";
 export { BatchNormalization } from "./layers/batch-normalization";
+export { ImageAugmenter, type AugmentationOptions } from "./data/augmentation";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";
 export { Activation } from "./layers/activation";
@@ -20,6 +22,7 @@ export { RMSprop } from "./optimizers/rmsprop";
 export { Optimizer } from "./optimizers/optimizer";
 export { tensor, type Tensor } from "./tensor";
 export { parseIdx, encodeIdx } from "./data/idx";
+export { parseCsv, splitTarget, type CsvTable, type CsvDataset } from "./data/csv";
 export { datasetFromIdx, toFloatImages, type ImageDataset, type ImageSplits } from "./data/image-dataset";
 export { KernelLibrary } from "./engine/wasm-kernels";
 export { setKernelLibrary } from "./engine/backend";

@@ -20,6 +20,7 @@ import { tensor, type Tensor } from "../tensor";
 import { CompiledLoss, parseLoss, type LossSpec } from "./losses";
 import { MetricAccumulator, parseMetrics, type MetricName } from "./metrics";
 import type { Callback, EpochLogs, History } from "./callbacks";
+import type { ImageAugmenter } from "../data/augmentation";
 
 export interface SequentialOptions {
   layers?: Layer[];
@@ -47,6 +48,8 @@ export interface FitOptions {
   shuffle?: boolean;
   initialEpoch?: number;
   callbacks?: Callback[];
+  /** Random image transformations applied to every training batch (never to validation data). */
+  augment?: ImageAugmenter;
 }
 
 export interface ModelConfig {
@@ -224,7 +227,9 @@ export class Sequential {
       for (let b = 0; b < batches; b++) {
         const start = b * batchSize;
         const size = Math.min(batchSize, samples.count - start);
-        const batchLoss = this.trainStep(samples, targets, order, start, size, metrics, `epoch ${epoch + 1}, batch ${b + 1}`);
+        // Augmentation is seeded by the model seed, epoch and batch, like the shuffle, for exact resumes.
+        const augment = options.augment && this.batchAugmenter(options.augment, b);
+        const batchLoss = this.trainStep(samples, targets, order, start, size, metrics, `epoch ${epoch + 1}, batch ${b + 1}`, augment);
         lossSum += batchLoss * size;
         for (const cb of callbacks) await cb.onBatchEnd?.(b, { loss: batchLoss, size });
         if (performance.now() - lastYield > 250) {
@@ -312,8 +317,11 @@ export class Sequential {
 
   // ---- the step ------------------------------------------------------------------------------------
 
-  private trainStep(samples: Samples, targets: Targets, order: Int32Array, start: number, size: number, metrics: MetricAccumulator | null, where: string): number {
-    const { output, loss } = this.forwardBackward(samples, targets, order, start, size, true);
+  private trainStep(
+    samples: Samples, targets: Targets, order: Int32Array, start: number, size: number, metrics: MetricAccumulator | null, where: string,
+    augment?: BatchTransform,
+  ): number {
+    const { output, loss } = this.forwardBackward(samples, targets, order, start, size, true, augment);
     if (!Number.isFinite(loss)) {
       throw new DivergenceError(`the loss became ${loss} at ${where}; try a lower learning rate (now ${this.optimizer!.learningRate})`);
     }
@@ -325,15 +333,23 @@ export class Sequential {
   }
 
   /** Forward, loss (with penalties) and backward for one batch; parameter gradients are left in place. */
-  private forwardBackward(samples: Samples, targets: Targets, order: Int32Array, start: number, size: number, training: boolean): { output: Pointer; loss: number } {
+  private forwardBackward(
+    samples: Samples, targets: Targets, order: Int32Array, start: number, size: number, training: boolean, augment?: BatchTransform,
+  ): { output: Pointer; loss: number } {
     const loss = this.requireCompiled();
     this.reserve(size);
     this.loadBatch(samples, targets, order, start, size);
+    augment?.(this.requireHeap().f32(this.inputBuffer, size * samples.sampleSize), size);
     const output = this.forward(this.inputBuffer, size, training);
     const value = loss.compute(this.kernels, output, this.targetBuffer, size, this.probsBuffer, this.gradBuffer) + this.regularizationPenalty();
     this.backward(this.gradBuffer, size);
     this.addRegularizationGradients();
     return { output, loss: value };
+  }
+
+  private batchAugmenter(augmenter: ImageAugmenter, batchIndex: number): BatchTransform {
+    const rng = new Rng((this.seed ^ Math.imul(this.epochsTrained + 1, 0x85ebca6b) ^ Math.imul(batchIndex + 1, 0xc2b2ae35)) >>> 0);
+    return (batch, count) => augmenter.apply(batch.slice(), batch, count, this.inputShape!, rng);
   }
 
   private forward(input: Pointer, batch: number, training: boolean): Pointer {
@@ -468,6 +484,9 @@ export class Sequential {
     return this.loss;
   }
 }
+
+/** Rewrites a loaded batch of inputs in place (augmentation). */
+type BatchTransform = (inputs: Float32Array, count: number) => void;
 
 /** 0, 1, …, count − 1: samples in their given order. */
 function identityOrder(count: number): Int32Array {
