@@ -9,7 +9,7 @@ import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
 import type { LayerConfig } from "./layer";
-import { expectImage, slideWindow, type Padding, type Window } from "./spatial";
+import { expectImage, explicitPads, slideWindow, type Padding, type Window } from "./spatial";
 
 export interface Conv2DOptions extends AffineOptions {
   filters: number;
@@ -41,6 +41,11 @@ export class Conv2D extends AffineLayer {
 
   protected get width(): number {
     return this.filters;
+  }
+
+  /** Pixels of padding on each side, [top, left, bottom, right], for exporters. */
+  get pads(): [number, number, number, number] {
+    return explicitPads(this.inputShape[0], this.inputShape[1], this.kernelSize[0], this.kernelSize[1], this.strides, this.window);
   }
 
   static fromConfig(raw: Record<string, unknown>, where: string): Conv2D {

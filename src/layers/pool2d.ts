@@ -4,7 +4,7 @@
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
 import { Layer, type LayerConfig } from "./layer";
-import { expectImage, slideWindow, type Padding, type Window } from "./spatial";
+import { expectImage, explicitPads, slideWindow, type Padding, type Window } from "./spatial";
 
 export interface Pool2DOptions {
   poolSize?: number | [number, number];
@@ -50,13 +50,9 @@ export abstract class Pool2D extends Layer {
     return [h, w, c, this.poolSize[0], this.poolSize[1], this.strides, padTop, padLeft, outH, outW];
   }
 
-  /** Pixels of explicit padding on each side (top, left, bottom, right), for exporters. */
+  /** Pixels of padding on each side, [top, left, bottom, right], for exporters. */
   get pads(): [number, number, number, number] {
-    const [h, w] = this.inputShape;
-    const { outH, outW, padTop, padLeft } = this.window;
-    const bottom = Math.max((outH - 1) * this.strides + this.poolSize[0] - h - padTop, 0);
-    const right = Math.max((outW - 1) * this.strides + this.poolSize[1] - w - padLeft, 0);
-    return [padTop, padLeft, bottom, right];
+    return explicitPads(this.inputShape[0], this.inputShape[1], this.poolSize[0], this.poolSize[1], this.strides, this.window);
   }
 
   getConfig(): LayerConfig {

@@ -39,3 +39,10 @@ export function expectImage(inputShape: number[], who: string): [number, number,
   }
   return [inputShape[0], inputShape[1], inputShape[2]];
 }
+
+/** The padding a window implies on each side, [top, left, bottom, right] (ONNX's pads order). */
+export function explicitPads(h: number, w: number, kh: number, kw: number, stride: number, window: Window): [number, number, number, number] {
+  const bottom = Math.max((window.outH - 1) * stride + kh - h - window.padTop, 0);
+  const right = Math.max((window.outW - 1) * stride + kw - w - window.padLeft, 0);
+  return [window.padTop, window.padLeft, bottom, right];
+}

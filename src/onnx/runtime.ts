@@ -1,0 +1,151 @@
+// Running ONNX models with onnxruntime-web: any model it supports, not only wasmgrad's. The execution
+// provider is chosen as the user asked — "webgpu", "wasm", or "auto" (WebGPU when the runtime has a
+// WebGPU adapter, WASM otherwise) — and the session reports which one actually ran and why.
+//
+// Loading: the host (the CLI, a test) may first call configureOnnxRuntime() with the runtime's
+// WebAssembly binary and a WebGPU provider; otherwise onnxruntime-web finds its files itself.
+
+import type * as Ort from "onnxruntime-web";
+import { InputError, WasmgradError } from "../errors";
+
+export type ProviderChoice = "auto" | "webgpu" | "wasm";
+export const PROVIDER_CHOICES: ProviderChoice[] = ["auto", "webgpu", "wasm"];
+
+export interface OnnxRuntimeHost {
+  /** The onnxruntime-web module for the WASM provider. */
+  wasm: () => Promise<typeof Ort>;
+  /** The onnxruntime-web module built with WebGPU, and a way to make navigator.gpu exist (or say why not). */
+  webgpu?: () => Promise<{ ort: typeof Ort } | { unavailable: string }>;
+}
+
+let host: OnnxRuntimeHost = {
+  wasm: () => import("onnxruntime-web"),
+  webgpu: async () => {
+    const reason = await webgpuUnavailableReason();
+    if (reason) return { unavailable: reason };
+    return { ort: (await import("onnxruntime-web/webgpu")) as unknown as typeof Ort };
+  },
+};
+
+export function configureOnnxRuntime(h: OnnxRuntimeHost): void {
+  host = h;
+}
+
+/** Why WebGPU cannot run here, or undefined when an adapter exists. */
+export async function webgpuUnavailableReason(): Promise<string | undefined> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(o?: unknown): Promise<unknown> } } }).navigator?.gpu;
+  if (!gpu) return "this runtime has no WebGPU (navigator.gpu is missing)";
+  try {
+    const adapter = await gpu.requestAdapter();
+    return adapter ? undefined : "navigator.gpu found no GPU adapter";
+  } catch (error) {
+    return `requesting a WebGPU adapter failed: ${(error as Error).message}`;
+  }
+}
+
+export interface TensorShapeInfo {
+  name: string;
+  /** Numbers for fixed sizes, strings for symbolic ones (e.g. "batch"); undefined when the model does not say. */
+  shape?: readonly (number | string)[];
+  type?: string;
+}
+
+export interface OnnxRunResult {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+}
+
+export class OnnxSession {
+  private constructor(
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
+    /** The execution provider that ran: "webgpu" or "wasm". */
+    readonly provider: "webgpu" | "wasm",
+    /** Set when "auto" fell back to WASM: why WebGPU was not used. */
+    readonly fallbackReason: string | undefined,
+    readonly source: string,
+  ) {}
+
+  static async open(bytes: Uint8Array, options: { provider?: ProviderChoice; threads?: number; source?: string } = {}): Promise<OnnxSession> {
+    const source = options.source ?? "ONNX model";
+    const choice = options.provider ?? "auto";
+    let fallbackReason: string | undefined;
+    if (choice !== "wasm") {
+      const webgpu = host.webgpu ? await host.webgpu() : { unavailable: "this build has no WebGPU provider" };
+      if ("ort" in webgpu) {
+        try {
+          return new OnnxSession(webgpu.ort, await create(webgpu.ort, bytes, "webgpu", options.threads, source), "webgpu", undefined, source);
+        } catch (error) {
+          if (error instanceof InputError || choice === "webgpu") throw error;
+          fallbackReason = `WebGPU could not run it: ${(error as Error).message}`;
+        }
+      } else if (choice === "webgpu") {
+        throw new WasmgradError(`--ep webgpu: ${webgpu.unavailable}; use --ep wasm or --ep auto`);
+      } else {
+        fallbackReason = webgpu.unavailable;
+      }
+    }
+    const ort = await host.wasm();
+    return new OnnxSession(ort, await create(ort, bytes, "wasm", options.threads, source), "wasm", fallbackReason, source);
+  }
+
+  get inputs(): TensorShapeInfo[] {
+    return describe(this.session.inputNames, (this.session as { inputMetadata?: readonly unknown[] }).inputMetadata);
+  }
+
+  get outputs(): TensorShapeInfo[] {
+    return describe(this.session.outputNames, (this.session as { outputMetadata?: readonly unknown[] }).outputMetadata);
+  }
+
+  /** Runs the model's single float input; checks the shape against what the model declares first. */
+  async run(data: Float32Array, dims: number[]): Promise<OnnxRunResult[]> {
+    const inputs = this.inputs;
+    if (inputs.length !== 1) throw new InputError(`${this.source} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}); wasmgrad infer feeds models with one input`);
+    const [input] = inputs;
+    if (input.type && input.type !== "float32") throw new InputError(`${this.source} wants input '${input.name}' of type ${input.type}; wasmgrad infer feeds float32`);
+    if (input.shape) {
+      const fits = input.shape.length === dims.length && input.shape.every((d, i) => typeof d !== "number" || d < 0 || d === dims[i]);
+      if (!fits) throw new InputError(`${this.source} expects input '${input.name}' shaped [${input.shape.join(", ")}], but the data is shaped [${dims.join(", ")}]`);
+    }
+    let results: Record<string, Ort.Tensor>;
+    try {
+      results = await this.session.run({ [input.name]: new this.ort.Tensor("float32", data, dims) });
+    } catch (error) {
+      throw new InputError(`${this.source}: onnxruntime-web could not run it on input [${dims.join(", ")}]: ${firstLine(error)}`);
+    }
+    return this.session.outputNames.map((name) => {
+      const t = results[name];
+      if (t.type !== "float32") throw new InputError(`${this.source}: output '${name}' is ${t.type}; wasmgrad infer reads float32 outputs`);
+      return { name, dims: [...t.dims], data: t.data as Float32Array };
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+async function create(ort: typeof Ort, bytes: Uint8Array, provider: "webgpu" | "wasm", threads: number | undefined, source: string): Promise<Ort.InferenceSession> {
+  if (threads !== undefined) ort.env.wasm.numThreads = threads;
+  ort.env.logLevel = "error";
+  try {
+    return await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
+  } catch (error) {
+    const message = firstLine(error);
+    // A model the runtime rejects is the user's input; a provider that fails to start is not.
+    if (/protobuf|parse|invalid|load model|unsupported|not implemented|opset|node/i.test(message)) throw new InputError(`${source}: not a model onnxruntime-web can run: ${message}`);
+    throw new WasmgradError(`${source}: onnxruntime-web (${provider}) failed: ${message}`);
+  }
+}
+
+function describe(names: readonly string[], metadata: readonly unknown[] | undefined): TensorShapeInfo[] {
+  return names.map((name, i) => {
+    const m = metadata?.[i] as { isTensor?: boolean; shape?: readonly (number | string)[]; type?: string } | undefined;
+    return m?.isTensor ? { name, shape: m.shape, type: m.type } : { name };
+  });
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split("\n")[0].slice(0, 300);
+}
