@@ -7,10 +7,14 @@ import { setKernelLibraryProvider } from "../engine/backend";
 import { DivergenceError, WasmgradError, didYouMean } from "../errors";
 import { registerBench } from "./commands/bench";
 import { registerEvaluate } from "./commands/evaluate";
+import { registerExport } from "./commands/export";
+import { registerInfer } from "./commands/infer";
 import { registerInfo } from "./commands/info";
 import { registerPredict } from "./commands/predict";
 import { registerTrain } from "./commands/train";
 import { embeddedKernelLibrary } from "./embedded-assets";
+import { embeddedOnnxRuntime } from "./embedded-runtime";
+import { configureOnnxRuntime } from "../onnx/runtime";
 
 const EXIT_USAGE = 2;
 const EXIT_INPUT = 1;
@@ -18,11 +22,14 @@ const EXIT_DIVERGED = 3;
 const EXIT_INTERNAL = 70;
 
 setKernelLibraryProvider(embeddedKernelLibrary);
+configureOnnxRuntime(embeddedOnnxRuntime);
 
 const cli = cac("wasmgrad");
 registerTrain(cli);
 registerEvaluate(cli);
 registerPredict(cli);
+registerExport(cli, packageJson.version);
+registerInfer(cli);
 registerInfo(cli, packageJson.version);
 registerBench(cli);
 cli.help();

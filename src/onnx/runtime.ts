@@ -14,8 +14,17 @@ export const PROVIDER_CHOICES: ProviderChoice[] = ["auto", "webgpu", "wasm"];
 export interface OnnxRuntimeHost {
   /** The onnxruntime-web module for the WASM provider. */
   wasm: () => Promise<typeof Ort>;
-  /** The onnxruntime-web module built with WebGPU, and a way to make navigator.gpu exist (or say why not). */
-  webgpu?: () => Promise<{ ort: typeof Ort } | { unavailable: string }>;
+  /**
+   * The onnxruntime-web module built with WebGPU once an adapter is known to exist (or why there is none),
+   * with the provider entry to pass (a device the host created, say) and a description of the adapter.
+   */
+  webgpu?: () => Promise<WebGpuRuntime | { unavailable: string }>;
+}
+
+export interface WebGpuRuntime {
+  ort: typeof Ort;
+  provider?: Ort.InferenceSession.ExecutionProviderConfig;
+  adapter?: string;
 }
 
 let host: OnnxRuntimeHost = {
@@ -65,6 +74,8 @@ export class OnnxSession {
     /** Set when "auto" fell back to WASM: why WebGPU was not used. */
     readonly fallbackReason: string | undefined,
     readonly source: string,
+    /** The WebGPU adapter, when the host could name it. */
+    readonly adapter?: string,
   ) {}
 
   static async open(bytes: Uint8Array, options: { provider?: ProviderChoice; threads?: number; source?: string } = {}): Promise<OnnxSession> {
@@ -75,7 +86,8 @@ export class OnnxSession {
       const webgpu = host.webgpu ? await host.webgpu() : { unavailable: "this build has no WebGPU provider" };
       if ("ort" in webgpu) {
         try {
-          return new OnnxSession(webgpu.ort, await create(webgpu.ort, bytes, "webgpu", options.threads, source), "webgpu", undefined, source);
+          const session = await create(webgpu.ort, bytes, webgpu.provider ?? "webgpu", options.threads, source);
+          return new OnnxSession(webgpu.ort, session, "webgpu", undefined, source, webgpu.adapter);
         } catch (error) {
           if (error instanceof InputError || choice === "webgpu") throw error;
           fallbackReason = `WebGPU could not run it: ${(error as Error).message}`;
@@ -126,16 +138,18 @@ export class OnnxSession {
   }
 }
 
-async function create(ort: typeof Ort, bytes: Uint8Array, provider: "webgpu" | "wasm", threads: number | undefined, source: string): Promise<Ort.InferenceSession> {
-  if (threads !== undefined) ort.env.wasm.numThreads = threads;
+async function create(
+  ort: typeof Ort, bytes: Uint8Array, provider: Ort.InferenceSession.ExecutionProviderConfig, threads: number | undefined, source: string,
+): Promise<Ort.InferenceSession> {
+  if (threads !== undefined && provider === "wasm") ort.env.wasm.numThreads = threads;
   ort.env.logLevel = "error";
   try {
     return await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
   } catch (error) {
     const message = firstLine(error);
     // A model the runtime rejects is the user's input; a provider that fails to start is not.
-    if (/protobuf|parse|invalid|load model|unsupported|not implemented|opset|node/i.test(message)) throw new InputError(`${source}: not a model onnxruntime-web can run: ${message}`);
-    throw new WasmgradError(`${source}: onnxruntime-web (${provider}) failed: ${message}`);
+    if (/protobuf|failed to load model|load model from|parse|opset|not implemented/i.test(message)) throw new InputError(`${source}: not a model onnxruntime-web can run: ${message}`);
+    throw new WasmgradError(`${source}: onnxruntime-web (${typeof provider === "string" ? provider : provider.name}) failed: ${message}`);
   }
 }
 

@@ -1,0 +1,95 @@
+// Numeric arrays from files, for feeding models that are not wasmgrad's own: NumPy .npy (what Python
+// users save), JSON nested arrays (what anyone can write), and IDX (MNIST). Integers and bytes become
+// float32; uint8 images are scaled to [0, 1] as training does. Every header is checked against the bytes
+// present before anything is allocated.
+
+import { InputError } from "../errors";
+import { parseIdx } from "./idx";
+
+export interface NumericArray {
+  dims: number[];
+  data: Float32Array;
+}
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+export async function readArrayFile(bytes: Uint8Array, source: string): Promise<NumericArray> {
+  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return parseNpy(bytes, source);
+  const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (first === 0x5b /* [ */) return parseJsonArray(new TextDecoder().decode(bytes), source);
+  const idx = await parseIdx(bytes, source);
+  const data = new Float32Array(idx.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = idx.data[i] / 255;
+  return { dims: idx.dims, data };
+}
+
+const NPY_TYPES: Record<string, { size: number; read: (v: DataView, at: number) => number; scale?: number }> = {
+  "<f4": { size: 4, read: (v, at) => v.getFloat32(at, true) },
+  "<f8": { size: 8, read: (v, at) => v.getFloat64(at, true) },
+  "<i4": { size: 4, read: (v, at) => v.getInt32(at, true) },
+  "<i8": { size: 8, read: (v, at) => Number(v.getBigInt64(at, true)) },
+  "|u1": { size: 1, read: (v, at) => v.getUint8(at), scale: 1 / 255 },
+  "|i1": { size: 1, read: (v, at) => v.getInt8(at) },
+};
+
+export function parseNpy(bytes: Uint8Array, source: string): NumericArray {
+  if (bytes.length < 10) throw new InputError(`${source}: truncated .npy header`);
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lengthBytes = major === 1 ? 2 : major === 2 || major === 3 ? 4 : 0;
+  if (!lengthBytes) throw new InputError(`${source}: .npy format version ${major} is not supported`);
+  if (bytes.length < 8 + lengthBytes) throw new InputError(`${source}: truncated .npy header`);
+  const headerLength = lengthBytes === 2 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const dataStart = 8 + lengthBytes + headerLength;
+  if (dataStart > bytes.length) throw new InputError(`${source}: the .npy header claims ${headerLength} bytes but the file ends first`);
+  const header = new TextDecoder().decode(bytes.subarray(8 + lengthBytes, dataStart));
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new InputError(`${source}: the .npy header is not a NumPy array header`);
+  const type = NPY_TYPES[descr];
+  if (!type) throw new InputError(`${source}: .npy dtype '${descr}' is not supported (use float32, float64, int32, int64, int8 or uint8, little-endian)`);
+  if (fortran === "True") throw new InputError(`${source}: Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray`);
+  const dims = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new InputError(`${source}: bad .npy shape (${shapeText})`);
+  const count = dims.reduce((a, b) => a * b, 1);
+  const present = bytes.length - dataStart;
+  if (count * type.size !== present) {
+    throw new InputError(`${source}: the .npy header promises ${count} values of ${type.size} bytes [${dims.join("×")}] but ${present} bytes follow`);
+  }
+  const data = new Float32Array(count);
+  for (let i = 0; i < count; i++) data[i] = type.read(view, dataStart + i * type.size) * (type.scale ?? 1);
+  return { dims, data };
+}
+
+/** Nested JSON arrays of numbers, rectangular: [[…], […]] → dims [2, …]. */
+export function parseJsonArray(text: string, source: string): NumericArray {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${source}: not valid JSON (${(error as Error).message})`);
+  }
+  const dims: number[] = [];
+  for (let level: unknown = value; Array.isArray(level); level = level[0]) {
+    if (dims.length === 8) throw new InputError(`${source}: lists nested more than 8 deep are not a model input`);
+    if (level.length === 0) throw new InputError(`${source}: an empty list cannot be a model input`);
+    dims.push(level.length);
+  }
+  if (dims.length === 0) throw new InputError(`${source}: expected a JSON list of numbers (or of lists), e.g. [[0.1, 0.2], [0.3, 0.4]]`);
+  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  let at = 0;
+  const walk = (node: unknown, depth: number, path: string) => {
+    if (depth === dims.length) {
+      if (typeof node !== "number" || !Number.isFinite(node)) throw new InputError(`${source}: ${path} is ${JSON.stringify(node)}, not a finite number`);
+      data[at++] = node;
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== dims[depth]) {
+      throw new InputError(`${source}: ${path} should be a list of ${dims[depth]} (the array is not rectangular: shape [${dims.join(", ")}])`);
+    }
+    node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
+  };
+  walk(value, 0, "value");
+  return { dims, data };
+}
