@@ -12,11 +12,13 @@ import mlp from "../../models/mlp.json" with { type: "json" };
 import mlp512 from "../../models/mlp512.json" with { type: "json" };
 import cnn from "../../models/cnn.json" with { type: "json" };
 import torchMlp from "../../models/torch_mlp.json" with { type: "json" };
+import linear from "../../models/linear.json" with { type: "json" };
+import logistic from "../../models/logistic.json" with { type: "json" };
 import { readFileSync } from "node:fs";
 import { KernelLibrary } from "../engine/wasm-kernels";
 import { datasetFromIdx, type ImageSplits } from "../data/image-dataset";
 
-export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, torch_mlp: torchMlp };
+export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, torch_mlp: torchMlp, linear, logistic };
 
 export function embeddedKernelBinaries(): { simd: Uint8Array; relaxedSimd: Uint8Array } {
   return { simd: readFileSync(simdKernels), relaxedSimd: readFileSync(relaxedKernels) };

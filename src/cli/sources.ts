@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { InputError, didYouMean } from "../errors";
 import { loadImageDirectory } from "../data/files";
-import type { ImageDataset, ImageSplits } from "../data/image-dataset";
+import type { ImageSplits } from "../data/image-dataset";
 import { decodeCheckpoint } from "../model/checkpoint";
 import { parseModelJson, validateModelFile, type ModelFile } from "../model/model-file";
 import type { Sequential } from "../model/sequential";
@@ -26,20 +26,6 @@ export async function resolveData(data: string): Promise<ImageSplits> {
 export function loadCheckpoint(path: string): Sequential {
   if (!existsSync(path)) throw new InputError(`checkpoint ${path} does not exist`);
   return decodeCheckpoint(readFileSync(path), path).model;
-}
-
-/** The model's input and output must fit the data before a single step runs. */
-export function checkDataFitsModel(model: Sequential, data: ImageDataset, source: string): void {
-  const want = model.inputShape!;
-  if (want.join(",") !== data.shape.join(",")) {
-    throw new InputError(`${source} holds images shaped [${data.shape}] but the model takes inputs shaped [${want}]`);
-  }
-  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
-  let maxLabel = 0;
-  for (const l of data.labels) if (l > maxLabel) maxLabel = l;
-  if (maxLabel >= outputs) {
-    throw new InputError(`${source} has labels up to ${maxLabel} but the model has only ${outputs} outputs`);
-  }
 }
 
 function readText(path: string): string {

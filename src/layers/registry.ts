@@ -45,5 +45,10 @@ export function layerFromConfig(raw: unknown, where: string): Layer {
   const factory = FACTORIES[type];
   if (!factory) throw new InputError(`${where}: unknown layer type '${config.type}'${didYouMean(config.type, LAYER_TYPES)}`);
   if (config.name !== undefined && typeof config.name !== "string") throw new InputError(`${where}: "name" must be a string`);
-  return factory({ ...config, type }, `${where} (${type})`);
+  // "trainable": false (a frozen layer, for fine-tuning) applies to every layer type.
+  const { trainable, ...options } = config;
+  if (trainable !== undefined && typeof trainable !== "boolean") throw new InputError(`${where}: "trainable" must be true or false`);
+  const layer = factory({ ...options, type }, `${where} (${type})`);
+  layer.trainable = trainable ?? true;
+  return layer;
 }

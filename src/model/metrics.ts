@@ -60,7 +60,7 @@ export class ConfusionMatrix {
   /** Binary (two classes): the positive class's scores. Otherwise the macro average over classes. */
   summary(): { precision: number; recall: number; f1: number } {
     const rows = this.perClass();
-    if (this.classes === 2) return rows[1];
+    if (this.classes === 2) return { precision: rows[1].precision, recall: rows[1].recall, f1: rows[1].f1 };
     const mean = (key: "precision" | "recall" | "f1") => rows.reduce((s, r) => s + r[key], 0) / rows.length;
     return { precision: mean("precision"), recall: mean("recall"), f1: mean("f1") };
   }
@@ -70,7 +70,7 @@ export class ConfusionMatrix {
     const k = this.classes;
     const names = classNames ?? Array.from({ length: k }, (_, i) => String(i));
     const width = Math.max(5, ...names.map((n) => n.length), ...Array.from(this.counts, (c) => String(c).length)) + 1;
-    const pad = (s: string) => s.padStart(width);
+    const pad = (s: string) => ` ${s.padStart(width)}`;
     const stats = this.perClass();
     const lines = [`${"true\\pred".padEnd(10)}${names.map(pad).join("")}${pad("recall")}`];
     for (let t = 0; t < k; t++) {

@@ -23,7 +23,8 @@ export interface TrainingRecipe {
 export interface ModelFile {
   name: string;
   description?: string;
-  inputShape: number[];
+  /** Per-sample input shape; when absent, the data supplies it (e.g. the feature count of a CSV). */
+  inputShape?: number[];
   layers: unknown[];
   seed?: number;
   training?: Partial<TrainingRecipe>;
@@ -73,6 +74,7 @@ export function recipeOf(file: ModelFile): TrainingRecipe {
   return { ...DEFAULT_RECIPE, ...file.training };
 }
 
-export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels } = {}): Sequential {
-  return Sequential.fromConfig(file, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
+export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels; inputShape?: number[] } = {}): Sequential {
+  const config = file.inputShape === undefined && options.inputShape ? { ...file, inputShape: options.inputShape } : file;
+  return Sequential.fromConfig(config, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
 }

@@ -299,7 +299,7 @@ export class Sequential {
 
   toConfig(): ModelConfig {
     this.build();
-    return { name: this.name, inputShape: this.inputShape!, seed: this.seed, layers: this.layers.map((l) => l.getConfig()) };
+    return { name: this.name, inputShape: this.inputShape!, seed: this.seed, layers: this.layers.map((l) => (l.trainable ? l.getConfig() : { ...l.getConfig(), trainable: false })) };
   }
 
   countParams(): number {

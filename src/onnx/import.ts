@@ -62,9 +62,9 @@ export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?:
   else if (sample.length === 2) flow = { layout: "NCHW", dims: [1, ...sample] };
   else throw new InputError(`${source}: input '${input.name}' shaped [${shape.join(", ")}] is not an image ([batch, C, H, W]) or a feature vector ([batch, F])`);
 
-  // A graph whose first operator turns NHWC data into NCHW (wasmgrad's own exports) takes NHWC input.
+  // wasmgrad's own exports take NHWC input (a Transpose to NCHW precedes their first image operator).
   const first = graph.nodes.find((n) => n.opType !== "Constant");
-  const takesNhwc = sample.length === 3 && first?.opType === "Transpose" && sameInts(ints(first, "perm"), [0, 3, 1, 2]);
+  const takesNhwc = sample.length === 3 && (model.producerName === "wasmgrad" || (first?.opType === "Transpose" && sameInts(ints(first, "perm"), [0, 3, 1, 2])));
   if (takesNhwc) flow = { layout: "NHWC", dims: sample };
   const inputShape = flow.layout === "NCHW" ? [flow.dims[1], flow.dims[2], flow.dims[0]] : flow.layout === "NHWC" ? flow.dims : flow.dims;
 

@@ -255,7 +255,8 @@ function encodeValueInfo(out: ProtobufWriter, info: ValueInfoProto): void {
 
 /** `source` names the file in error messages */
 export function decodeModel(bytes: Uint8Array, source = "ONNX model"): ModelProto {
-  const reader = new ProtobufReader(bytes, source);
+  // A plain Uint8Array view: Node/Bun Buffers (readFileSync) give slice() view semantics.
+  const reader = new ProtobufReader(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), source);
   let irVersion = 0;
   const opsetImports: OpsetImport[] = [];
   let producerName = "";
@@ -637,8 +638,9 @@ function decodeRawData(reader: ProtobufReader, label: string, dataType: number, 
   if (raw.length % elementSize !== 0) {
     semanticError(reader, `${label}: raw_data of ${raw.length} bytes is not a whole number of ${elementSize}-byte ${dataTypeName(dataType)} values`);
   }
-  // Copy first: the file bytes are rarely aligned for a typed-array view, and the result must not alias the file.
-  const copy = raw.slice();
+  // Copy first: the file bytes are rarely aligned for a typed-array view, and the result must not alias the
+  // file. (Uint8Array's slice, not Node Buffer's, which would return a view.)
+  const copy = Uint8Array.prototype.slice.call(raw);
   const count = raw.length / elementSize;
   if (hostIsLittleEndian) {
     if (dataType === TensorDataType.FLOAT) return new Float32Array(copy.buffer, 0, count);

@@ -10,6 +10,9 @@
 
 import { describe, expect, test } from "bun:test";
 import * as ort from "onnxruntime-web";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Activation, AveragePool2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePool2D, InputError, MaxPool2D, Sequential } from "../../src/index";
 import { exportOnnx } from "../../src/onnx/export";
 import { importOnnx } from "../../src/onnx/import";
@@ -63,6 +66,10 @@ describe("export: ONNX Runtime reproduces predict()", () => {
       expect(decoded.graph.inputs[0].shape![0]).toBe("batch");
       expect(decoded.graph.nodes.some((n) => n.opType === "Dropout")).toBe(false);
       expectClose(await runOrt(bytes, x, [batch, ...model.inputShape!]), model.predict(x).data, label);
+      // And back: importing wasmgrad's own export gives the same model (NHWC input, same outputs).
+      const back = importOnnx(bytes);
+      expect(back.inputShape).toEqual(model.inputShape);
+      expectClose(back.predict(x).data, model.predict(x).data, `${label}, re-imported`);
     });
   }
 
@@ -158,6 +165,15 @@ describe("import: wasmgrad reproduces ONNX Runtime on PyTorch-style graphs", () 
     expect(model.layers.map((l) => `${l.type}`)).toEqual(["Flatten", "Dense", "Dense"]);
     const x = seededValues(6 * 64, 5, 0, 1);
     expectClose(model.predict(x).data, await runOrt(bytes, x, [6, 1, 8, 8]), "mlp");
+  });
+
+  test("files read with readFileSync (Node/Bun Buffers, whose slice() is a view) import intact", async () => {
+    const bytes = encodeModel(torchCnn(3));
+    const path = join(mkdtempSync(join(tmpdir(), "wasmgrad-onnx-")), "cnn.onnx");
+    writeFileSync(path, bytes);
+    const fromFile = importOnnx(readFileSync(path));
+    const x = seededValues(2 * 3 * 64, 3, 0, 1);
+    expectClose(fromFile.predict(toNhwc(x, 2, 3, 8, 8)).data, await runOrt(bytes, x, [2, 3, 8, 8]), "from file");
   });
 
   test("an imported model fine-tunes (frozen first layers stay fixed) and exports again", async () => {

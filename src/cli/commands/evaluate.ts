@@ -1,29 +1,46 @@
-// wasmgrad eval: a checkpoint's loss and metrics on the test split of a dataset.
+// wasmgrad eval: a checkpoint's loss and metrics on the test split of a dataset, with precision, recall,
+// F1 and the confusion matrix for classifiers.
 
 import type { CAC } from "cac";
-import { toFloatImages } from "../../data/image-dataset";
 import { numberFlag, stringFlag } from "../options";
-import { checkDataFitsModel, loadCheckpoint, resolveData } from "../sources";
+import { loadCheckpoint } from "../sources";
+import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
+import { ConfusionMatrix, predictedClass } from "../../model/metrics";
 import { InputError } from "../../errors";
 
 export function registerEvaluate(cli: CAC): void {
   cli
-    .command("eval <checkpoint>", "Evaluate a saved model on the test split")
-    .option("--data <embedded|dir>", "'embedded' or a folder of MNIST-layout IDX files", { default: "embedded" })
+    .command("eval <checkpoint>", "Evaluate a saved model on the test split: metrics, and the confusion matrix for classifiers")
+    .option("--data <embedded|dir|file.csv>", "'embedded', a folder of MNIST-layout IDX files, or a CSV table", { default: "embedded" })
+    .option("--target <column>", "For CSV data: the column the model predicts")
+    .option("--test-split <fraction>", "For CSV data: the held-out fraction, as in training (same seed, same rows)", { default: 0.2 })
     .option("--batch-size <n>", "Samples per forward pass", { default: 256 })
-    .option("--json", "Print the metrics as JSON")
+    .option("--json", "Print the metrics (and the confusion matrix) as JSON")
     .example("wasmgrad eval mlp.wgd --data /usr/share/datasets/fashion-mnist")
-    .action(async (checkpoint: string, flags: { data: string; batchSize: unknown; json?: boolean }) => {
+    .action(async (checkpoint: string, flags: { data: string; target?: string; testSplit: unknown; batchSize: unknown; json?: boolean }) => {
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
+      const testSplit = numberFlag(flags.testSplit, "test-split", { min: 0.01, max: 0.9 });
       const model = loadCheckpoint(checkpoint);
       if (!model.loss) throw new InputError(`${checkpoint} holds no training configuration (loss), so it cannot be evaluated`);
-      const data = await resolveData(stringFlag(flags.data, "data"));
-      checkDataFitsModel(model, data.test, data.source);
-      const metrics = model.evaluate(toFloatImages(data.test), data.test.labels, { batchSize });
-      if (flags.json) {
-        process.stdout.write(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics }, null, 2) + "\n");
-      } else {
-        process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
+      const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed: model.seed });
+      checkSplitFitsModel(model, data.test, data.source);
+      const targets = targetsFor(data.test, model, data.source);
+      const metrics = model.evaluate(data.test.x, targets, { batchSize });
+      const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+      const classifier = model.loss.head !== "none" || model.loss.sparse;
+      let confusion: ConfusionMatrix | undefined;
+      if (classifier) {
+        const predictions = model.predict(data.test.x, { batchSize }).data;
+        const truth = targets instanceof Int32Array ? targets : Int32Array.from({ length: data.test.count }, (_, r) => predictedClass(targets, r, outputs));
+        confusion = ConfusionMatrix.fromOutputs(predictions, truth, outputs);
+        Object.assign(metrics, confusion.summary());
       }
+      if (flags.json) {
+        const matrix = confusion && Array.from({ length: confusion.classes }, (_, t) => Array.from(confusion!.counts.subarray(t * confusion!.classes, (t + 1) * confusion!.classes)));
+        process.stdout.write(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}) }, null, 2) + "\n");
+        return;
+      }
+      process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
+      if (confusion && confusion.classes <= 20) process.stdout.write(`confusion matrix (rows: true class, columns: predicted):\n${confusion.format()}\n`);
     });
 }

@@ -45,13 +45,12 @@ export function registerInfer(cli: CAC): void {
       const started = performance.now();
       const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: modelPath });
       const opened = performance.now();
+      const input = session.inputs[0];
+      const { count, sampleDims } = fitToModel(array, input?.shape, inputPath, modelPath);
       const providerLine = session.provider === "webgpu"
         ? `execution provider: webgpu${session.adapter ? ` on ${session.adapter}` : ""}`
         : `execution provider: wasm (${threads} thread${threads > 1 ? "s" : ""})${session.fallbackReason ? `; WebGPU not used: ${session.fallbackReason}` : ""}`;
       process.stderr.write(`${providerLine}\n`);
-
-      const input = session.inputs[0];
-      const { count, sampleDims } = fitToModel(array, input?.shape, inputPath, modelPath);
       const sampleSize = sampleDims.reduce((a, b) => a * b, 1);
       let outputDims: number[] = [];
       const chunks: Float32Array[] = [];

@@ -3,7 +3,12 @@
 
 import { writeSync } from "node:fs";
 import type { CAC } from "cac";
-import { toFloatImages } from "../../data/image-dataset";
+import { ImageAugmenter } from "../../data/augmentation";
+import { importOnnx } from "../../onnx/import";
+import type { Sequential } from "../../model/sequential";
+import type { LossSpec } from "../../model/losses";
+import { trainingCurvesSvg } from "../training-curves";
+import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
 import { encodeCheckpoint } from "../../model/checkpoint";
 import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
@@ -14,11 +19,18 @@ import { DivergenceError, InputError, didYouMean } from "../../errors";
 import type { Callback } from "../../model/callbacks";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
-import { checkDataFitsModel, loadCheckpoint, resolveData, resolveModelFile } from "../sources";
+import { loadCheckpoint, resolveModelFile } from "../sources";
+import { readFileSync } from "node:fs";
 
 interface TrainFlags {
   model: string;
+  from?: string;
+  freeze?: unknown;
   data: string;
+  target?: string;
+  testSplit: unknown;
+  augment?: string;
+  plot?: string;
   epochs?: unknown;
   batchSize?: unknown;
   optimizer?: string;
@@ -40,8 +52,14 @@ interface TrainFlags {
 export function registerTrain(cli: CAC): void {
   cli
     .command("train", "Train a model and report train/validation/test metrics")
-    .option("--model <name|file>", "mlp, mlp512, cnn, torch_mlp, or a model .json file", { default: "mlp" })
-    .option("--data <embedded|dir>", "'embedded' (the built-in MNIST sample) or a folder of MNIST-layout IDX files", { default: "embedded" })
+    .option("--model <name|file>", "mlp, mlp512, cnn, torch_mlp, linear, logistic, or a model .json file", { default: "mlp" })
+    .option("--from <model.onnx>", "Start from an ONNX model's graph and weights instead (fine-tuning / transfer learning)")
+    .option("--freeze <n>", "Keep the first n layers fixed (their weights are not trained)")
+    .option("--data <embedded|dir|file.csv>", "'embedded' (the built-in MNIST sample), a folder of MNIST-layout IDX files, or a CSV table", { default: "embedded" })
+    .option("--target <column>", "For CSV data: the column to predict (every other column is a feature)")
+    .option("--test-split <fraction>", "For CSV data: rows held out (seeded shuffle) for the final test", { default: 0.2 })
+    .option("--augment <spec>", "Augment training images, e.g. rotation=10,shift=0.1,zoom=0.1,elastic=34:4 (seeded)")
+    .option("--plot <curves.svg>", "Write loss and metric curves per epoch as an SVG chart")
     .option("--epochs <n>", "Epochs to train (default: the model file's recipe)")
     .option("--batch-size <n>", "Samples per step (default: the model file's recipe)")
     .option("--optimizer <name>", `Optimizer: ${OPTIMIZERS.join(", ")} (default: the recipe's)`)
@@ -62,17 +80,24 @@ export function registerTrain(cli: CAC): void {
     .example("wasmgrad train --model cnn --epochs 10 --save cnn.wgd --checkpoint-every 1   # then, after a stop:")
     .example("wasmgrad train --model cnn --epochs 10 --save cnn.wgd --resume cnn.wgd")
     .example("wasmgrad train --model models/mlp.json --data /usr/share/datasets/fashion-mnist --optimizer sgd --lr 0.05")
+    .example("wasmgrad train --model linear --data points.csv --target y")
+    .example("wasmgrad train --from pretrained.onnx --freeze 2 --epochs 2 --save tuned.wgd")
     .action(async (flags: TrainFlags) => {
-      const { file, source } = resolveModelFile(stringFlag(flags.model, "model"));
+      if (flags.from && flags.resume) throw new InputError("--from starts a new run from an ONNX model and --resume continues a checkpoint; use one");
+      const { file, source } = flags.from ? { file: { name: "imported", layers: [] }, source: flags.from } : resolveModelFile(stringFlag(flags.model, "model"));
       const recipe = recipeOf(file);
       const epochs = numberFlag(flags.epochs ?? recipe.epochs, "epochs", { min: 1, max: 100000, integer: true });
       const batchSize = numberFlag(flags.batchSize ?? recipe.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
       const seed = numberFlag(flags.seed, "seed", { min: 0, max: 2 ** 32 - 1, integer: true });
       const validationSplit = numberFlag(flags.validationSplit, "validation-split", { min: 0, max: 0.9 });
+      const testSplit = numberFlag(flags.testSplit, "test-split", { min: 0, max: 0.9 });
       const lr = optionalNumberFlag(flags.lr, "lr", { min: 1e-9, max: 10 });
       const optimizerConfig = chooseOptimizer(recipe.optimizer, flags.optimizer, lr);
       const lrDecay = optionalNumberFlag(flags.lrDecay, "lr-decay", { min: 1e-6, max: 1 });
       const schedule = chooseSchedule(flags, lrDecay, epochs, validationSplit) ?? (recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined);
+      const freeze = optionalNumberFlag(flags.freeze, "freeze", { min: 0, max: 100000, integer: true });
+      const augment = flags.augment !== undefined ? ImageAugmenter.parse(String(flags.augment)) : undefined;
+      if (flags.plot !== undefined && !String(flags.plot).endsWith(".svg")) throw new InputError(`--plot ${flags.plot}: name the chart file with the .svg extension`);
 
       const checkpointEvery = optionalNumberFlag(flags.checkpointEvery, "checkpoint-every", { min: 1, max: 100000, integer: true });
       const patience = optionalNumberFlag(flags.patience, "patience", { min: 0, max: 100000, integer: true });
@@ -84,12 +109,22 @@ export function registerTrain(cli: CAC): void {
       const earlyStopping = patience !== undefined ? new EarlyStopping({ patience, monitor: flags.monitor, restoreBestWeights: true }) : undefined;
       if (checkpointEvery !== undefined && !flags.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
 
-      const data = await resolveData(stringFlag(flags.data, "data"));
-      const model = flags.resume ? loadCheckpoint(flags.resume) : buildModel(file, source, { seed });
-      checkDataFitsModel(model, data.train, data.source);
-      checkDataFitsModel(model, data.test, data.source);
-      if (!flags.resume) model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss: recipe.loss, metrics: recipe.metrics });
-      else if (!model.optimizer) throw new InputError(`${flags.resume} holds no optimizer state, so training cannot resume from it`);
+      const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed });
+      if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
+      let model: Sequential;
+      if (flags.resume) model = loadCheckpoint(flags.resume);
+      else if (flags.from) model = importOnnx(readModelBytes(flags.from), { source: flags.from, seed });
+      else model = buildModel(file, source, { seed, inputShape: data.train.shape });
+      if (!flags.resume) {
+        const loss = flags.from ? lossForImported(model) : recipe.loss;
+        model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss, metrics: recipe.metrics });
+      } else if (!model.optimizer) throw new InputError(`${flags.resume} holds no optimizer state, so training cannot resume from it`);
+      if (freeze !== undefined) {
+        if (freeze > model.layers.length) throw new InputError(`--freeze ${freeze}: the model has only ${model.layers.length} layers`);
+        model.layers.forEach((layer, i) => (layer.trainable = i >= freeze));
+      }
+      checkSplitFitsModel(model, data.train, data.source);
+      checkSplitFitsModel(model, data.test, data.source);
       const initialEpoch = model.epochsTrained;
       if (flags.resume && initialEpoch >= epochs) throw new InputError(`${flags.resume} has already trained ${initialEpoch} epochs; ask for more with --epochs`);
 
@@ -98,7 +133,10 @@ export function registerTrain(cli: CAC): void {
       say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
       const decay = schedule ? `, ${schedule.description}` : "";
       const optimizerText = flags.resume ? `${model.optimizer!.getConfig().type} (from the checkpoint)` : describeOptimizer(optimizerConfig);
-      say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}`);
+      if (flags.from) say(model.summary());
+      const frozen = model.layers.filter((l) => !l.trainable).map((l) => l.name);
+      if (frozen.length > 0) say(`frozen: ${frozen.join(", ")}`);
+      say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}${augment ? `, augmentation ${augment.describe()}` : ""}`);
 
       const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source } }));
       const periodic: Callback = {
@@ -116,8 +154,8 @@ export function registerTrain(cli: CAC): void {
       const started = performance.now();
       let history;
       try {
-        history = await model.fit(toFloatImages(data.train), data.train.labels, {
-          epochs, batchSize, initialEpoch, validationSplit: validationSplit > 0 ? validationSplit : undefined,
+        history = await model.fit(data.train.x, targetsFor(data.train, model, data.source), {
+          epochs, batchSize, initialEpoch, validationSplit: validationSplit > 0 ? validationSplit : undefined, augment,
           callbacks: [...(schedule ? [schedule] : []), ...(earlyStopping ? [earlyStopping] : []), periodic, new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
         });
       } catch (error) {
@@ -138,8 +176,15 @@ export function registerTrain(cli: CAC): void {
       if (earlyStopping && earlyStopping.stoppedEpoch >= 0) {
         say(`early stopping after epoch ${earlyStopping.stoppedEpoch + 1}: best ${flags.monitor} at epoch ${earlyStopping.bestEpoch + 1}, whose weights are kept`);
       }
-      const test = model.evaluate(toFloatImages(data.test), data.test.labels, { batchSize: 256 });
-      say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
+      const test = data.test.count > 0 ? model.evaluate(data.test.x, targetsFor(data.test, model, data.source), { batchSize: 256 }) : {};
+      if (data.test.count > 0) say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
+      else say(`trained in ${seconds.toFixed(1)}s (no test rows: --test-split 0)`);
+      // A model small enough to read (linear or logistic regression) is shown in full.
+      if (model.countParams() <= 32) for (const [i, p] of model.params.entries()) say(`${p.name} [${p.shape}]: ${Array.from(model.getWeights()[i].data, (v) => v.toFixed(4)).join(" ")}`);
+      if (flags.plot) {
+        writeFileAtomic(flags.plot, new TextEncoder().encode(trainingCurvesSvg(history.history, model.name)));
+        say(`wrote ${flags.plot}`);
+      }
 
       if (flags.save) {
         save(flags.save);
@@ -149,6 +194,22 @@ export function registerTrain(cli: CAC): void {
         process.stdout.write(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: flags.save ?? null }, null, 2) + "\n");
       }
     });
+}
+
+/** An imported classifier's loss: on its probabilities if it ends in softmax, else on its logits (PyTorch's way). */
+function lossForImported(model: Sequential): LossSpec {
+  const last = model.layers[model.layers.length - 1] as { activation?: { name: string } };
+  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+  if (outputs === 1) return { type: "binaryCrossentropy", fromLogits: last.activation?.name !== "sigmoid" };
+  return { type: "sparseCategoricalCrossentropy", fromLogits: last.activation?.name !== "softmax" };
+}
+
+function readModelBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new InputError(`cannot read --from ${path}: no such file or not readable`);
+  }
 }
 
 const SCHEDULES = ["step", "cosine", "plateau"];
