@@ -28,3 +28,4 @@ export { KernelLibrary } from "./engine/wasm-kernels";
 export { setKernelLibrary } from "./engine/backend";
 export { createReferenceKernels } from "./engine/reference-kernels";
 export { WasmgradError, InputError, DivergenceError } from "./errors";
+export { nn, F, optim, DataLoader, TensorDataset } from "./nn/index";

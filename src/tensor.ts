@@ -14,3 +14,7 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[]): Tenso
   if (size !== data.length) throw new InputError(`tensor data has ${data.length} values but shape [${shape}] needs ${size}`);
   return { data: data instanceof Float32Array ? data : Float32Array.from(data), shape: [...shape] };
 }
+
+export function isTensor(value: unknown): value is Tensor {
+  return typeof value === "object" && value !== null && "data" in value && "shape" in value;
+}

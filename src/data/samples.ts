@@ -2,7 +2,7 @@
 // matrices checked against the model's shapes, with errors that give the counts.
 
 import { InputError } from "../errors";
-import type { Tensor } from "../tensor";
+import { isTensor, type Tensor } from "../tensor";
 
 export type InputData = Float32Array | number[] | Tensor;
 export type TargetData = Int32Array | Uint8Array | Float32Array | number[] | Tensor;
@@ -59,6 +59,3 @@ export function toTargets(target: TargetData, count: number, outputDim: number, 
   return { labels: null, values, targetSize: outputDim };
 }
 
-function isTensor(value: unknown): value is Tensor {
-  return typeof value === "object" && value !== null && "data" in value && "shape" in value;
-}

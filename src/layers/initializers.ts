@@ -4,7 +4,7 @@
 import { InputError, didYouMean } from "../errors";
 import type { Rng } from "../engine/rng";
 
-export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "zeros", "ones"] as const;
+export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "zeros", "ones"] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /** Accepts Keras (glorot_uniform) and TF.js (glorotUniform) spellings. */
@@ -34,6 +34,12 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       return;
     case "glorotUniform": {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
+      return;
+    }
+    case "torchUniform": {
+      // PyTorch's default for Linear and Conv weights: kaiming_uniform(a = √5), i.e. U(±1/√fan_in).
+      const limit = 1 / Math.sqrt(fanIn);
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
       return;
     }

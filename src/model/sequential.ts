@@ -173,6 +173,12 @@ export class Sequential {
     optimizer.attach(this.params, heap);
     this.optimizer = optimizer;
     this.workspaceMark = heap.mark();
+    // Activations moved: replay a pending forward pass (same layer states, so the same dropout masks).
+    const pending = this.pendingBackward;
+    if (pending) {
+      this.layers.forEach((l, i) => l.setState(pending.states[i]));
+      pending.output = this.runForward(pending.input, pending.count, pending.training);
+    }
   }
 
   /** One optimizer step on one batch; returns the batch loss. */
@@ -313,6 +319,81 @@ export class Sequential {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ");
     return [line(header), ...rows.map(line), `Total params: ${this.countParams()}`].join("\n");
+  }
+
+  // ---- the step in three calls (the PyTorch-style API in src/nn drives these) ------------------------
+
+  /** The last forwardBatch, kept so compile() (which re-lays memory) can replay it bit for bit. */
+  private pendingBackward?: { output: Pointer; count: number; input: Float32Array; training: boolean; states: number[][] };
+
+  /** Forward one batch (`training` turns dropout and batch statistics on); returns a copy of the raw outputs. */
+  forwardBatch(x: InputData, training: boolean): Tensor {
+    this.build();
+    const samples = toSamples(x, this.inputShape!);
+    const states = this.layers.map((l) => l.getState());
+    const output = this.runForward(samples.x, samples.count, training);
+    this.pendingBackward = { output, count: samples.count, input: samples.x.slice(), training, states };
+    const heap = this.requireHeap();
+    const outputDim = this.outputShape.reduce((a, b) => a * b, 1);
+    return tensor(heap.f32(output, samples.count * outputDim).slice(), [samples.count, ...this.outputShape]);
+  }
+
+  /**
+   * The compiled loss of the last forwardBatch against `y`, back-propagated: parameter gradients are
+   * written (or, with accumulate, added to the ones already there). Returns the loss.
+   */
+  backwardBatch(y: TargetData, options: { accumulate?: boolean } = {}): number {
+    const loss = this.requireCompiled();
+    const pending = this.pendingBackward;
+    if (!pending) throw new InputError("backward needs a forward pass first (and each forward pass can be back-propagated once)");
+    this.pendingBackward = undefined;
+    const heap = this.requireHeap();
+    this.loadTargets(y, pending.count);
+    const previous = options.accumulate ? this.params.map((p) => heap.f32(p.grad, p.size).slice()) : null;
+    const value = loss.compute(this.kernels, pending.output, this.targetBuffer, pending.count, this.probsBuffer, this.gradBuffer) + this.regularizationPenalty();
+    this.backward(this.gradBuffer, pending.count);
+    this.addRegularizationGradients();
+    previous?.forEach((g, i) => {
+      const grad = heap.f32(this.params[i].grad, this.params[i].size);
+      for (let j = 0; j < g.length; j++) grad[j] += g[j];
+    });
+    return value;
+  }
+
+  private runForward(x: Float32Array, count: number, training: boolean): Pointer {
+    this.reserve(count);
+    this.requireHeap().f32(this.inputBuffer, x.length).set(x);
+    return this.forward(this.inputBuffer, count, training);
+  }
+
+  /** The compiled loss of the last forwardBatch against `y`, without back-propagating. */
+  batchLoss(y: TargetData): number {
+    const loss = this.requireCompiled();
+    const pending = this.pendingBackward;
+    if (!pending) throw new InputError("a loss needs a forward pass first");
+    this.loadTargets(y, pending.count);
+    return loss.compute(this.kernels, pending.output, this.targetBuffer, pending.count, this.probsBuffer, this.gradBuffer) + this.regularizationPenalty();
+  }
+
+  private loadTargets(y: TargetData, count: number): void {
+    const loss = this.requireCompiled();
+    const heap = this.requireHeap();
+    const targets = toTargets(y, count, loss.outputDim, loss.sparse);
+    if (targets.labels) heap.i32(this.targetBuffer, count).set(targets.labels);
+    else heap.f32(this.targetBuffer, targets.values!.length).set(targets.values!);
+  }
+
+  /** One optimizer update from the gradients in place (after backwardBatch). */
+  applyGradients(): void {
+    this.requireCompiled();
+    this.checkGradients("optimizer.step()");
+    this.optimizer!.step(this.kernels, (p) => this.isTrainable(p));
+  }
+
+  /** Sets every parameter gradient to zero. */
+  zeroGradients(): void {
+    const heap = this.requireHeap();
+    for (const p of this.params) heap.f32(p.grad, p.size).fill(0);
   }
 
   // ---- the step ------------------------------------------------------------------------------------

@@ -1,0 +1,51 @@
+// torch.nn.functional's counterparts for traced forward() code: F.relu(x), F.log_softmax(x, 1), …
+
+import { Activation } from "../layers/activation";
+import type { ActivationName } from "../layers/activation-function";
+import { Dropout } from "../layers/dropout";
+import { MaxPool2D } from "../layers/max-pool2d";
+import { InputError } from "../errors";
+import { slideWindow } from "../layers/spatial";
+import type { Value } from "./trace";
+
+function activation(x: Value, name: ActivationName): Value {
+  return x.trace.apply(x, new Activation({ activation: name }), x.shape, name);
+}
+
+export const relu = (x: Value) => activation(x, "relu");
+export const sigmoid = (x: Value) => activation(x, "sigmoid");
+export const tanh = (x: Value) => activation(x, "tanh");
+
+/** Softmax over the features (dim 1, or −1). */
+export function softmax(x: Value, dim = -1): Value {
+  checkLastDim(x, dim, "softmax");
+  return activation(x, "softmax");
+}
+
+/**
+ * log(softmax(x)) as the model's last step, for use with NLLLoss (PyTorch's MNIST example). The model
+ * keeps its logits inside (so the pair trains exactly as cross-entropy on logits does) and returns
+ * log-probabilities from call().
+ */
+export function logSoftmax(x: Value, dim = -1): Value {
+  checkLastDim(x, dim, "log_softmax");
+  const out = x.trace.apply(x, null, x.shape, "log_softmax");
+  x.trace.output = "logSoftmax";
+  return out;
+}
+export const log_softmax = logSoftmax;
+
+/** F.dropout(x, p, training): active while the module is in training mode. */
+export function dropout(x: Value, p = 0.5): Value {
+  return x.trace.apply(x, new Dropout({ rate: p }), x.shape, "dropout");
+}
+
+export function maxPool2d(x: Value, kernelSize: number, stride = kernelSize): Value {
+  const w = slideWindow(x.shape[0], x.shape[1], kernelSize, kernelSize, stride, "valid", "max_pool2d");
+  return x.trace.apply(x, new MaxPool2D({ poolSize: kernelSize, strides: stride }), [w.outH, w.outW, x.shape[2]], "max_pool2d");
+}
+export const max_pool2d = maxPool2d;
+
+function checkLastDim(x: Value, dim: number, what: string): void {
+  if (x.shape.length !== 1 || (dim !== 1 && dim !== -1)) throw new InputError(`${what}: supported over the features of flat [batch, n] values (dim 1)`);
+}

@@ -1,0 +1,277 @@
+// PyTorch-style modules over wasmgrad's layers: nn.Module with forward() and parameters(), and the
+// usual building blocks. A module is traced into a wasmgrad model on its first call (see trace.ts);
+// after that, call() runs the model's kernels on real batches.
+//
+// Layout: wasmgrad images are channels-last, [batch, height, width, channels]; MNIST's single channel
+// makes that the same bytes as PyTorch's [batch, 1, 28, 28].
+
+import { InputError } from "../errors";
+import { Activation } from "../layers/activation";
+import type { ActivationName } from "../layers/activation-function";
+import { AveragePool2D } from "../layers/average-pool2d";
+import { BatchNormalization } from "../layers/batch-normalization";
+import { Conv2D } from "../layers/conv2d";
+import { Dense } from "../layers/dense";
+import { Dropout as DropoutLayer } from "../layers/dropout";
+import type { Layer } from "../layers/layer";
+import { MaxPool2D as MaxPoolLayer } from "../layers/max-pool2d";
+import { slideWindow } from "../layers/spatial";
+import type { InputData } from "../data/samples";
+import { Sequential } from "../model/sequential";
+import { isTensor, type Tensor } from "../tensor";
+import { Trace, Value, type OutputKind } from "./trace";
+
+export type { Value } from "./trace";
+
+/** The model a root module runs on once traced, and what its optimizer and loss need to know. */
+export interface Engine {
+  model: Sequential;
+  /** The root module that was traced into `model`. */
+  owner: Module;
+  output: OutputKind;
+  /** Set by optimizer.zeroGrad(); a backward pass without it adds to the gradients, as PyTorch does. */
+  gradientsZeroed: boolean;
+  /** The optimizer and loss the model was compiled with (compiled on the first loss). */
+  compiledWith?: { optimizer: object | null; loss: string };
+}
+
+/** Which model produced an output tensor, so a loss on it can back-propagate through that model. */
+export const OUTPUT_OWNER = new WeakMap<Tensor, Engine>();
+
+export abstract class Module {
+  /** Dropout and batch statistics are on in training mode (the default), off after eval(). */
+  training = true;
+  private engine?: Engine;
+  /** Seeds the traced model's initial weights and dropout. */
+  seed = 1;
+
+  abstract forward(x: Value): Value;
+
+  /** PyTorch's model(x): on a symbolic value, records this module; on data, runs the model. */
+  call(x: Value): Value;
+  call(x: Tensor | InputData): Tensor;
+  call(x: Value | Tensor | InputData): Value | Tensor {
+    if (x instanceof Value) return this.forward(x);
+    const { data, shape } = asBatch(x);
+    const engine = this.ensureEngine(shape.slice(1));
+    const raw = engine.model.forwardBatch(data, this.training);
+    const output = engine.output === "logSoftmax" ? logSoftmaxRows(raw) : raw;
+    OUTPUT_OWNER.set(output, engine);
+    return output;
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The trainable parameters, for an optimizer; they exist once the module has seen its first batch. */
+  parameters(): ParameterGroup {
+    return new ParameterGroup(this);
+  }
+
+  /** The wasmgrad model behind this module (after the first call): save it, export it, summary() it. */
+  get model(): Sequential {
+    if (!this.engine) throw new InputError("the module has no model yet: call it on a batch first");
+    return this.engine.model;
+  }
+
+  /** @internal */
+  engineFor(purpose: string): Engine {
+    if (!this.engine) throw new InputError(`${purpose} needs the module to have run a batch first (call model.call(x))`);
+    return this.engine;
+  }
+
+  private ensureEngine(sampleShape: number[]): Engine {
+    if (this.engine) return this.engine;
+    const trace = new Trace(sampleShape);
+    const out = this.forward(new Value(trace, 0, sampleShape));
+    if (out.trace !== trace) throw new InputError("forward() must return the value computed from its input");
+    const model = new Sequential({ inputShape: sampleShape, seed: this.seed, layers: fuseActivations(trace.layers), name: this.constructor.name });
+    model.build();
+    this.engine = { model, owner: this, output: trace.output, gradientsZeroed: true };
+    return this.engine;
+  }
+}
+
+/** A handle on a module's parameters (PyTorch's model.parameters()), resolved when the model exists. */
+export class ParameterGroup {
+  constructor(readonly module: Module) {}
+}
+
+/** A module that is one wasmgrad layer. */
+abstract class LayerModule extends Module {
+  private layer?: Layer;
+
+  protected abstract makeLayer(input: number[]): Layer;
+  protected abstract outputShape(input: number[]): number[];
+
+  forward(x: Value): Value {
+    if (this.layer) throw new InputError(`${this.constructor.name}: a module instance can be used once in forward(); create one per use`);
+    this.layer = this.makeLayer(x.shape);
+    return x.trace.apply(x, this.layer, this.outputShape(x.shape), this.constructor.name);
+  }
+}
+
+export class Linear extends LayerModule {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
+    super();
+  }
+  protected makeLayer(input: number[]): Layer {
+    if (input.length !== 1 || input[0] !== this.inFeatures) {
+      throw new InputError(`Linear(${this.inFeatures}, ${this.outFeatures}) gets inputs shaped [${input}]${input.length > 1 ? "; flatten first (x.view(-1, n))" : ""}`);
+    }
+    // PyTorch's default weight initialisation, U(±1/√fan_in); biases start at zero.
+    return new Dense({ units: this.outFeatures, useBias: this.options.bias ?? true, kernelInitializer: "torchUniform" });
+  }
+  protected outputShape(): number[] {
+    return [this.outFeatures];
+  }
+}
+
+export class Conv2d extends LayerModule {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: { stride?: number; padding?: number | "same" | "valid"; bias?: boolean } = {}) {
+    super();
+  }
+  private get padding(): "same" | "valid" {
+    const p = this.options.padding ?? 0;
+    if (p === "same" || p === "valid") return p;
+    if (p === 0) return "valid";
+    if ((this.options.stride ?? 1) === 1 && this.kernelSize % 2 === 1 && p === (this.kernelSize - 1) / 2) return "same";
+    throw new InputError(`Conv2d padding ${p}: wasmgrad supports 0 ('valid') or (kernel_size − 1)/2 at stride 1 ('same')`);
+  }
+  protected makeLayer(input: number[]): Layer {
+    if (input.length !== 3 || input[2] !== this.inChannels) {
+      throw new InputError(`Conv2d(${this.inChannels}, ${this.outChannels}) gets inputs shaped [${input}]; it needs images [height, width, ${this.inChannels}] (channels last)`);
+    }
+    return new Conv2D({ filters: this.outChannels, kernelSize: this.kernelSize, strides: this.options.stride ?? 1, padding: this.padding, useBias: this.options.bias ?? true, kernelInitializer: "torchUniform" });
+  }
+  protected outputShape(input: number[]): number[] {
+    const w = slideWindow(input[0], input[1], this.kernelSize, this.kernelSize, this.options.stride ?? 1, this.padding, "Conv2d");
+    return [w.outH, w.outW, this.outChannels];
+  }
+}
+
+abstract class Pool extends LayerModule {
+  constructor(readonly kernelSize: number, readonly stride = kernelSize) {
+    super();
+  }
+  protected outputShape(input: number[]): number[] {
+    const w = slideWindow(input[0], input[1], this.kernelSize, this.kernelSize, this.stride, "valid", this.constructor.name);
+    return [w.outH, w.outW, input[2]];
+  }
+}
+
+export class MaxPool2d extends Pool {
+  protected makeLayer(): Layer {
+    return new MaxPoolLayer({ poolSize: this.kernelSize, strides: this.stride });
+  }
+}
+
+export class AvgPool2d extends Pool {
+  protected makeLayer(): Layer {
+    return new AveragePool2D({ poolSize: this.kernelSize, strides: this.stride });
+  }
+}
+
+/** BatchNorm1d (features) and BatchNorm2d (channels) share one layer; PyTorch's momentum 0.1 is Keras' 0.9. */
+export class BatchNorm extends LayerModule {
+  constructor(readonly numFeatures: number, readonly options: { eps?: number; momentum?: number } = {}) {
+    super();
+  }
+  protected makeLayer(input: number[]): Layer {
+    if (input[input.length - 1] !== this.numFeatures) throw new InputError(`BatchNorm(${this.numFeatures}) gets inputs shaped [${input}]`);
+    return new BatchNormalization({ epsilon: this.options.eps ?? 1e-5, momentum: 1 - (this.options.momentum ?? 0.1) });
+  }
+  protected outputShape(input: number[]): number[] {
+    return input;
+  }
+}
+export const BatchNorm1d = BatchNorm;
+export const BatchNorm2d = BatchNorm;
+
+export class Dropout extends LayerModule {
+  constructor(readonly p = 0.5) {
+    super();
+  }
+  protected makeLayer(): Layer {
+    return new DropoutLayer({ rate: this.p });
+  }
+  protected outputShape(input: number[]): number[] {
+    return input;
+  }
+}
+
+export class Flatten extends Module {
+  forward(x: Value): Value {
+    return x.flatten();
+  }
+}
+
+abstract class ActivationModule extends Module {
+  protected abstract readonly activation: ActivationName;
+  forward(x: Value): Value {
+    return x.trace.apply(x, new Activation({ activation: this.activation }), x.shape, this.constructor.name);
+  }
+}
+export class ReLU extends ActivationModule {
+  protected readonly activation = "relu";
+}
+export class Sigmoid extends ActivationModule {
+  protected readonly activation = "sigmoid";
+}
+export class Tanh extends ActivationModule {
+  protected readonly activation = "tanh";
+}
+export class Softmax extends ActivationModule {
+  protected readonly activation = "softmax";
+}
+
+/** nn.Sequential(a, b, c): applies its modules in order. */
+export class SequentialModule extends Module {
+  readonly modules: Module[];
+  constructor(...modules: Module[]) {
+    super();
+    this.modules = modules;
+  }
+  forward(x: Value): Value {
+    return this.modules.reduce((v, m) => m.call(v), x);
+  }
+}
+
+/** An activation right after a Linear/Conv2d runs in its GEMM's epilogue instead of as its own pass. */
+function fuseActivations(layers: Layer[]): Layer[] {
+  const out: Layer[] = [];
+  for (const layer of layers) {
+    const previous = out[out.length - 1];
+    if (layer instanceof Activation && (previous instanceof Dense || previous instanceof Conv2D) && previous.activation.name === "linear") {
+      (previous.activation as { name: ActivationName }).name = layer.activation.name;
+      continue;
+    }
+    out.push(layer);
+  }
+  return out;
+}
+
+function asBatch(x: Tensor | InputData): { data: Float32Array; shape: number[] } {
+  if (isTensor(x)) return { data: x.data, shape: [...x.shape] };
+  throw new InputError("call a module on a tensor with a batch dimension, e.g. tensor(data, [batch, 28, 28, 1])");
+}
+
+function logSoftmaxRows(t: Tensor): Tensor {
+  const k = t.shape[t.shape.length - 1];
+  const out = new Float32Array(t.data.length);
+  for (let r = 0; r < t.data.length / k; r++) {
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) max = Math.max(max, t.data[r * k + j]);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(t.data[r * k + j] - max);
+    const log = max + Math.log(sum);
+    for (let j = 0; j < k; j++) out[r * k + j] = t.data[r * k + j] - log;
+  }
+  return { data: out, shape: t.shape };
+}
