@@ -285,6 +285,40 @@ export class Sequential {
     return tensor(out, [samples.count, ...this.outputShape]);
   }
 
+  /**
+   * Gradient saliency (Simonyan et al., 2013): d(class score)/d(input) for one sample, where the score is
+   * the class's logit (before softmax/sigmoid), in inference mode. Defaults to the predicted class.
+   * Overwrites the parameter gradients as a side effect.
+   */
+  saliency(x: InputData, classIndex?: number): { gradient: Tensor; predicted: number; scores: Float32Array } {
+    this.build();
+    const samples = toSamples(x, this.inputShape!);
+    if (samples.count !== 1) throw new InputError(`saliency explains one sample at a time; got ${samples.count}`);
+    const last = this.layers[this.layers.length - 1] as Layer & { activation?: ActivationFunction };
+    const wasEmittingLogits = last.activation?.emitLogits;
+    if (last.activation) last.activation.emitLogits = true;
+    try {
+      const output = this.runForward(samples.x, 1, false);
+      const heap = this.requireHeap();
+      const outputDim = this.outputShape.reduce((a, b) => a * b, 1);
+      const scores = heap.f32(output, outputDim).slice();
+      let predicted = 0;
+      if (outputDim === 1) predicted = scores[0] > 0 ? 1 : 0;
+      else for (let j = 1; j < outputDim; j++) if (scores[j] > scores[predicted]) predicted = j;
+      const target = classIndex ?? predicted;
+      if (!Number.isInteger(target) || target < 0 || target >= Math.max(outputDim, 2)) throw new InputError(`class ${target} is not one of the model's ${outputDim} outputs`);
+      const seed = heap.f32(this.gradBuffer, outputDim);
+      seed.fill(0);
+      // One output: the score of class 1 is the logit, of class 0 its negative.
+      if (outputDim === 1) seed[0] = target === 1 ? 1 : -1;
+      else seed[target] = 1;
+      const inputGrad = this.backward(this.gradBuffer, 1, true);
+      return { gradient: tensor(heap.f32(inputGrad, samples.sampleSize).slice(), this.inputShape!), predicted, scores };
+    } finally {
+      if (last.activation) last.activation.emitLogits = wasEmittingLogits ?? false;
+    }
+  }
+
   /** Copies of every parameter, in layer order (kernel, then bias). */
   getWeights(): Tensor[] {
     const heap = this.requireHeap();
@@ -439,9 +473,11 @@ export class Sequential {
     return x;
   }
 
-  private backward(grad: Pointer, batch: number): void {
+  /** Back-propagates from d(loss)/d(output); returns d(loss)/d(input) when asked (saliency), else 0. */
+  private backward(grad: Pointer, batch: number, needInputGrad = false): Pointer {
     let g = grad;
-    for (let i = this.layers.length - 1; i >= 0; i--) g = this.layers[i].backward(g, batch, i > 0);
+    for (let i = this.layers.length - 1; i >= 0; i--) g = this.layers[i].backward(g, batch, i > 0 || needInputGrad);
+    return g;
   }
 
   private regularizationPenalty(): number {

@@ -178,3 +178,25 @@ describe("images: augmentation", () => {
     expect(expectCleanError(runCli(["train", "--augment", "spin=3"]))).toContain("unknown transformation 'spin'");
   });
 });
+
+describe("explain", () => {
+  test("writes the saliency panel and the first conv layer's filters (PNG and SVG), and refuses bad requests", () => {
+    writeFileSync(join(dir, "tiny-cnn.json"), JSON.stringify({
+      name: "tiny-cnn", inputShape: [28, 28, 1],
+      layers: [{ type: "Conv2D", filters: 4, kernelSize: 5, strides: 2, activation: "relu" }, { type: "Flatten" }, { type: "Dense", units: 10, activation: "softmax" }],
+      training: { optimizer: "adam", epochs: 1, batchSize: 64 },
+    }));
+    expect(runCli(["train", "--model", "tiny-cnn.json", "--save", "tiny.wgd", "--no-progress"]).code).toBe(0);
+    const r = runCli(["explain", "tiny.wgd", "--input", testImages, "--index", "5", "-o", "saliency.png", "--json"]);
+    expect({ code: r.code, stderr: r.code ? r.stderr : "" }).toEqual({ code: 0, stderr: "" });
+    const summary = JSON.parse(r.stdout);
+    expect(summary.filters).toBe("saliency-filters.png");
+    for (const file of ["saliency.png", "saliency-filters.png"]) expect(Array.from(readFileSync(join(dir, file)).subarray(0, 4))).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    expect(runCli(["explain", "tiny.wgd", "--input", testImages, "-o", "s.svg", "--filters", "f.svg"]).code).toBe(0);
+    expect(readFileSync(join(dir, "f.svg"), "utf8").startsWith("<svg")).toBe(true);
+    const mlpRun = runCli(["explain", "mlp.wgd", "--input", testImages, "-o", "m.png"]);
+    expect(mlpRun.stdout).toContain("no convolution layer");
+    expect(expectCleanError(runCli(["explain", "tiny.wgd", "--input", testImages, "--index", "5000", "-o", "x.png"]))).toContain("holds 2000 samples");
+    expect(expectCleanError(runCli(["explain", "tiny.wgd", "--input", testImages, "-o", "x.jpg"]))).toContain(".png or .svg");
+  });
+});
