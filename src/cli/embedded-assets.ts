@@ -4,6 +4,8 @@
 
 import simdKernels from "../../build/kernels-simd.wasm" with { type: "file" };
 import relaxedKernels from "../../build/kernels-relaxed.wasm" with { type: "file" };
+import threadsSimdKernels from "../../build/kernels-threads-simd.wasm" with { type: "file" };
+import threadsRelaxedKernels from "../../build/kernels-threads-relaxed.wasm" with { type: "file" };
 import trainImages from "../../build/mnist-sample/train-images-idx3-ubyte.gz" with { type: "file" };
 import trainLabels from "../../build/mnist-sample/train-labels-idx1-ubyte.gz" with { type: "file" };
 import testImages from "../../build/mnist-sample/t10k-images-idx3-ubyte.gz" with { type: "file" };
@@ -15,14 +17,20 @@ import torchMlp from "../../models/torch_mlp.json" with { type: "json" };
 import linear from "../../models/linear.json" with { type: "json" };
 import logistic from "../../models/logistic.json" with { type: "json" };
 import { readFileSync } from "node:fs";
-import { KernelLibrary } from "../engine/wasm-kernels";
+import { KernelLibrary, type KernelBinaries } from "../engine/wasm-kernels";
 import { datasetFromIdx, type ImageSplits } from "../data/image-dataset";
 
 export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, torch_mlp: torchMlp, linear, logistic };
 
-export function embeddedKernelBinaries(): { simd: Uint8Array; relaxedSimd: Uint8Array } {
-  return { simd: readFileSync(simdKernels), relaxedSimd: readFileSync(relaxedKernels) };
+export function embeddedKernelBinaries(): KernelBinaries {
+  return {
+    simd: readFileSync(simdKernels), relaxedSimd: readFileSync(relaxedKernels),
+    threadsSimd: readFileSync(threadsSimdKernels), threadsRelaxedSimd: readFileSync(threadsRelaxedKernels),
+  };
 }
+
+/** Where `bun build --compile` puts the GEMM helper thread's script (a second entry point; package.json). */
+export const EMBEDDED_GEMM_WORKER = "/$bunfs/root/src/engine/gemm-worker.js";
 
 export function embeddedKernelLibrary(): KernelLibrary {
   return KernelLibrary.fromBinaries(embeddedKernelBinaries());

@@ -3,7 +3,7 @@
 
 import { cac } from "cac";
 import packageJson from "../../package.json" with { type: "json" };
-import { setKernelLibraryProvider } from "../engine/backend";
+import { setKernelLibraryProvider, setThreads, setThreadWorkerUrl } from "../engine/backend";
 import { DivergenceError, WasmgradError, didYouMean } from "../errors";
 import { registerBench } from "./commands/bench";
 import { registerEvaluate } from "./commands/evaluate";
@@ -13,7 +13,9 @@ import { registerInfer } from "./commands/infer";
 import { registerInfo } from "./commands/info";
 import { registerPredict } from "./commands/predict";
 import { registerTrain } from "./commands/train";
-import { embeddedKernelLibrary } from "./embedded-assets";
+import { EMBEDDED_GEMM_WORKER, embeddedKernelLibrary } from "./embedded-assets";
+import { existsSync } from "node:fs";
+import { numberFlag } from "./options";
 import { embeddedOnnxRuntime } from "./embedded-runtime";
 import { configureOnnxRuntime } from "../onnx/runtime";
 
@@ -23,6 +25,7 @@ const EXIT_DIVERGED = 3;
 const EXIT_INTERNAL = 70;
 
 setKernelLibraryProvider(embeddedKernelLibrary);
+if (existsSync(EMBEDDED_GEMM_WORKER)) setThreadWorkerUrl(EMBEDDED_GEMM_WORKER);
 configureOnnxRuntime(embeddedOnnxRuntime);
 
 const cli = cac("wasmgrad");
@@ -34,6 +37,7 @@ registerInfer(cli);
 registerExplain(cli);
 registerInfo(cli, packageJson.version);
 registerBench(cli);
+cli.option("--threads <n>", "Threads for the training and inference GEMMs (results are bit-identical to one thread)", { default: 1 });
 cli.help();
 cli.version(packageJson.version);
 
@@ -58,6 +62,9 @@ try {
     if (first === undefined) cli.outputHelp();
     else fail(`unknown command '${first}'${didYouMean(String(first), cli.commands.map((c) => c.name).filter(Boolean))}; see wasmgrad --help`, EXIT_USAGE);
   } else {
+    const threads = numberFlag(cli.options.threads, "threads", { min: 1, max: 64, integer: true });
+    const why = setThreads(threads);
+    if (why) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);
     await cli.runMatchedCommand();
   }
 } catch (error) {

@@ -2,6 +2,7 @@
 // binaries from the build folder; the standalone executable uses the copies embedded in it.
 
 import type { Kernels } from "./kernels";
+import { threadedKernels, threadsUnavailableReason } from "./threaded-kernels";
 import type { KernelLibrary } from "./wasm-kernels";
 
 let library: KernelLibrary | undefined;
@@ -21,7 +22,37 @@ export function kernelLibrary(): KernelLibrary {
   return library;
 }
 
+let threads = 1;
+let workerUrl: string | URL = new URL("./gemm-worker.ts", import.meta.url);
+
+/**
+ * Threads for the GEMMs of models built from now on (1 = none). Returns why fewer threads will run,
+ * if so: no threads build, or a runtime without SharedArrayBuffer or Web Workers (Node).
+ */
+export function setThreads(count: number): string | undefined {
+  if (!Number.isInteger(count) || count < 1 || count > 64) throw new RangeError(`threads must be an integer from 1 to 64, got ${count}`);
+  threads = 1;
+  if (count === 1) return undefined;
+  const reason = threadsUnavailableReason() ?? (kernelLibrary().threadedModule ? undefined : "the kernel library has no threads build");
+  if (reason) return reason;
+  threads = count;
+  return undefined;
+}
+
+export function threadCount(): number {
+  return threads;
+}
+
+/** Where helper threads load their script from (the executable embeds it elsewhere than the sources). */
+export function setThreadWorkerUrl(url: string | URL): void {
+  workerUrl = url;
+}
+
 /** A fresh kernel instance with its own linear memory (one per model). */
 export function newKernels(): Kernels {
-  return kernelLibrary().instantiate();
+  const library = kernelLibrary();
+  if (threads > 1 && library.threadedModule) {
+    return threadedKernels({ module: library.threadedModule, variant: library.variant, workerUrl }, threads);
+  }
+  return library.instantiate();
 }

@@ -19,7 +19,10 @@ function readKernel(name: string): Uint8Array {
 
 /** The best build the engine runs (compiled once per process). */
 export function loadKernelLibraryFromDisk(): KernelLibrary {
-  cached ??= KernelLibrary.fromBinaries({ simd: readKernel("kernels-simd.wasm"), relaxedSimd: readKernel("kernels-relaxed.wasm") });
+  cached ??= KernelLibrary.fromBinaries({
+    simd: readKernel("kernels-simd.wasm"), relaxedSimd: readKernel("kernels-relaxed.wasm"),
+    threadsSimd: readKernel("kernels-threads-simd.wasm"), threadsRelaxedSimd: readKernel("kernels-threads-relaxed.wasm"),
+  });
   return cached;
 }
 

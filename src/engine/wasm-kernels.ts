@@ -7,21 +7,31 @@ import type { Kernels } from "./kernels";
 export interface KernelBinaries {
   simd: Uint8Array | ArrayBuffer;
   relaxedSimd?: Uint8Array | ArrayBuffer;
+  /** The same kernels built for a shared, imported memory (multi-threaded GEMM). */
+  threadsSimd?: Uint8Array | ArrayBuffer;
+  threadsRelaxedSimd?: Uint8Array | ArrayBuffer;
 }
 
 export class KernelLibrary {
-  private constructor(readonly module: WebAssembly.Module, readonly variant: string) {}
+  private constructor(
+    readonly module: WebAssembly.Module,
+    readonly variant: string,
+    /** The shared-memory build matching `variant`, when given and the engine accepts it. */
+    readonly threadedModule?: WebAssembly.Module,
+  ) {}
 
   static fromBinaries(binaries: KernelBinaries): KernelLibrary {
     const relaxed = binaries.relaxedSimd && (binaries.relaxedSimd as BufferSource);
     const simd = binaries.simd as BufferSource;
+    const threaded = (bytes?: Uint8Array | ArrayBuffer) =>
+      bytes && typeof SharedArrayBuffer !== "undefined" && WebAssembly.validate(bytes as BufferSource) ? new WebAssembly.Module(bytes as BufferSource) : undefined;
     if (relaxed && WebAssembly.validate(relaxed)) {
-      return new KernelLibrary(new WebAssembly.Module(relaxed), "wasm-relaxed-simd");
+      return new KernelLibrary(new WebAssembly.Module(relaxed), "wasm-relaxed-simd", threaded(binaries.threadsRelaxedSimd));
     }
     if (!WebAssembly.validate(simd)) {
       throw new Error("this JavaScript engine lacks WebAssembly SIMD, which the wasmgrad kernels require");
     }
-    return new KernelLibrary(new WebAssembly.Module(simd), "wasm-simd");
+    return new KernelLibrary(new WebAssembly.Module(simd), "wasm-simd", threaded(binaries.threadsSimd));
   }
 
   instantiate(): Kernels {

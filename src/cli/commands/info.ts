@@ -19,7 +19,9 @@ export function registerInfo(cli: CAC, version: string): void {
         relaxedSimd: WebAssembly.validate(binaries.relaxedSimd as BufferSource),
         threads: sharedMemoryAvailable(),
         kernels: kernelLibrary().variant,
-        kernelBytes: { simd: binaries.simd.length, relaxedSimd: binaries.relaxedSimd.length },
+        threadedKernels: kernelLibrary().threadedModule !== undefined,
+        cpus: typeof navigator !== "undefined" ? navigator.hardwareConcurrency : undefined,
+        kernelBytes: { simd: binaries.simd.byteLength, relaxedSimd: binaries.relaxedSimd?.byteLength ?? 0 },
         maxMemory: formatBytes(MAX_MEMORY_BYTES),
         models: Object.keys(BUILTIN_MODELS),
         embeddedData: "MNIST sample, 8,000 train / 2,000 test",
@@ -32,7 +34,7 @@ export function registerInfo(cli: CAC, version: string): void {
       process.stdout.write(
         [
           `wasmgrad ${facts.wasmgrad} on ${facts.runtime} (${facts.platform})`,
-          `WebAssembly SIMD: ${yes(facts.simd)}  relaxed SIMD: ${yes(facts.relaxedSimd)}  threads (shared memory): ${yes(facts.threads)}`,
+          `WebAssembly SIMD: ${yes(facts.simd)}  relaxed SIMD: ${yes(facts.relaxedSimd)}  threads (shared memory): ${yes(facts.threads)}  CPUs: ${facts.cpus ?? "?"}`,
           `kernels: ${facts.kernels} (simd ${facts.kernelBytes.simd} bytes, relaxed ${facts.kernelBytes.relaxedSimd} bytes), memory limit ${facts.maxMemory}`,
           `built-in models: ${facts.models.join(", ")}`,
           `embedded data: ${facts.embeddedData}`,

@@ -1,0 +1,31 @@
+// A helper thread for parallel GEMM (see threaded-kernels.ts). It instantiates the threads build of the
+// kernels on the model's shared memory with a workspace of its own, then sleeps on a futex cell until
+// the main thread posts a GEMM, computes its share of C's rows, and signals completion. Web Worker API
+// only (Bun, Deno, browsers).
+
+import { Control, GEMM_ARGS } from "./thread-protocol";
+
+declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(message: unknown): void; close(): void };
+
+self.onmessage = (event: MessageEvent) => {
+  const { module, memory, workspace, control } = event.data as { module: WebAssembly.Module; memory: WebAssembly.Memory; workspace: number; control: number };
+  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as {
+    setWorkspace(ptr: number): void;
+    gemm(...args: number[]): void;
+  };
+  kernels.setWorkspace(workspace);
+  const cell = new Int32Array(memory.buffer, control, Control.WORDS);
+  Atomics.store(cell, Control.READY, 1);
+  Atomics.notify(cell, Control.READY);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(cell, Control.REQUEST, seen);
+    seen = Atomics.load(cell, Control.REQUEST);
+    if (Atomics.load(cell, Control.STOP)) break;
+    const args = Array.from(cell.subarray(Control.ARGS, Control.ARGS + GEMM_ARGS));
+    kernels.gemm(...args);
+    Atomics.store(cell, Control.DONE, seen);
+    Atomics.notify(cell, Control.DONE);
+  }
+  self.close();
+};

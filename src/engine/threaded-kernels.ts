@@ -1,0 +1,128 @@
+// Both cores for the GEMMs, which are nearly all of training's time. The threads build of the kernels
+// runs on a shared WebAssembly.Memory; helper threads (gemm-worker.ts) instantiate the same module on the
+// same memory, each with its own packing workspace. A GEMM is split by rows of C (by columns when it has
+// few rows), so every element of C is still computed by one thread in the same order as with one
+// thread: results are bit-identical, not merely close. Small GEMMs, whose wake-up cost (~10–20 µs) would
+// exceed the gain, stay on the calling thread.
+//
+// Requirements: SharedArrayBuffer, the Web Worker API and Atomics.wait on the main thread (Bun, Deno).
+// Where any is missing, threaded() reports why and callers fall back to one thread.
+
+import type { ActCode, Kernels, Pointer } from "./kernels";
+import { Control } from "./thread-protocol";
+
+/** Below this many multiply-adds a GEMM runs on one thread. */
+const PARALLEL_MIN_MACS = 1 << 18;
+const MR = 4;
+const NR = 8;
+/** How long to wait for a helper to start before giving up on threads. */
+const START_TIMEOUT_MS = 10_000;
+
+export interface ThreadedBuild {
+  module: WebAssembly.Module;
+  variant: string;
+  /** How to start a helper thread (the executable and the source tree keep the worker in different places). */
+  workerUrl: string | URL;
+}
+
+/** Why threads cannot run in this runtime, or undefined if they can. */
+export function threadsUnavailableReason(): string | undefined {
+  if (typeof SharedArrayBuffer === "undefined") return "this runtime has no SharedArrayBuffer";
+  if (typeof Worker === "undefined") return "this runtime has no Web Worker API (Node: use Bun or Deno for threads)";
+  return undefined;
+}
+
+interface Helper {
+  worker: Worker;
+  cell: Int32Array;
+  args: Pointer;
+  sequence: number;
+}
+
+/** Stops a model's helper threads once the model (its kernels object) is garbage-collected. */
+const helperReaper = new FinalizationRegistry((helpers: Helper[]) => {
+  for (const h of helpers) {
+    Atomics.store(h.cell, Control.STOP, 1);
+    Atomics.add(h.cell, Control.REQUEST, 1);
+    Atomics.notify(h.cell, Control.REQUEST);
+  }
+});
+
+/** Kernels whose GEMM uses `threads` threads (the caller plus threads − 1 helpers). */
+export function threadedKernels(build: ThreadedBuild, threads: number): Kernels {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
+  const instance = new WebAssembly.Instance(build.module, { env: { memory } });
+  const exports = instance.exports as unknown as Kernels & { dropoutMask(mask: number, count: number, rate: number, state: number): number };
+  const helpers: Helper[] = [];
+  // Each helper's workspace and control block sit at the start of the heap, before the model's own
+  // (the Heap starts allocating at heapBase(), which we move past them).
+  const align = (n: number) => Math.ceil(n / 64) * 64;
+  let top = align(exports.heapBase());
+  const reserve = (bytes: number) => {
+    const at = top;
+    top = align(top + bytes);
+    if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+    return at;
+  };
+  for (let t = 1; t < threads; t++) {
+    const workspace = reserve(exports.workspaceBytes());
+    const control = reserve(Control.WORDS * 4);
+    const worker = new Worker(build.workerUrl);
+    (worker as unknown as { unref?: () => void }).unref?.();
+    worker.postMessage({ module: build.module, memory, workspace, control });
+    helpers.push({ worker, cell: new Int32Array(memory.buffer, control, Control.WORDS), args: control, sequence: 0 });
+  }
+  for (const h of helpers) {
+    if (Atomics.wait(h.cell, Control.READY, 0, START_TIMEOUT_MS) === "timed-out" && Atomics.load(h.cell, Control.READY) !== 1) {
+      for (const other of helpers) other.worker.terminate();
+      throw new Error(`a GEMM helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+    }
+  }
+  const heapStart = top;
+  const mainGemm = exports.gemm;
+
+  function gemm(
+    m: number, n: number, k: number, a: Pointer, aRowStride: number, aColStride: number,
+    b: Pointer, bRowStride: number, bColStride: number, c: Pointer, ldc: number, accumulate: boolean, bias: Pointer, act: ActCode,
+  ): void {
+    const parts = helpers.length + 1;
+    if (m * n * k < PARALLEL_MIN_MACS || (m < 2 * MR && n < 2 * NR)) {
+      mainGemm(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, ldc, accumulate, bias, act);
+      return;
+    }
+    const byRows = m >= 2 * MR * parts || n < 2 * NR;
+    const total = byRows ? m : n, unit = byRows ? MR : NR;
+    const share = Math.ceil(total / parts / unit) * unit;
+    const slice = (part: number) => {
+      const from = Math.min(part * share, total), size = Math.min(share, total - from);
+      return byRows
+        ? [size, n, k, a + 4 * from * aRowStride, aRowStride, aColStride, b, bRowStride, bColStride, c + 4 * from * ldc, ldc, accumulate ? 1 : 0, bias, act]
+        : [m, size, k, a, aRowStride, aColStride, b + 4 * from * bColStride, bRowStride, bColStride, c + 4 * from, ldc, accumulate ? 1 : 0, bias ? bias + 4 * from : 0, act];
+    };
+    helpers.forEach((h, i) => {
+      const args = slice(i + 1);
+      if (args[byRows ? 0 : 1] === 0) return;
+      h.cell.set(args, Control.ARGS);
+      h.sequence++;
+      Atomics.store(h.cell, Control.REQUEST, h.sequence);
+      Atomics.notify(h.cell, Control.REQUEST);
+    });
+    const own = slice(0);
+    mainGemm(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8], own[9], own[10], accumulate, own[12], act);
+    helpers.forEach((h, i) => {
+      if (slice(i + 1)[byRows ? 0 : 1] === 0) return;
+      while (Atomics.load(h.cell, Control.DONE) !== h.sequence) Atomics.wait(h.cell, Control.DONE, Atomics.load(h.cell, Control.DONE));
+    });
+  }
+
+  const kernels = {
+    ...exports,
+    variant: `${build.variant}, ${threads} threads`,
+    memory,
+    heapBase: () => heapStart,
+    gemm,
+    dropoutMask: (mask: number, count: number, rate: number, state: number) => exports.dropoutMask(mask, count, rate, state) >>> 0,
+  } as Kernels;
+  helperReaper.register(kernels, helpers);
+  return kernels;
+}

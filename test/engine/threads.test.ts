@@ -1,0 +1,89 @@
+// Multi-threaded GEMM (shared memory + helper threads) against the one-thread kernels. The split is by
+// rows of C (columns when C has few rows), so each element is computed by one thread in the same order:
+// results must be bit-identical, not just close. Shapes: tall, wide, ragged (not multiples of the 4×8
+// tile), transposed operands (backprop's Aᵀ·B and A·Bᵀ), accumulate, bias + ReLU epilogue, and GEMMs
+// below the size where threads are used. Then whole training runs: 1 and 2 threads give the same weights.
+
+import { afterAll, describe, expect, test } from "bun:test";
+import "../../src/index";
+import { setThreads, threadCount } from "../../src/engine/backend";
+import { Heap } from "../../src/engine/heap";
+import { Act } from "../../src/engine/kernels";
+import { newKernels } from "../../src/engine/backend";
+import { threadsUnavailableReason } from "../../src/engine/threaded-kernels";
+import { Conv2D, Dense, Flatten, MaxPool2D, Sequential } from "../../src/index";
+import { seededValues } from "../support/twin-heaps";
+
+const reason = threadsUnavailableReason();
+afterAll(() => setThreads(1));
+
+interface Shape { m: number; n: number; k: number; transpose?: "A" | "B"; accumulate?: boolean; epilogue?: boolean }
+
+const SHAPES: Shape[] = [
+  { m: 512, n: 512, k: 512 }, { m: 257, n: 131, k: 300 }, { m: 6, n: 700, k: 200 }, { m: 1001, n: 3, k: 129 },
+  { m: 64, n: 128, k: 784 }, { m: 784, n: 128, k: 64, transpose: "A" }, { m: 64, n: 784, k: 128, transpose: "B" },
+  { m: 333, n: 77, k: 91, accumulate: true }, { m: 150, n: 33, k: 250, epilogue: true }, { m: 4, n: 8, k: 16 }, { m: 9, n: 17, k: 1 },
+];
+
+function run(threads: number, s: Shape): Float32Array {
+  setThreads(threads);
+  const heap = new Heap(newKernels());
+  const { m, n, k } = s;
+  const a = heap.allocFloats(m * k), b = heap.allocFloats(k * n), c = heap.allocFloats(m * n), bias = heap.allocFloats(n);
+  heap.f32(a, m * k).set(seededValues(m * k, m + k));
+  heap.f32(b, k * n).set(seededValues(k * n, n + 3 * k));
+  heap.f32(c, m * n).set(seededValues(m * n, 5));
+  heap.f32(bias, n).set(seededValues(n, 6));
+  const [ars, acs] = s.transpose === "A" ? [1, m] : [k, 1];
+  const [brs, bcs] = s.transpose === "B" ? [1, k] : [n, 1];
+  heap.kernels.gemm(m, n, k, a, ars, acs, b, brs, bcs, c, n, s.accumulate ?? false, s.epilogue ? bias : 0, s.epilogue ? Act.relu : Act.linear);
+  return heap.f32(c, m * n).slice();
+}
+
+describe.skipIf(reason !== undefined)(`threaded GEMM${reason ? ` — SKIPPED: ${reason}` : ""}`, () => {
+  test(`2 and 3 threads are bit-identical to 1 over ${SHAPES.length} shapes`, () => {
+    for (const s of SHAPES) {
+      const one = run(1, s);
+      for (const threads of [2, 3]) {
+        const many = run(threads, s);
+        expect(threadCount()).toBe(threads);
+        let at = -1;
+        for (let i = 0; i < one.length; i++) if (!Object.is(one[i], many[i])) { at = i; break; }
+        expect({ shape: s, threads, firstDifference: at }).toEqual({ shape: s, threads, firstDifference: -1 });
+      }
+    }
+  });
+
+  test("training an MLP and a CNN with 2 threads gives exactly the weights of 1 thread", async () => {
+    const x = seededValues(96 * 144, 1, 0, 1);
+    const y = Int32Array.from({ length: 96 }, (_, i) => i % 5);
+    const train = async (threads: number) => {
+      setThreads(threads);
+      const weights = [];
+      for (const layers of [
+        [new Flatten(), new Dense({ units: 200, activation: "relu" }), new Dense({ units: 5, activation: "softmax" })],
+        [new Conv2D({ filters: 16, kernelSize: 3, activation: "relu" }), new MaxPool2D(), new Conv2D({ filters: 32, kernelSize: 3, activation: "relu" }), new Flatten(), new Dense({ units: 5, activation: "softmax" })],
+      ]) {
+        const model = new Sequential({ inputShape: [12, 12, 1], seed: 3, layers });
+        model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy" });
+        await model.fit(x, y, { epochs: 2, batchSize: 32 });
+        weights.push(...model.getWeights().map((w) => Array.from(w.data)));
+      }
+      return weights;
+    };
+    const one = await train(1), two = await train(2);
+    expect(two).toEqual(one);
+  });
+
+  test("the check can fail: a one-ulp change is a difference", () => {
+    const one = run(1, SHAPES[1]);
+    const changed = one.slice();
+    changed[7] = Math.fround(changed[7] * (1 + 2 ** -22));
+    expect(Object.is(one[7], changed[7])).toBe(false);
+  });
+});
+
+test("setThreads refuses nonsense and reports why threads cannot run", () => {
+  expect(() => setThreads(0)).toThrow(RangeError);
+  expect(setThreads(1)).toBeUndefined();
+});
