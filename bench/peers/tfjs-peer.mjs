@@ -380,14 +380,19 @@ async function measureInference(model, batch, opts, images) {
 }
 
 function gemmShapes() {
-  // [name, m, n, k, transposeA, transposeB]; stored A is m×k (k×m when transposed), B is k×n (n×k when transposed)
+  // [name, m, n, k, transposeA, transposeB]; stored A is m×k (k×m when transposed), B is k×n (n×k when transposed).
+  // The same shapes as wasmgrad's src/bench/measure.ts GEMM_SHAPES, so bench/compare.ts can pair them.
   return [
+    ["256x256x256", 256, 256, 256, false, false],
     ["512x512x512", 512, 512, 512, false, false],
+    ["1024x1024x1024", 1024, 1024, 1024, false, false],
     ["mlp fwd1 64x784·784x128", 64, 128, 784, false, false],
     ["mlp fwd2 64x128·128x10", 64, 10, 128, false, false],
     ["mlp bwd dW1 = Xᵀ·dH (784x64·64x128)", 784, 128, 64, true, false],
     ["mlp bwd dW2 = Hᵀ·dY (128x64·64x10)", 128, 10, 64, true, false],
     ["mlp bwd dH = dY·W2ᵀ (64x10·10x128)", 64, 128, 10, false, true],
+    ["cnn conv2 fwd 7744x288·288x64", 7744, 64, 288, false, false],
+    ["cnn conv2 dW 288x7744ᵀ·7744x64", 288, 64, 7744, true, false],
   ];
 }
 

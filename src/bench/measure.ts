@@ -22,7 +22,9 @@ export interface TrainingRate {
  * Trains one epoch over x/y at `batchSize` and reports the median samples/s over chunks of steps,
  * excluding the first `warmupSteps` steps (JIT tiering, first-touch of memory).
  */
-export async function measureTraining(model: Sequential, x: Float32Array, y: Uint8Array | Int32Array, batchSize: number, warmupSteps = 10): Promise<TrainingRate> {
+export async function measureTraining(
+  model: Sequential, x: Float32Array, y: Uint8Array | Int32Array, batchSize: number, warmupSteps = 10, onFirstStep?: () => void,
+): Promise<TrainingRate> {
   const steps = Math.floor(y.length / batchSize);
   const chunkSteps = Math.max(1, Math.floor((steps - warmupSteps) / 12));
   const rates: number[] = [];
@@ -31,6 +33,7 @@ export async function measureTraining(model: Sequential, x: Float32Array, y: Uin
     epochs: 1, batchSize, shuffle: false,
     callbacks: [{
       onBatchEnd: (batch) => {
+        if (batch === 0) onFirstStep?.();
         const done = batch + 1;
         if (done === warmupSteps) chunkStart = performance.now();
         else if (done > warmupSteps && (done - warmupSteps) % chunkSteps === 0) {
@@ -94,11 +97,15 @@ export function measureGemm(shape: GemmShape, millis = 300): number {
   return median(rates);
 }
 
-/** The GEMMs of the MLP (batch 64, 784-128-10) forward and backward, plus the 512³ yardstick. */
+/** Square yardsticks, then the GEMMs of the MLP (batch 64, 784-128-10) and of the CNN's second conv. */
 export const GEMM_SHAPES: GemmShape[] = [
+  { name: "256³", m: 256, n: 256, k: 256 },
   { name: "512³", m: 512, n: 512, k: 512 },
+  { name: "1024³", m: 1024, n: 1024, k: 1024 },
   { name: "mlp fwd 64×784·784×128", m: 64, n: 128, k: 784 },
   { name: "mlp fwd 64×128·128×10", m: 64, n: 10, k: 128 },
   { name: "mlp dW1 784×64ᵀ·64×128", m: 784, n: 128, k: 64, transpose: "A" },
   { name: "mlp dX2 64×10·(128×10)ᵀ", m: 64, n: 128, k: 10, transpose: "B" },
+  { name: "cnn conv2 fwd 7744×288·288×64", m: 7744, n: 64, k: 288 },
+  { name: "cnn conv2 dW 288×7744ᵀ·7744×64", m: 288, n: 64, k: 7744, transpose: "A" },
 ];
