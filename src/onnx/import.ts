@@ -33,8 +33,12 @@ interface Flow {
   /** Logical ONNX shape without the batch: [C, H, W] when "NCHW", [H, W, C] when "NHWC", [F] when "flat". */
   layout: "NCHW" | "NHWC" | "flat";
   dims: number[];
-  /** For "flat" data that came from flattening an NCHW image: ours[j] = theirs[permutation[j]]. */
-  permutation?: Int32Array;
+  /**
+   * For "flat" data that came from flattening a multi-channel NCHW image: that image's [C, H, W]. The next
+   * Dense's rows are then re-ordered (ours[j] = theirs[permutation[j]]); the permutation is built only once
+   * that layer's weight is known to hold C·H·W rows, so a file cannot claim a huge image to make us allocate it.
+   */
+  image?: [number, number, number];
 }
 
 interface PendingWeights {
@@ -138,12 +142,15 @@ export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?:
         if (node.opType === "Gemm" && intAttr(node, "transA", 0) !== 0) throw new InputError(`${at}: transA = 1 is not supported`);
         const [inputs, units] = transB ? [b.dims[1], b.dims[0]] : b.dims;
         if (inputs !== flow.dims[0]) throw new InputError(`${at}: the weight takes ${inputs} inputs but ${flow.dims[0]} arrive`);
+        // An empty weight ([n, 0] holds no values whatever n claims) would make the loops below run n times for nothing.
+        if (inputs < 1 || units < 1) throw new InputError(`${at}: the weight [${b.dims.join(", ")}] is empty`);
+        const permutation = flow.image && nchwRowOrder(flow.image);
         const alpha = node.opType === "Gemm" ? floatAttr(node, "alpha", 1) : 1, beta = node.opType === "Gemm" ? floatAttr(node, "beta", 1) : 1;
         const w = floats(b, at);
         const kernel = new Float32Array(inputs * units);
         // Ours is [inputs, units], rows in our flattened order.
         for (let r = 0; r < inputs; r++) {
-          const theirs = flow.permutation ? flow.permutation[r] : r;
+          const theirs = permutation ? permutation[r] : r;
           for (let u = 0; u < units; u++) kernel[r * units + u] = alpha * (transB ? w[u * inputs + theirs] : w[theirs * units + u]);
         }
         const bias = new Float32Array(units);
@@ -174,6 +181,8 @@ export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?:
         const w = param(1, "weight");
         if (w.dims.length !== 4) throw new InputError(`${at}: only 2-D convolutions are supported (weight [${w.dims.join(", ")}])`);
         const [cout, cin, kh, kw] = w.dims;
+        // An empty weight ([n, n, 0, n] holds no values) would make the re-laying loops below run n² times for nothing.
+        if (w.data.length === 0) throw new InputError(`${at}: the weight [${w.dims.join(", ")}] is empty`);
         const [c, h, wd] = flow.dims;
         if (intAttr(node, "group", 1) !== 1) throw new InputError(`${at}: grouped or depthwise convolutions are not supported`);
         if (cin !== c) throw new InputError(`${at}: the weight takes ${cin} channels but ${c} arrive`);
@@ -221,7 +230,7 @@ export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?:
         const c = flow.layout === "NCHW" ? flow.dims[0] : flow.layout === "flat" ? flow.dims[0] : flow.dims[2];
         const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((k) => floats(param(k, ["", "scale", "bias", "mean", "variance"][k]), at));
         if ([gamma, beta, mean, variance].some((t) => t.length !== c)) throw new InputError(`${at}: its parameters must have one value per channel (${c})`);
-        if (flow.permutation) throw new InputError(`${at}: batch normalization after flattening an image is not supported`);
+        if (flow.image) throw new InputError(`${at}: batch normalization after flattening an image is not supported`);
         const layer = new BatchNormalization({ epsilon: floatAttr(node, "epsilon", 1e-5), momentum: floatAttr(node, "momentum", 0.9) });
         layers.push({ layer, values: [gamma.slice(), beta.slice()], state: [...mean, ...variance] });
         break;
@@ -241,21 +250,19 @@ export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?:
         }
         layers.push({ layer: new Flatten(), values: [] });
         if (flow.layout === "NCHW" && flow.dims[0] > 1 && flow.dims[1] * flow.dims[2] > 1) {
-          // Our flatten order is (h, w, c); theirs (c, h, w).
+          // Our flatten order is (h, w, c); theirs (c, h, w): the next Dense re-orders its rows (see Flow.image).
           const [c, h, w] = flow.dims;
-          const permutation = new Int32Array(c * h * w);
-          for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) permutation[(y * w + x) * c + ch] = (ch * h + y) * w + x;
-          flow = { layout: "flat", dims: [c * h * w], permutation };
+          flow = { layout: "flat", dims: [c * h * w], image: [c, h, w] };
         } else {
           flow = { layout: "flat", dims: [flow.dims.reduce((a, b) => a * b, 1)] };
         }
         break;
       }
     }
-    if (flow.permutation && !["Flatten", "Reshape", "Identity", "Dropout"].includes(node.opType) && node.opType !== "Gemm" && node.opType !== "MatMul") {
+    if (flow.image && !["Flatten", "Reshape", "Identity", "Dropout"].includes(node.opType) && node.opType !== "Gemm" && node.opType !== "MatMul") {
       throw new InputError(`${at}: after flattening an image, the next operator must be Gemm or MatMul`);
     }
-    if (node.opType === "Gemm" || node.opType === "MatMul") flow.permutation = undefined;
+    if (node.opType === "Gemm" || node.opType === "MatMul") flow.image = undefined;
     current = node.outputs[0];
   });
 
@@ -269,6 +276,13 @@ export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?:
   sequential.setWeights(layers.flatMap((l) => l.values.slice(0, l.layer.params.length)));
   for (const l of layers) if (l.state) l.layer.setState(l.state);
   return sequential;
+}
+
+/** Row order of a flattened [C, H, W] image: ours (h, w, c) → theirs (c, h, w). */
+function nchwRowOrder([c, h, w]: [number, number, number]): Int32Array {
+  const permutation = new Int32Array(c * h * w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) permutation[(y * w + x) * c + ch] = (ch * h + y) * w + x;
+  return permutation;
 }
 
 function ints(node: NodeProto, name: string, fallback?: number[]): number[] {

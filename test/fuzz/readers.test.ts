@@ -1,10 +1,24 @@
-// Fuzzing every file reader wasmgrad has (IDX, checkpoints, model JSON) with a bounded, seeded corpus of
-// damaged inputs. Every case must end either in success or in a WasmgradError (a clear message: bad input, or a model too big) — never in
-// another exception (a crash), a hang, or a huge allocation. Cases per reader: FUZZ_CASES (default 1,000;
-// CI runs the default). A failure names the reader, case number and mutation, so it replays exactly.
+// Fuzzing every file reader wasmgrad has with a bounded, seeded corpus of damaged inputs. Every case must end
+// either in success or in a WasmgradError (a clear message: bad input, or a model too big) — never in another
+// exception (a crash), a hang, or a huge allocation. N = FUZZ_CASES (default 1,000; CI runs the default):
+//   IDX, raw and gzipped (parseIdx)                                              N cases
+//   checkpoints (decodeCheckpoint): bytes, checksum broken or recomputed         N, then N on the JSON header
+//   model JSON files (parseModelJson + buildModel)                               N
+//   ONNX (decodeModel and importOnnx on the same bytes): byte mutations of
+//     wasmgrad-exported CNN and MLP and a PyTorch-style CNN                      N each, then N well-formed
+//     models with hostile sizes (input dims, attributes, empty [n, 0] weights) re-encoded, through both
+//   CSV (parseCsv, then splitTarget with a real or hostile target)               N each
+//   arrays for infer (readArrayFile: .npy, JSON nested lists, IDX)               N, then N on the .npy header
+//                                                                                and JSON text (half each)
+// A failure names the reader, case number and mutation, so it replays exactly.
 
 import { describe, expect, test } from "bun:test";
-import { Conv2D, Dense, Dropout, Flatten, MaxPool2D, Sequential } from "../../src/index";
+import { BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Sequential } from "../../src/index";
+import { parseCsv, splitTarget } from "../../src/data/csv";
+import { readArrayFile } from "../../src/data/array-file";
+import { exportOnnx } from "../../src/onnx/export";
+import { importOnnx } from "../../src/onnx/import";
+import { decodeModel, encodeModel, TensorDataType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "../../src/onnx/onnx-proto";
 import { encodeIdx, parseIdx } from "../../src/data/idx";
 import { gzip } from "../../src/data/gzip";
 import { decodeCheckpoint, encodeCheckpoint } from "../../src/model/checkpoint";
@@ -27,6 +41,126 @@ async function expectCleanOutcome(run: () => unknown, label: string, failures: s
   }
   const ms = performance.now() - started;
   if (ms > CASE_MS) failures.push(`${label}: took ${ms.toFixed(0)} ms`);
+}
+
+const pick = (rng: Rng, n: number) => Math.floor(rng.next() * n);
+
+// ---- ONNX seeds and well-formed hostile models --------------------------------------------------------
+
+const intsAttr = (name: string, values: number[]): AttributeProto => ({ name, type: "INTS", ints: values });
+const intAttr = (name: string, i: number): AttributeProto => ({ name, type: "INT", i });
+const onnxNode = (opType: string, inputs: string[], output: string, attributes: AttributeProto[] = []): NodeProto => ({ name: `/${opType}_${output}`, opType, domain: "", inputs, outputs: [output], attributes });
+const f32Tensor = (name: string, dims: number[]): TensorProto => ({
+  name, dataType: TensorDataType.FLOAT, dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + 1) / 4),
+});
+
+/** As PyTorch exports it: NCHW input, Conv with explicit pads, Flatten of a multi-channel image, Gemm with transB = 1. */
+function torchStyleCnn(): ModelProto {
+  return {
+    irVersion: 8, opsetImports: [{ domain: "", version: 17 }], producerName: "pytorch", producerVersion: "2.5.0",
+    graph: {
+      name: "main_graph",
+      nodes: [
+        onnxNode("Conv", ["input", "conv.weight", "conv.bias"], "c", [intsAttr("kernel_shape", [3, 3]), intsAttr("pads", [1, 1, 1, 1]), intsAttr("strides", [1, 1]), intAttr("group", 1)]),
+        onnxNode("Relu", ["c"], "r"),
+        onnxNode("Flatten", ["r"], "f", [intAttr("axis", 1)]),
+        onnxNode("Gemm", ["f", "fc.weight", "fc.bias"], "logits", [{ name: "alpha", type: "FLOAT", f: 1 }, intAttr("transB", 1)]),
+      ],
+      initializers: [f32Tensor("conv.weight", [3, 2, 3, 3]), f32Tensor("conv.bias", [3]), f32Tensor("fc.weight", [4, 3 * 6 * 6]), f32Tensor("fc.bias", [4])],
+      inputs: [{ name: "input", elemType: TensorDataType.FLOAT, shape: ["batch_size", 2, 6, 6] }],
+      outputs: [{ name: "logits", elemType: TensorDataType.FLOAT, shape: ["batch_size", 4] }],
+    },
+  };
+}
+
+function onnxSeeds(): { name: string; model: ModelProto; bytes: Uint8Array }[] {
+  const cnn = new Sequential({
+    inputShape: [6, 6, 1], seed: 4,
+    layers: [new Conv2D({ filters: 2, kernelSize: 3, activation: "relu" }), new BatchNormalization(), new MaxPool2D(), new Flatten(), new Dense({ units: 3, activation: "softmax" })],
+  });
+  const mlp = new Sequential({ inputShape: [5], seed: 5, layers: [new Dense({ units: 4, activation: "tanh" }), new Dense({ units: 2 })] });
+  const seeds = [
+    { name: "wasmgrad CNN", bytes: (cnn.build(), exportOnnx(cnn)) },
+    { name: "wasmgrad MLP", bytes: (mlp.build(), exportOnnx(mlp)) },
+    { name: "PyTorch-style CNN", bytes: encodeModel(torchStyleCnn()) },
+  ];
+  return seeds.map((s) => ({ ...s, model: decodeModel(s.bytes, s.name) }));
+}
+
+/** Sizes a hostile or careless writer puts where a small count belongs. */
+const HOSTILE_SIZES = [0, 1, 2, 7, 65535, 1 << 20, 50_000_000, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 40, 2 ** 53 - 1, -1, -(2 ** 31)];
+const HOSTILE_FLOATS = [0, -1, 1e-30, 1e38, Number.NaN, Number.POSITIVE_INFINITY];
+
+/** A copy of the model, still well-formed protobuf, with one size claim (or all of the input's) made hostile. */
+function hostileModel(seed: ModelProto, rng: Rng): { name: string; model: ModelProto } {
+  const model = structuredClone(seed);
+  const size = HOSTILE_SIZES[pick(rng, HOSTILE_SIZES.length)];
+  const shape = model.graph.inputs[0].shape!;
+  const attributes = model.graph.nodes.flatMap((n) => n.attributes.map((a) => ({ node: n.name, a })));
+  const integerTensors = model.graph.initializers.filter((t) => t.data instanceof BigInt64Array);
+  const choice = pick(rng, 6);
+  switch (attributes.length === 0 && (choice === 2 || choice === 3) ? 0 : choice) {
+    case 0: {
+      const k = 1 + pick(rng, shape.length - 1);
+      shape[k] = size;
+      return { name: `input dim ${k} = ${size}`, model };
+    }
+    case 1: {
+      for (let k = 1; k < shape.length; k++) shape[k] = size;
+      return { name: `every input dim = ${size}`, model };
+    }
+    case 2:
+    case 3: {
+      const { node, a } = attributes[pick(rng, attributes.length)];
+      if (a.type === "INTS" && a.ints.length > 0) {
+        const k = pick(rng, a.ints.length);
+        a.ints[k] = size;
+        return { name: `${node} ${a.name}[${k}] = ${size}`, model };
+      }
+      if (a.type === "INT") a.i = size;
+      else if (a.type === "FLOAT") a.f = HOSTILE_FLOATS[pick(rng, HOSTILE_FLOATS.length)];
+      else return { name: `${node} ${a.name} unchanged`, model };
+      return { name: `${node} ${a.name} = ${a.type === "INT" ? a.i : a.f}`, model };
+    }
+    case 4: {
+      // Empty but huge: dims [n, 0] hold no values whatever n claims, so they pass the count check; half the
+      // time the input claims n features too, so that the weight matches what arrives.
+      const matrices = model.graph.initializers.filter((t) => t.dims.length >= 2);
+      const t = matrices[pick(rng, matrices.length)];
+      const n = Math.abs(size);
+      const empty = pick(rng, t.dims.length);
+      t.dims = t.dims.map((_, k) => (k === empty ? 0 : n));
+      t.data = new (t.data.constructor as new (length: number) => TensorProto["data"])(0);
+      const inputToo = rng.next() < 0.5;
+      if (inputToo) for (let k = 1; k < shape.length; k++) shape[k] = n;
+      return { name: `tensor ${t.name} dims [${t.dims.join(", ")}]${inputToo ? `, every input dim = ${n}` : ""}`, model };
+    }
+    default: {
+      if (integerTensors.length === 0) {
+        const k = 1 + pick(rng, shape.length - 1);
+        shape[k] = size;
+        return { name: `input dim ${k} = ${size}`, model };
+      }
+      const t = integerTensors[pick(rng, integerTensors.length)];
+      const k = pick(rng, t.data.length);
+      (t.data as BigInt64Array)[k] = BigInt(size);
+      return { name: `tensor ${t.name}[${k}] = ${size}`, model };
+    }
+  }
+}
+
+// ---- .npy ----------------------------------------------------------------------------------------------
+
+/** A version 1.0 .npy file: magic, version, u16 header length, the header dict padded to 64 bytes, then the data. */
+function encodeNpy(header: string, data: Uint8Array): Uint8Array {
+  const padded = header + " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+  const text = new TextEncoder().encode(padded);
+  const bytes = new Uint8Array(10 + text.length + data.length);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(bytes.buffer).setUint16(8, text.length, true);
+  bytes.set(text, 10);
+  bytes.set(data, 10 + text.length);
+  return bytes;
 }
 
 describe(`fuzzing the readers (${CASES} cases each)`, () => {
@@ -91,6 +225,78 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
     for (let i = 0; i < CASES; i++) {
       const { name, text: mutated } = mutateText(text, rng);
       await expectCleanOutcome(() => buildModel(parseModelJson(mutated, "fuzz.json"), "fuzz.json"), `model case ${i} (${name})`, failures);
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+  test("ONNX: decodeModel and importOnnx on damaged bytes, then on well-formed models with hostile sizes", async () => {
+    const seeds = onnxSeeds();
+    const rng = new Rng(4);
+    const failures: string[] = [];
+    for (let i = 0; i < CASES; i++) {
+      const seed = seeds[i % seeds.length];
+      const { name, bytes } = mutate(seed.bytes, rng);
+      await expectCleanOutcome(() => decodeModel(bytes, "fuzz.onnx"), `onnx decode case ${i} (${seed.name}, ${name})`, failures);
+      await expectCleanOutcome(() => importOnnx(bytes, { source: "fuzz.onnx", seed: 1 }), `onnx import case ${i} (${seed.name}, ${name})`, failures);
+    }
+    for (let i = 0; i < CASES; i++) {
+      const seed = seeds[i % seeds.length];
+      const { name, model } = hostileModel(seed.model, rng);
+      const bytes = encodeModel(model);
+      await expectCleanOutcome(() => decodeModel(bytes, "fuzz.onnx"), `onnx decode hostile case ${i} (${seed.name}, ${name})`, failures);
+      await expectCleanOutcome(() => importOnnx(bytes, { source: "fuzz.onnx", seed: 1 }), `onnx import hostile case ${i} (${seed.name}, ${name})`, failures);
+    }
+    expect(failures).toEqual([]);
+  }, 240_000);
+
+  test("CSV tables: parseCsv, then splitTarget with real and hostile column names", async () => {
+    const seeds = [
+      "sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0.2,0\n7.0,3.2,4.7,1.4,1\n6.3,3.3,6.0,2.5,2\n",
+      '\uFEFF"x";"y ""quoted""";"label"\r\n1.5;-2e3;1\r\n\r\n  0.25 ; .5 ;0\r\n"3";"+4.0E-2";1\r\n',
+      "a\tb\ttarget\n1\t2\t3\n4\t5\t6\n",
+    ];
+    const seedTables = seeds.map((text) => parseCsv(text, { source: "seed.csv" }));
+    const hostileNames = ["", " ", "__proto__", "constructor", "toString", "specie", "Label", "y \"quoted\"", "\u0000"];
+    const delimiters = [",", ";", "\t", "", '"', "\n", ",,"];
+    const rng = new Rng(5);
+    const failures: string[] = [];
+    for (let i = 0; i < CASES; i++) {
+      const seedIndex = i % seeds.length;
+      const { name, text } = mutateText(seeds[seedIndex], rng);
+      const delimiter = rng.next() < 0.15 ? delimiters[pick(rng, delimiters.length)] : undefined;
+      let parsed: ReturnType<typeof parseCsv> | undefined;
+      const how = `${name}${delimiter === undefined ? "" : `, delimiter ${JSON.stringify(delimiter)}`}`;
+      await expectCleanOutcome(() => (parsed = parseCsv(text, { source: "fuzz.csv", delimiter })), `parseCsv case ${i} (${how})`, failures);
+      // The mutated table when it parsed, the seed's otherwise: splitTarget gets a case every time.
+      const table = parsed ?? seedTables[seedIndex];
+      const names = [...table.columns, ...hostileNames];
+      const target = names[pick(rng, names.length)];
+      const featureChoice = pick(rng, 5);
+      const features = featureChoice === 0 ? [] : featureChoice === 1 ? [target] : featureChoice === 2 ? [names[pick(rng, names.length)], names[pick(rng, names.length)]] : undefined;
+      await expectCleanOutcome(
+        () => splitTarget(table, target, { features, source: "fuzz.csv" }),
+        `splitTarget case ${i} (${parsed ? how : "seed table"}, target ${JSON.stringify(target)}, features ${JSON.stringify(features)})`,
+        failures,
+      );
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  test("arrays for infer (.npy, JSON lists, IDX), then the .npy header and the JSON text", async () => {
+    const npyHeader = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+    const npyData = new Uint8Array(Float32Array.from([0.5, -1, 2e-3, 3, 4.25, 5]).buffer);
+    const json = "[[0.5, -1, 2e-3], [3, 4.25, 5]]";
+    const seeds = [encodeNpy(npyHeader, npyData), new TextEncoder().encode(json), encodeIdx([2, 2, 3], Uint8Array.from({ length: 12 }, (_, i) => i * 20))];
+    const rng = new Rng(6);
+    const failures: string[] = [];
+    for (let i = 0; i < CASES; i++) {
+      const { name, bytes } = mutate(seeds[i % seeds.length], rng);
+      await expectCleanOutcome(() => readArrayFile(bytes, "fuzz.array"), `array case ${i} (${["npy", "json", "idx"][i % 3]}, ${name})`, failures);
+    }
+    for (let i = 0; i < CASES; i++) {
+      const npy = i % 2 === 0;
+      const { name, text } = mutateText(npy ? npyHeader : json, rng);
+      const bytes = npy ? encodeNpy(text, npyData) : new TextEncoder().encode(text);
+      await expectCleanOutcome(() => readArrayFile(bytes, "fuzz.array"), `array ${npy ? "npy header" : "json text"} case ${i} (${name})`, failures);
     }
     expect(failures).toEqual([]);
   }, 120_000);
