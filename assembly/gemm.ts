@@ -187,8 +187,12 @@ export function gemm(
   }
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
+    // Depth blocks of equal size (a multiple of 4) rather than full KC blocks and a short tail: a tail of
+    // a few dozen would pay a full pass of C loads and stores for little work (k = 288 → 2 × 144).
+    const kBlocks = (k + KC - 1) / KC;
+    const kStep = (((k + kBlocks - 1) / kBlocks) + 3) & ~3;
+    for (let pc = 0; pc < k; pc += kStep) {
+      const kc = min(kStep, k - pc);
       const overwrite = pc == 0 && !accumulate;
       const epilogue = pc + kc >= k;
       packPanelsB(b, bRowStride, bColStride, pc, kc, jc, nc);
