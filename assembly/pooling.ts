@@ -1,5 +1,6 @@
 // Max pooling over NHWC. The forward pass records, for every output, the flat index of the input that
-// won, so the backward pass is a scatter and never recomputes the window.
+// won, so the backward pass is a scatter and never recomputes the window. With argmax = 0 (inference,
+// where no backward pass follows) the indices are not tracked.
 
 export function maxPoolForward(
   x: usize, n: i32, h: i32, w: i32, c: i32,
@@ -19,13 +20,40 @@ export function maxPoolForward(
           // A window wholly in the padding (only possible with explicit padding ≥ the pool size).
           for (let ch = 0; ch < c; ch++) {
             store<f32>(y + (<usize>(out + ch) << 2), -Infinity);
-            store<i32>(argmax + (<usize>(out + ch) << 2), -1);
+            if (argmax != 0) store<i32>(argmax + (<usize>(out + ch) << 2), -1);
           }
           out += c;
           continue;
         }
         const first = imageBase + (y0 * w + x0) * c;
         let ch = 0;
+        if (argmax == 0) {
+          // Inference: the same comparisons (first maximum wins, NaN wins) without tracking indices.
+          for (; ch + 4 <= c; ch += 4) {
+            let best = v128.load(x + (<usize>(first + ch) << 2));
+            for (let iy = y0; iy < y1; iy++) {
+              let src = x + (<usize>(imageBase + (iy * w + x0) * c + ch) << 2);
+              for (let ix = x0; ix < x1; ix++) {
+                const v = v128.load(src);
+                best = v128.bitselect(v, best, v128.not(f32x4.le(v, best)));
+                src += <usize>c << 2;
+              }
+            }
+            v128.store(y + (<usize>(out + ch) << 2), best);
+          }
+          for (; ch < c; ch++) {
+            let best = load<f32>(x + (<usize>(first + ch) << 2));
+            for (let iy = y0; iy < y1; iy++) {
+              for (let ix = x0; ix < x1; ix++) {
+                const v = load<f32>(x + (<usize>(imageBase + (iy * w + ix) * c + ch) << 2));
+                if (!(v <= best)) best = v;
+              }
+            }
+            store<f32>(y + (<usize>(out + ch) << 2), best);
+          }
+          out += c;
+          continue;
+        }
         // Four channels at a time (NHWC keeps them adjacent); the comparison keeps the first maximum on
         // ties and lets NaN win, exactly as the scalar loop below does.
         for (; ch + 4 <= c; ch += 4) {

@@ -1,11 +1,12 @@
 // Scratch memory for packed GEMM panels. The host (src/engine/heap.ts) owns the whole linear memory and
 // hands each kernel instance one workspace region, so the kernels never allocate.
 
-/** Rows of A packed per macro block: 64 rows × KC floats = 64 KiB, sized to sit in L2 beside the B panel. */
+/** Rows of A packed per macro block: 64 rows × KC floats = 80 KiB, sized to sit in L2 beside the B panel. */
 export const MC: i32 = 64;
-/** Depth of one packed block: 256 floats keeps one MR×KC A sliver + one KC×NR B sliver inside L1. */
-export const KC: i32 = 256;
-/** Columns of B packed per macro block (KC × NC × 4 bytes = 512 KiB). */
+/** Depth of one packed block: 320 floats keeps one MR×KC A sliver + one KC×NR B sliver inside L1 (and a
+ * conv layer's 3·3·32 = 288 in one block). */
+export const KC: i32 = 320;
+/** Columns of B packed per macro block (KC × NC × 4 bytes = 640 KiB). */
 export const NC: i32 = 512;
 
 export let packedA: usize = 0;

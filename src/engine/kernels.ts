@@ -41,6 +41,7 @@ export interface Kernels {
     dx: Pointer,
   ): void;
 
+  /** argmax (i32, one per output) records each window's winner for the backward pass; 0 skips it. */
   maxPoolForward(
     x: Pointer, n: number, h: number, w: number, c: number,
     ph: number, pw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number,

@@ -98,7 +98,8 @@ export function createReferenceKernels(): Kernels {
                   }
                 }
               mem[at(y) + out] = best;
-              idx[out++] = bestIndex;
+              if (argmax !== 0) idx[out] = bestIndex;
+              out++;
             }
     },
 

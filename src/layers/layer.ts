@@ -53,7 +53,11 @@ export abstract class Layer {
   /** Lays out this layer's activation buffers for up to maxBatch samples. */
   abstract allocate(maxBatch: number): void;
 
-  abstract forward(input: Pointer, batch: number, training: boolean): Pointer;
+  /**
+   * `training` switches dropout and batch statistics on. `backwardFollows` is false for pure inference
+   * (predict, evaluate), so a layer may skip what only its backward pass needs (max-pool indices).
+   */
+  abstract forward(input: Pointer, batch: number, training: boolean, backwardFollows?: boolean): Pointer;
 
   /**
    * Given d(loss)/d(output) — which the layer may overwrite — writes parameter gradients and returns

@@ -19,8 +19,8 @@ export class MaxPool2D extends Pool2D {
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
   }
 
-  forward(input: Pointer, batch: number, _training: boolean): Pointer {
-    this.kernels.maxPoolForward(input, batch, ...this.geometry(), this.output, this.argmax);
+  forward(input: Pointer, batch: number, _training: boolean, backwardFollows = true): Pointer {
+    this.kernels.maxPoolForward(input, batch, ...this.geometry(), this.output, backwardFollows ? this.argmax : 0);
     return this.output;
   }
 

@@ -278,7 +278,7 @@ export class Sequential {
     for (let start = 0; start < samples.count; start += batchSize) {
       const size = Math.min(batchSize, samples.count - start);
       heap.f32(this.inputBuffer, size * samples.sampleSize).set(samples.x.subarray(start * samples.sampleSize, (start + size) * samples.sampleSize));
-      const raw = this.forward(this.inputBuffer, size, false);
+      const raw = this.forward(this.inputBuffer, size, false, false);
       const shown = this.loss ? this.loss.applyHead(this.kernels, raw, size, this.probsBuffer) : raw;
       out.set(heap.f32(shown, size * outputDim), start * outputDim);
     }
@@ -467,9 +467,9 @@ export class Sequential {
     return (batch, count) => augmenter.apply(batch.slice(), batch, count, this.inputShape!, rng);
   }
 
-  private forward(input: Pointer, batch: number, training: boolean): Pointer {
+  private forward(input: Pointer, batch: number, training: boolean, backwardFollows = true): Pointer {
     let x = input;
-    for (const layer of this.layers) x = layer.forward(x, batch, training);
+    for (const layer of this.layers) x = layer.forward(x, batch, training, backwardFollows);
     return x;
   }
 
@@ -524,7 +524,7 @@ export class Sequential {
     for (let start = 0; start < samples.count; start += batchSize) {
       const size = Math.min(batchSize, samples.count - start);
       this.loadBatch(samples, targets, order, start, size);
-      const output = this.forward(this.inputBuffer, size, false);
+      const output = this.forward(this.inputBuffer, size, false, false);
       lossSum += loss.compute(this.kernels, output, this.targetBuffer, size, this.probsBuffer, this.gradBuffer) * size;
       this.updateMetrics(metrics, output, size, targets);
     }

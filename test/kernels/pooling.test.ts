@@ -106,6 +106,29 @@ for (const variant of wasmVariants()) {
       expect(failures).toEqual([]);
     });
 
+    test(`inference (argmax = 0) gives the very same outputs over ${shapes.length} shapes, tied inputs and NaN included`, () => {
+      const heaps = new TwinHeaps(variant.make());
+      const failures: string[] = [];
+      for (const s of shapes)
+        for (const tied of [false, true]) {
+          const x = inputs(s, tied);
+          if (tied) x[0] = NaN;
+          const mark = heaps.fast.mark();
+          const size = outputSize(s);
+          const xp = heaps.floats(x.length, x);
+          const withIndex = heaps.floats(size), argmax = heaps.floats(size), without = heaps.floats(size + GUARD, seededValues(size + GUARD, 7, 50, 60));
+          heaps.fast.kernels.maxPoolForward(xp, s.n, s.h, s.w, s.c, s.ph, s.pw, s.stride, s.pad, s.pad, s.oh, s.ow, withIndex, argmax);
+          heaps.fast.kernels.maxPoolForward(xp, s.n, s.h, s.w, s.c, s.ph, s.pw, s.stride, s.pad, s.pad, s.oh, s.ow, without, 0);
+          const a = heaps.fast.f32(withIndex, size).slice(), b = heaps.fast.f32(without, size + GUARD).slice();
+          const at = firstDifference(a, b.subarray(0, size));
+          if (at >= 0) failures.push(`${describeShape(s)}: y[${at}] ${b[at]} without indices, ${a[at]} with`);
+          if (b.subarray(size).some((v, i) => v !== seededValues(size + GUARD, 7, 50, 60)[size + i])) failures.push(`${describeShape(s)}: guard overwritten`);
+          heaps.fast.release(mark);
+          heaps.reference.release(mark);
+        }
+      expect(failures).toEqual([]);
+    });
+
     test("windows wholly in the padding give −Infinity and argmax −1 in both", () => {
       const heaps = new TwinHeaps(variant.make());
       // 2×2 image, 2×2 pool, stride 2, padding 2: the corner windows see only padding.
