@@ -23,7 +23,11 @@ self.onmessage = (event: MessageEvent) => {
     seen = Atomics.load(cell, Control.REQUEST);
     if (Atomics.load(cell, Control.STOP)) break;
     const args = Array.from(cell.subarray(Control.ARGS, Control.ARGS + GEMM_ARGS));
-    kernels.gemm(...args);
+    try {
+      kernels.gemm(...args);
+    } catch {
+      Atomics.store(cell, Control.ERROR, 1);
+    }
     Atomics.store(cell, Control.DONE, seen);
     Atomics.notify(cell, Control.DONE);
   }

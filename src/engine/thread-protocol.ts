@@ -10,6 +10,8 @@ export const Control = {
   READY: 2,
   /** 1 asks the helper to exit. */
   STOP: 3,
+  /** Set by a helper whose GEMM threw (it then reports done anyway, so nobody waits forever). */
+  ERROR: 30,
   /** The GEMM's arguments (see Kernels.gemm), as i32s. */
   ARGS: 4,
   WORDS: 32,

@@ -72,10 +72,14 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     worker.postMessage({ module: build.module, memory, workspace, control });
     helpers.push({ worker, cell: new Int32Array(memory.buffer, control, Control.WORDS), args: control, sequence: 0 });
   }
+  const deadline = performance.now() + START_TIMEOUT_MS;
   for (const h of helpers) {
-    if (Atomics.wait(h.cell, Control.READY, 0, START_TIMEOUT_MS) === "timed-out" && Atomics.load(h.cell, Control.READY) !== 1) {
-      for (const other of helpers) other.worker.terminate();
-      throw new Error(`a GEMM helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+    while (Atomics.load(h.cell, Control.READY) !== 1) {
+      Atomics.wait(h.cell, Control.READY, 0, 10);
+      if (performance.now() > deadline) {
+        for (const other of helpers) other.worker.terminate();
+        throw new Error(`a GEMM helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+      }
     }
   }
   const heapStart = top;
@@ -111,7 +115,15 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     mainGemm(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8], own[9], own[10], accumulate, own[12], act);
     helpers.forEach((h, i) => {
       if (slice(i + 1)[byRows ? 0 : 1] === 0) return;
-      while (Atomics.load(h.cell, Control.DONE) !== h.sequence) Atomics.wait(h.cell, Control.DONE, Atomics.load(h.cell, Control.DONE));
+      const started = performance.now();
+      while (Atomics.load(h.cell, Control.DONE) !== h.sequence) {
+        // JavaScriptCore occasionally loses an Atomics.notify (about one in a thousand here, on either
+        // side), so never sleep long: after 1 ms, wake the helper again in case its wake-up was lost.
+        if (Atomics.wait(h.cell, Control.DONE, Atomics.load(h.cell, Control.DONE), 1) === "timed-out") Atomics.notify(h.cell, Control.REQUEST);
+        if (performance.now() - started > 30_000) {
+          throw new Error(`GEMM helper ${i + 1} stopped answering (request ${h.sequence}, done ${Atomics.load(h.cell, Control.DONE)}, ready ${Atomics.load(h.cell, Control.READY)}, error ${Atomics.load(h.cell, Control.ERROR)})`);
+        }
+      }
     });
   }
 

@@ -27,7 +27,8 @@ export interface WebGpuRuntime {
   adapter?: string;
 }
 
-let host: OnnxRuntimeHost = {
+/** Plain onnxruntime-web: WebGPU only where the runtime has navigator.gpu (Deno, browsers). */
+export const DEFAULT_ONNX_RUNTIME: OnnxRuntimeHost = {
   wasm: () => import("onnxruntime-web"),
   webgpu: async () => {
     const reason = await webgpuUnavailableReason();
@@ -35,6 +36,8 @@ let host: OnnxRuntimeHost = {
     return { ort: (await import("onnxruntime-web/webgpu")) as unknown as typeof Ort };
   },
 };
+
+let host = DEFAULT_ONNX_RUNTIME;
 
 export function configureOnnxRuntime(h: OnnxRuntimeHost): void {
   host = h;

@@ -17,7 +17,7 @@ import { Activation, AveragePool2D, BatchNormalization, Conv2D, Dense, Dropout, 
 import { exportOnnx } from "../../src/onnx/export";
 import { importOnnx } from "../../src/onnx/import";
 import { decodeModel, encodeModel, TensorDataType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "../../src/onnx/onnx-proto";
-import { OnnxSession } from "../../src/onnx/runtime";
+import { configureOnnxRuntime, DEFAULT_ONNX_RUNTIME, OnnxSession } from "../../src/onnx/runtime";
 import { seededValues, worstMismatch } from "../support/twin-heaps";
 
 ort.env.wasm.numThreads = 1;
@@ -231,6 +231,30 @@ describe("the runtime wrapper", () => {
   test("a wrong input shape is refused before ORT sees it, naming both shapes", async () => {
     const session = await OnnxSession.open(encodeModel(torchMlp()), { provider: "wasm", source: "mlp.onnx" });
     await expect(session.run(new Float32Array(64), [1, 8, 8])).rejects.toThrow("mlp.onnx expects input 'input' shaped [batch_size, 1, 8, 8], but the data is shaped [1, 8, 8]");
+    await session.release();
+  });
+
+  test("no WebGPU adapter: --ep webgpu is an error that says why; auto falls back to WASM and says why", async () => {
+    configureOnnxRuntime({ ...DEFAULT_ONNX_RUNTIME, webgpu: async () => ({ unavailable: "no GPU adapter in this test" }) });
+    try {
+      const bytes = encodeModel(torchMlp());
+      await expect(OnnxSession.open(bytes, { provider: "webgpu", source: "mlp.onnx" })).rejects.toThrow("--ep webgpu: no GPU adapter in this test; use --ep wasm or --ep auto");
+      const auto = await OnnxSession.open(bytes, { provider: "auto", source: "mlp.onnx" });
+      expect(auto.provider).toBe("wasm");
+      expect(auto.fallbackReason).toBe("no GPU adapter in this test");
+      await auto.release();
+    } finally {
+      configureOnnxRuntime(DEFAULT_ONNX_RUNTIME);
+    }
+  });
+
+  test("an input of another type than float32 is refused with the type named", async () => {
+    const m = torchMlp();
+    m.graph.inputs[0] = { ...m.graph.inputs[0], elemType: TensorDataType.INT64 };
+    m.graph.nodes.splice(1, 0, node("Cast", ["input"], "cast", [{ name: "to", type: "INT", i: 1 }]));
+    m.graph.nodes[2].inputs[0] = "cast";
+    const session = await OnnxSession.open(encodeModel(m), { provider: "wasm", source: "int.onnx" });
+    await expect(session.run(new Float32Array(64), [1, 1, 8, 8])).rejects.toThrow("int.onnx wants input 'input' of type int64; wasmgrad infer feeds float32");
     await session.release();
   });
 
