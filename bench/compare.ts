@@ -56,7 +56,7 @@ for (const model of MODELS) {
 const ort: Record<string, Record<number, any>> = {};
 for (const model of MODELS) {
   ort[model] = {};
-  for (const threads of [1, 2]) ort[model][threads] = run(["bun", "bench/peers/ort-peer.ts", "--model", model, "--threads", String(threads), "--infer-batch", INFER_BATCHES.join(",")], `ONNX Runtime: ${model}, ${threads} thread(s)`);
+  for (const threads of [1, 2]) ort[model][threads] = run([process.execPath, "bench/peers/ort-peer.ts", "--model", model, "--threads", String(threads), "--infer-batch", INFER_BATCHES.join(",")], `ONNX Runtime: ${model}, ${threads} thread(s)`);
 }
 
 const python = "/usr/bin/python3";
@@ -67,7 +67,7 @@ if (hasTorch) {
     torch[model] = {};
     for (const threads of [1, 2]) {
       for (const batch of TRAIN_BATCHES) {
-        torch[model][`${threads}/${batch}`] = run([python, "bench/peers/torch-peer.py", "--model", model, "--batch", String(batch), "--threads", String(threads), "--samples", String(SAMPLES[model]), "--infer-batch", batch === 64 ? INFER_BATCHES.join(",") : "64", "--json"], `PyTorch CPU: ${model}, batch ${batch}, ${threads} thread(s)`);
+        torch[model][`${threads}/${batch}`] = run([python, "bench/peers/torch-peer.py", "--model", model, "--batch", String(batch), "--threads", String(threads), "--samples", String(SAMPLES[model]), "--infer-batch", batch === 64 ? INFER_BATCHES.join(",") : "64", "--omp-wait", "passive", "--json"], `PyTorch CPU: ${model}, batch ${batch}, ${threads} thread(s)`);
       }
     }
   }
