@@ -473,10 +473,15 @@ export class Sequential {
     return x;
   }
 
-  /** Back-propagates from d(loss)/d(output); returns d(loss)/d(input) when asked (saliency), else 0. */
+  /**
+   * Back-propagates from d(loss)/d(output); returns d(loss)/d(input) when asked (saliency), else 0. A
+   * layer computes its input gradient only when some layer before it has parameters: behind a leading
+   * Flatten, the first Dense would otherwise spend a whole GEMM on a gradient nobody reads.
+   */
   private backward(grad: Pointer, batch: number, needInputGrad = false): Pointer {
+    const firstWithParams = this.layers.findIndex((l) => l.params.length > 0);
     let g = grad;
-    for (let i = this.layers.length - 1; i >= 0; i--) g = this.layers[i].backward(g, batch, i > 0 || needInputGrad);
+    for (let i = this.layers.length - 1; i >= 0; i--) g = this.layers[i].backward(g, batch, needInputGrad || (firstWithParams >= 0 && i > firstWithParams));
     return g;
   }
 
