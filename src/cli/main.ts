@@ -37,7 +37,7 @@ registerInfer(cli);
 registerExplain(cli);
 registerInfo(cli, packageJson.version);
 registerBench(cli);
-cli.option("--threads <n>", "Threads for the training and inference GEMMs (results are bit-identical to one thread)", { default: 1 });
+cli.option("--threads <n>", "Threads for the GEMMs (default: the CPU count, at most 4; results are bit-identical to one thread)");
 cli.help();
 cli.version(packageJson.version);
 
@@ -62,9 +62,10 @@ try {
     if (first === undefined) cli.outputHelp();
     else fail(`unknown command '${first}'${didYouMean(String(first), cli.commands.map((c) => c.name).filter(Boolean))}; see wasmgrad --help`, EXIT_USAGE);
   } else {
-    const threads = numberFlag(cli.options.threads, "threads", { min: 1, max: 64, integer: true });
+    const cpus = typeof navigator !== "undefined" && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1;
+    const threads = cli.options.threads === undefined ? Math.min(cpus, 4) : numberFlag(cli.options.threads, "threads", { min: 1, max: 64, integer: true });
     const why = setThreads(threads);
-    if (why) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);
+    if (why && cli.options.threads !== undefined) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);
     await cli.runMatchedCommand();
   }
 } catch (error) {

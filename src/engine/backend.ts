@@ -52,7 +52,13 @@ export function setThreadWorkerUrl(url: string | URL): void {
 export function newKernels(): Kernels {
   const library = kernelLibrary();
   if (threads > 1 && library.threadedModule) {
-    return threadedKernels({ module: library.threadedModule, variant: library.variant, workerUrl }, threads);
+    try {
+      return threadedKernels({ module: library.threadedModule, variant: library.variant, workerUrl }, threads);
+    } catch (error) {
+      // Helpers that cannot start (a sandbox without threads, say) cost speed, never the run.
+      console.warn(`wasmgrad: running on one thread: ${(error as Error).message}`);
+      threads = 1;
+    }
   }
   return library.instantiate();
 }

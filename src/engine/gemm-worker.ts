@@ -19,7 +19,9 @@ self.onmessage = (event: MessageEvent) => {
   Atomics.notify(cell, Control.READY);
   let seen = 0;
   for (;;) {
-    Atomics.wait(cell, Control.REQUEST, seen);
+    // Wake-ups can be spurious (the main thread re-notifies when one may have been lost): only a new
+    // request number means new work.
+    while (Atomics.load(cell, Control.REQUEST) === seen) Atomics.wait(cell, Control.REQUEST, seen);
     seen = Atomics.load(cell, Control.REQUEST);
     if (Atomics.load(cell, Control.STOP)) break;
     const args = Array.from(cell.subarray(Control.ARGS, Control.ARGS + GEMM_ARGS));

@@ -9,11 +9,11 @@ import { parseIdx } from "../../data/idx";
 import { InputError, didYouMean } from "../../errors";
 import { OnnxSession, PROVIDER_CHOICES, type ProviderChoice } from "../../onnx/runtime";
 import { numberFlag, stringFlag } from "../options";
+import { threadCount } from "../../engine/backend";
 
 interface InferFlags {
   input?: string;
   ep: string;
-  threads: unknown;
   top: unknown;
   batchSize: unknown;
   labels?: string;
@@ -25,7 +25,6 @@ export function registerInfer(cli: CAC): void {
     .command("infer <model.onnx>", "Run any ONNX model with onnxruntime-web (WebGPU when a GPU adapter exists, else WASM)")
     .option("--input <file>", "Input data: IDX images (as MNIST, scaled to [0, 1]), NumPy .npy, or a JSON array")
     .option("--ep <auto|webgpu|wasm>", "Execution provider; auto = WebGPU when an adapter exists, WASM otherwise", { default: "auto" })
-    .option("--threads <n>", "WASM provider threads", { default: 1 })
     .option("--top <k>", "Classes to list per sample for classifiers", { default: 3 })
     .option("--batch-size <n>", "Samples per run", { default: 256 })
     .option("--labels <file>", "IDX labels: also report the accuracy")
@@ -36,7 +35,7 @@ export function registerInfer(cli: CAC): void {
       const inputPath = stringFlag(flags.input, "input");
       const ep = String(flags.ep) as ProviderChoice;
       if (!PROVIDER_CHOICES.includes(ep)) throw new InputError(`--ep: unknown execution provider '${flags.ep}'${didYouMean(String(flags.ep), PROVIDER_CHOICES)}`);
-      const threads = numberFlag(flags.threads, "threads", { min: 1, max: 64, integer: true });
+      const threads = threadCount();
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
       const modelBytes = readInput(modelPath, "model");
