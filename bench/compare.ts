@@ -120,14 +120,17 @@ const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(a 
 const nameWidth = Math.max(...rows.map((r) => r.name.length)) + 2;
 console.log(`\nwasmgrad ${ours[1]?.runtime} (${ours[1]?.kernels}); peers measured in this run; warm-ups excluded, medians.`);
 let section = "";
+let shown = columns;
 for (const r of rows) {
   if (r.section !== section) {
     section = r.section;
-    console.log(`\n${section.padEnd(nameWidth)}${columns.map((c) => c.padStart(12)).join("")}   best wasmgrad ÷ best peer`);
+    // Only the columns this section has figures for (ONNX Runtime does not train, say).
+    shown = columns.filter((c) => rows.some((x) => x.section === section && x.values[c] !== undefined));
+    console.log(`\n${section.padEnd(nameWidth)}${shown.map((c) => c.padStart(12)).join("")}   best wasmgrad ÷ best peer`);
   }
   const oursBest = Math.max(r.values["wasmgrad 1T"] ?? 0, r.values["wasmgrad 2T"] ?? 0);
   const peerBest = Math.max(...columns.filter((c) => !c.startsWith("wasmgrad")).map((c) => r.values[c] ?? 0));
-  console.log(`${r.name.padEnd(nameWidth)}${columns.map((c) => format(r.values[c]).padStart(12)).join("")}   ${ratio(oursBest, peerBest)}`);
+  console.log(`${r.name.padEnd(nameWidth)}${shown.map((c) => format(r.values[c]).padStart(12)).join("")}   ${ratio(oursBest, peerBest)}`);
 }
 const fp = ours[1]?.footprint;
 if (fp) {

@@ -29,10 +29,16 @@ export function loadCheckpoint(path: string): Sequential {
 }
 
 function readText(path: string): string {
+  return new TextDecoder().decode(readInputFile(path, ""));
+}
+
+/** A file the user named, or one clear error: "cannot read --input x.npy: no such file". */
+export function readInputFile(path: string, what: string): Uint8Array {
   try {
-    return readFileSync(path, "utf8");
+    return readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${path}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a folder" : (error as Error).message;
+    throw new InputError(`cannot read ${what ? `${what} ` : ""}${path}: ${why}`);
   }
 }

@@ -2,13 +2,12 @@
 // folder of MNIST-layout IDX files, or a CSV table with a named target column (split into train and
 // test by a seeded shuffle, since tables are often sorted).
 
-import { readFileSync } from "node:fs";
 import { parseCsv, splitTarget } from "../data/csv";
 import { toFloatImages } from "../data/image-dataset";
 import { InputError } from "../errors";
 import { Rng } from "../engine/rng";
 import type { Sequential } from "../model/sequential";
-import { resolveData } from "./sources";
+import { readInputFile, resolveData } from "./sources";
 
 export interface Split {
   x: Float32Array;
@@ -37,12 +36,7 @@ export async function resolveTrainingData(data: string, options: { target?: stri
 
 function loadTable(path: string, options: { target?: string; testSplit: number; seed: number }): TrainingData {
   if (options.target === undefined) throw new InputError(`--data ${path} is a CSV file: name the column to predict with --target <column>`);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw new InputError(`cannot read --data ${path}: no such file or not readable`);
-  }
+  const text = new TextDecoder().decode(readInputFile(path, "--data"));
   const table = splitTarget(parseCsv(text, { source: path }), options.target, { source: path });
   const features = table.featureColumns.length;
   const order = Int32Array.from({ length: table.rows }, (_, i) => i);

@@ -5,7 +5,7 @@
 // model, batch size by batch size. bench/compare.ts puts these beside TensorFlow.js, ONNX Runtime and
 // PyTorch measured in the same run.
 
-import { readFileSync, statSync, writeSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
 import type { CAC } from "cac";
 import { GEMM_SHAPES, median, measureGemm, measureInference, measureTraining } from "../../bench/measure";
 import { kernelLibrary, threadCount } from "../../engine/backend";
@@ -17,7 +17,7 @@ import { OnnxSession } from "../../onnx/runtime";
 import { barChartSvg, type BarGroup } from "../../viz/bar-chart";
 import { numberFlag } from "../options";
 import { BUILTIN_MODELS } from "../embedded-assets";
-import { resolveData, resolveModelFile } from "../sources";
+import { readInputFile, resolveData, resolveModelFile } from "../sources";
 
 interface BenchFlags {
   models: string;
@@ -116,12 +116,7 @@ async function benchModels(flags: BenchFlags, inferBatches: number[], log: (line
 }
 
 async function benchOnnx(path: string, batches: number[], log: (line: string) => void) {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    throw new InputError(`cannot read --onnx ${path}: no such file or not readable`);
-  }
+  const bytes = readInputFile(path, "--onnx");
   const providers: Record<string, { batch: number; samplesPerSec: number }[]> = {};
   const notes: string[] = [];
   for (const provider of ["wasm", "webgpu"] as const) {

@@ -2,7 +2,6 @@
 // much each pixel moves the predicted class's score) beside the input, and the first convolution's
 // filters as an image, as PNG or SVG.
 
-import { readFileSync } from "node:fs";
 import type { CAC } from "cac";
 import { readArrayFile } from "../../data/array-file";
 import { InputError } from "../../errors";
@@ -12,7 +11,7 @@ import type { Sequential } from "../../model/sequential";
 import { heatRgb, divergingRgb, rgbToSvg, tileImages } from "../../viz/image-grid";
 import { encodePng } from "../../viz/png";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
-import { loadCheckpoint } from "../sources";
+import { loadCheckpoint, readInputFile } from "../sources";
 
 interface ExplainFlags {
   input?: string;
@@ -40,7 +39,7 @@ export function registerExplain(cli: CAC): void {
       const index = numberFlag(flags.index, "index", { min: 0, max: 1e9, integer: true });
       const classIndex = optionalNumberFlag(flags.class, "class", { min: 0, max: 1e6, integer: true });
       const model = loadCheckpoint(checkpoint);
-      const array = await readArrayFile(readBytes(inputPath), inputPath);
+      const array = await readArrayFile(readInputFile(inputPath, "--input"), inputPath);
       const shape = model.inputShape!;
       const sampleSize = shape.reduce((a, b) => a * b, 1);
       const count = Math.floor(array.data.length / sampleSize);
@@ -76,13 +75,6 @@ function imageFormat(path: string, flag: string): "png" | "svg" {
   return ext;
 }
 
-function readBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new InputError(`cannot read --input ${path}: no such file or not readable`);
-  }
-}
 
 function channelMean(values: Float32Array, pixels: number, channels: number): Float32Array {
   const out = new Float32Array(pixels);

@@ -2,13 +2,13 @@
 // say which one ran. Inputs come from IDX, .npy or JSON files and are reshaped to the model's declared
 // per-sample shape when the sizes agree (MNIST's [N, 28, 28] feeds a PyTorch model's [N, 1, 28, 28]).
 
-import { readFileSync } from "node:fs";
 import type { CAC } from "cac";
 import { readArrayFile, type NumericArray } from "../../data/array-file";
 import { parseIdx } from "../../data/idx";
 import { InputError, didYouMean } from "../../errors";
 import { OnnxSession, PROVIDER_CHOICES, type ProviderChoice } from "../../onnx/runtime";
 import { numberFlag, stringFlag } from "../options";
+import { readInputFile } from "../sources";
 import { threadCount } from "../../engine/backend";
 
 interface InferFlags {
@@ -38,8 +38,8 @@ export function registerInfer(cli: CAC): void {
       const threads = threadCount();
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
-      const modelBytes = readInput(modelPath, "model");
-      const array = await readArrayFile(readInput(inputPath, "--input"), inputPath);
+      const modelBytes = readInputFile(modelPath, "model");
+      const array = await readArrayFile(readInputFile(inputPath, "--input"), inputPath);
 
       const started = performance.now();
       const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: modelPath });
@@ -69,7 +69,7 @@ export function registerInfer(cli: CAC): void {
 
       let accuracy: number | undefined;
       if (flags.labels) {
-        const labels = await parseIdx(readInput(flags.labels, "--labels"), flags.labels);
+        const labels = await parseIdx(readInputFile(flags.labels, "--labels"), flags.labels);
         if (labels.dims.length !== 1 || labels.dims[0] !== count) throw new InputError(`${flags.labels} holds ${labels.dims[0]} labels for ${count} samples`);
         if (!classifier) throw new InputError(`--labels needs a classifier, but the model's output is shaped [${outputDims.join(", ")}]`);
         accuracy = ranked.filter((r, i) => r[0].class === labels.data[i]).length / count;
@@ -96,13 +96,6 @@ export function registerInfer(cli: CAC): void {
     });
 }
 
-function readInput(path: string, what: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new InputError(`cannot read ${what} ${path}: no such file or not readable`);
-  }
-}
 
 /** The data as [count, ...the model's per-sample dims] when the sizes agree; else one clear error. */
 function fitToModel(array: NumericArray, shape: readonly (number | string)[] | undefined, inputPath: string, modelPath: string): { count: number; sampleDims: number[] } {

@@ -1,11 +1,10 @@
 // wasmgrad predict: class and probabilities for each image of an IDX file.
 
-import { readFileSync } from "node:fs";
 import type { CAC } from "cac";
 import { parseIdx } from "../../data/idx";
 import { InputError } from "../../errors";
 import { numberFlag, stringFlag } from "../options";
-import { loadCheckpoint } from "../sources";
+import { loadCheckpoint, readInputFile } from "../sources";
 
 export function registerPredict(cli: CAC): void {
   cli
@@ -18,12 +17,7 @@ export function registerPredict(cli: CAC): void {
       const inputPath = stringFlag(flags.input, "input");
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
       const model = loadCheckpoint(checkpoint);
-      let bytes: Uint8Array;
-      try {
-        bytes = readFileSync(inputPath);
-      } catch {
-        throw new InputError(`cannot read --input ${inputPath}: no such file`);
-      }
+      const bytes = readInputFile(inputPath, "--input");
       const idx = await parseIdx(bytes, inputPath);
       const shape = idx.dims.length === 3 ? [idx.dims[1], idx.dims[2], 1] : idx.dims.slice(1);
       const want = model.inputShape!;

@@ -19,8 +19,7 @@ import { DivergenceError, InputError, didYouMean } from "../../errors";
 import type { Callback } from "../../model/callbacks";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
-import { loadCheckpoint, resolveModelFile } from "../sources";
-import { readFileSync } from "node:fs";
+import { loadCheckpoint, readInputFile, resolveModelFile } from "../sources";
 
 interface TrainFlags {
   model: string;
@@ -113,7 +112,7 @@ export function registerTrain(cli: CAC): void {
       if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
       let model: Sequential;
       if (flags.resume) model = loadCheckpoint(flags.resume);
-      else if (flags.from) model = importOnnx(readModelBytes(flags.from), { source: flags.from, seed });
+      else if (flags.from) model = importOnnx(readInputFile(flags.from, "--from"), { source: flags.from, seed });
       else model = buildModel(file, source, { seed, inputShape: data.train.shape });
       if (!flags.resume) {
         const loss = flags.from ? lossForImported(model) : recipe.loss;
@@ -204,13 +203,6 @@ function lossForImported(model: Sequential): LossSpec {
   return { type: "sparseCategoricalCrossentropy", fromLogits: last.activation?.name !== "softmax" };
 }
 
-function readModelBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new InputError(`cannot read --from ${path}: no such file or not readable`);
-  }
-}
 
 const SCHEDULES = ["step", "cosine", "plateau"];
 
