@@ -1,17 +1,16 @@
-// A helper thread for parallel GEMM (see threaded-kernels.ts). It instantiates the threads build of the
-// kernels on the model's shared memory with a workspace of its own, then sleeps on a futex cell until
-// the main thread posts a GEMM, computes its share of C's rows, and signals completion. Web Worker API
-// only (Bun, Deno, browsers).
+// A helper thread for the parallel kernels (see threaded-kernels.ts). It instantiates the threads build
+// of the kernels on the model's shared memory with a workspace of its own, then sleeps on a futex cell
+// until the main thread posts work — a GEMM's share of rows, or some images' im2col, col2im or max-pool —
+// runs it, and signals completion. Web Worker API only (Bun, Deno, browsers).
 
-import { Control, GEMM_ARGS } from "./thread-protocol";
+import { Control, PARALLEL_KERNELS } from "./thread-protocol";
 
 declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(message: unknown): void; close(): void };
 
 self.onmessage = (event: MessageEvent) => {
   const { module, memory, workspace, control } = event.data as { module: WebAssembly.Module; memory: WebAssembly.Memory; workspace: number; control: number };
-  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as {
+  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, (...args: number[]) => void> & {
     setWorkspace(ptr: number): void;
-    gemm(...args: number[]): void;
   };
   kernels.setWorkspace(workspace);
   const cell = new Int32Array(memory.buffer, control, Control.WORDS);
@@ -24,9 +23,10 @@ self.onmessage = (event: MessageEvent) => {
     while (Atomics.load(cell, Control.REQUEST) === seen) Atomics.wait(cell, Control.REQUEST, seen);
     seen = Atomics.load(cell, Control.REQUEST);
     if (Atomics.load(cell, Control.STOP)) break;
-    const args = Array.from(cell.subarray(Control.ARGS, Control.ARGS + GEMM_ARGS));
+    const [name, count] = PARALLEL_KERNELS[Atomics.load(cell, Control.OP)];
+    const args = Array.from(cell.subarray(Control.ARGS, Control.ARGS + count));
     try {
-      kernels.gemm(...args);
+      kernels[name](...args);
     } catch {
       Atomics.store(cell, Control.ERROR, 1);
     }

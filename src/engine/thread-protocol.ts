@@ -12,9 +12,17 @@ export const Control = {
   STOP: 3,
   /** Set by a helper whose GEMM threw (it then reports done anyway, so nobody waits forever). */
   ERROR: 30,
-  /** The GEMM's arguments (see Kernels.gemm), as i32s. */
-  ARGS: 4,
+  /** Which kernel to run: an index into PARALLEL_KERNELS. */
+  OP: 4,
+  /** Its arguments, as i32s (pointers, sizes, flags). */
+  ARGS: 5,
   WORDS: 32,
 } as const;
 
-export const GEMM_ARGS = 14;
+/** Kernels a helper thread can run on its share of the work: names of kernel exports, and argument counts. */
+export const PARALLEL_KERNELS = [
+  ["gemm", 14],
+  ["im2col", 13],
+  ["col2im", 13],
+  ["maxPoolForward", 14],
+] as const;

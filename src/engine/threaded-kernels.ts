@@ -1,4 +1,5 @@
-// Both cores for the GEMMs, which are nearly all of training's time. The threads build of the kernels
+// Both cores for the GEMMs, which are nearly all of training's time, and for the image-by-image kernels
+// around them (im2col, col2im, inference max-pool), split by whole images. The threads build of the kernels
 // runs on a shared WebAssembly.Memory; helper threads (gemm-worker.ts) instantiate the same module on the
 // same memory, each with its own packing workspace. A GEMM is split by rows of C (by columns when it has
 // few rows), so every element of C is still computed by one thread in the same order as with one
@@ -9,7 +10,13 @@
 // Where any is missing, threaded() reports why and callers fall back to one thread.
 
 import type { ActCode, Kernels, Pointer } from "./kernels";
-import { Control } from "./thread-protocol";
+import { Control, PARALLEL_KERNELS } from "./thread-protocol";
+
+const opIndex = (name: string) => PARALLEL_KERNELS.findIndex(([n]) => n === name);
+const OP_GEMM = opIndex("gemm");
+const OP_IM2COL = opIndex("im2col");
+const OP_COL2IM = opIndex("col2im");
+const OP_MAX_POOL = opIndex("maxPoolForward");
 
 /** Below this many multiply-adds a GEMM runs on one thread. */
 const PARALLEL_MIN_MACS = 1 << 18;
@@ -83,7 +90,39 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     }
   }
   const heapStart = top;
-  const mainGemm = exports.gemm;
+
+  /** Runs each helper's share (op and arguments, or null for none) and the caller's own, then waits. */
+  function runShares(op: number, shares: (number[] | null)[], own: () => void): void {
+    helpers.forEach((h, i) => {
+      const args = shares[i];
+      if (!args) return;
+      Atomics.store(h.cell, Control.OP, op);
+      h.cell.set(args, Control.ARGS);
+      h.sequence++;
+      Atomics.store(h.cell, Control.REQUEST, h.sequence);
+      Atomics.notify(h.cell, Control.REQUEST);
+    });
+    own();
+    helpers.forEach((h, i) => {
+      if (!shares[i]) return;
+      const started = performance.now();
+      while (Atomics.load(h.cell, Control.DONE) !== h.sequence) {
+        // JavaScriptCore occasionally loses an Atomics.notify (about one in a thousand here, on either
+        // side), so never sleep long: after 1 ms, wake the helper again in case its wake-up was lost.
+        if (Atomics.wait(h.cell, Control.DONE, Atomics.load(h.cell, Control.DONE), 1) === "timed-out") Atomics.notify(h.cell, Control.REQUEST);
+        if (performance.now() - started > 30_000) {
+          throw new Error(`helper thread ${i + 1} stopped answering (request ${h.sequence}, done ${Atomics.load(h.cell, Control.DONE)}, error ${Atomics.load(h.cell, Control.ERROR)})`);
+        }
+      }
+      if (Atomics.load(h.cell, Control.ERROR)) throw new Error(`helper thread ${i + 1} failed in ${PARALLEL_KERNELS[op][0]}`);
+    });
+  }
+
+  /** Images [from, to) of a batch of n, for part `part` of `parts` (whole images only). */
+  function imageRange(n: number, part: number, parts: number): [number, number] {
+    const share = Math.ceil(n / parts);
+    return [Math.min(part * share, n), Math.min((part + 1) * share, n)];
+  }
 
   function gemm(
     m: number, n: number, k: number, a: Pointer, aRowStride: number, aColStride: number,
@@ -91,40 +130,62 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
   ): void {
     const parts = helpers.length + 1;
     if (m * n * k < PARALLEL_MIN_MACS || (m < 2 * MR && n < 2 * NR)) {
-      mainGemm(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, ldc, accumulate, bias, act);
+      exports.gemm(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c, ldc, accumulate, bias, act);
       return;
     }
     const byRows = m >= 2 * MR * parts || n < 2 * NR;
     const total = byRows ? m : n, unit = byRows ? MR : NR;
     const share = Math.ceil(total / parts / unit) * unit;
-    const slice = (part: number) => {
+    const slice = (part: number): number[] | null => {
       const from = Math.min(part * share, total), size = Math.min(share, total - from);
+      if (size === 0) return null;
       return byRows
         ? [size, n, k, a + 4 * from * aRowStride, aRowStride, aColStride, b, bRowStride, bColStride, c + 4 * from * ldc, ldc, accumulate ? 1 : 0, bias, act]
         : [m, size, k, a, aRowStride, aColStride, b + 4 * from * bColStride, bRowStride, bColStride, c + 4 * from, ldc, accumulate ? 1 : 0, bias ? bias + 4 * from : 0, act];
     };
-    helpers.forEach((h, i) => {
-      const args = slice(i + 1);
-      if (args[byRows ? 0 : 1] === 0) return;
-      h.cell.set(args, Control.ARGS);
-      h.sequence++;
-      Atomics.store(h.cell, Control.REQUEST, h.sequence);
-      Atomics.notify(h.cell, Control.REQUEST);
-    });
-    const own = slice(0);
-    mainGemm(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8], own[9], own[10], accumulate, own[12], act);
-    helpers.forEach((h, i) => {
-      if (slice(i + 1)[byRows ? 0 : 1] === 0) return;
-      const started = performance.now();
-      while (Atomics.load(h.cell, Control.DONE) !== h.sequence) {
-        // JavaScriptCore occasionally loses an Atomics.notify (about one in a thousand here, on either
-        // side), so never sleep long: after 1 ms, wake the helper again in case its wake-up was lost.
-        if (Atomics.wait(h.cell, Control.DONE, Atomics.load(h.cell, Control.DONE), 1) === "timed-out") Atomics.notify(h.cell, Control.REQUEST);
-        if (performance.now() - started > 30_000) {
-          throw new Error(`GEMM helper ${i + 1} stopped answering (request ${h.sequence}, done ${Atomics.load(h.cell, Control.DONE)}, ready ${Atomics.load(h.cell, Control.READY)}, error ${Atomics.load(h.cell, Control.ERROR)})`);
-        }
-      }
-    });
+    const own = slice(0)!;
+    runShares(OP_GEMM, helpers.map((_, i) => slice(i + 1)), () =>
+      exports.gemm(own[0], own[1], own[2], own[3], own[4], own[5], own[6], own[7], own[8], own[9], own[10], accumulate, own[12], act));
+  }
+
+  /**
+   * im2col, col2im and max-pool work image by image, so a batch splits into runs of whole images: each
+   * thread reads and writes only its images' rows, and the results are the same bytes as one thread's.
+   * `perImage` gives, for each pointer argument, the bytes one image advances it by.
+   */
+  function byImages(op: number, args: number[], nIndex: number, perImage: Map<number, number>, minImages = 2): void {
+    const n = args[nIndex];
+    const parts = Math.min(helpers.length + 1, n);
+    const share = (part: number): number[] | null => {
+      const [from, to] = imageRange(n, part, parts);
+      if (to <= from) return null;
+      return args.map((v, i) => (i === nIndex ? to - from : perImage.has(i) ? (v === 0 ? 0 : v + from * perImage.get(i)!) : v));
+    };
+    const name = PARALLEL_KERNELS[op][0] as "im2col" | "col2im" | "maxPoolForward";
+    const call = (a: number[]) => (exports[name] as unknown as (...x: number[]) => void)(...a);
+    if (n < minImages || parts < 2) {
+      call(args);
+      return;
+    }
+    const own = share(0)!;
+    runShares(op, helpers.map((_, i) => (i + 1 < parts ? share(i + 1) : null)), () => call(own));
+  }
+
+  function im2col(x: Pointer, n: number, h: number, w: number, c: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number, col: Pointer): void {
+    byImages(OP_IM2COL, [x, n, h, w, c, kh, kw, stride, padTop, padLeft, oh, ow, col], 1, new Map([[0, 4 * h * w * c], [12, 4 * oh * ow * kh * kw * c]]));
+  }
+
+  function col2im(col: Pointer, n: number, h: number, w: number, c: number, kh: number, kw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number, dx: Pointer): void {
+    byImages(OP_COL2IM, [col, n, h, w, c, kh, kw, stride, padTop, padLeft, oh, ow, dx], 1, new Map([[0, 4 * oh * ow * kh * kw * c], [12, 4 * h * w * c]]));
+  }
+
+  // With argmax (training), the recorded indices are flat over the whole batch, so that case stays whole.
+  function maxPoolForward(x: Pointer, n: number, h: number, w: number, c: number, ph: number, pw: number, stride: number, padTop: number, padLeft: number, oh: number, ow: number, y: Pointer, argmax: Pointer): void {
+    if (argmax !== 0) {
+      exports.maxPoolForward(x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y, argmax);
+      return;
+    }
+    byImages(OP_MAX_POOL, [x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y, 0], 1, new Map([[0, 4 * h * w * c], [12, 4 * oh * ow * c]]));
   }
 
   const kernels = {
@@ -133,6 +194,9 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     memory,
     heapBase: () => heapStart,
     gemm,
+    im2col,
+    col2im,
+    maxPoolForward,
     dropoutMask: (mask: number, count: number, rate: number, state: number) => exports.dropoutMask(mask, count, rate, state) >>> 0,
   } as Kernels;
   helperReaper.register(kernels, helpers);

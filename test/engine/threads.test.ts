@@ -96,6 +96,29 @@ describe.skipIf(reason !== undefined)(`threaded GEMM${reason ? ` — SKIPPED: ${
     expect(Array.from(sums[1])).toEqual(Array.from(sums[0]));
   });
 
+  test("im2col, col2im and inference max-pool split by images give the very bytes of one thread", () => {
+    const results: Float32Array[][] = [];
+    for (const threads of [1, 3]) {
+      setThreads(threads);
+      const heap = new Heap(newKernels());
+      const out: Float32Array[] = [];
+      for (const [n, h, w, c, k, stride, pad] of [[5, 9, 8, 3, 3, 1, 1], [2, 7, 7, 2, 2, 2, 0], [1, 6, 6, 4, 3, 1, 0], [7, 5, 5, 1, 3, 2, 1]]) {
+        const oh = Math.floor((h + 2 * pad - k) / stride) + 1, ow = Math.floor((w + 2 * pad - k) / stride) + 1;
+        const x = heap.allocFloats(n * h * w * c), col = heap.allocFloats(n * oh * ow * k * k * c), dx = heap.allocFloats(n * h * w * c);
+        const y = heap.allocFloats(n * oh * ow * c);
+        heap.f32(x, n * h * w * c).set(seededValues(n * h * w * c, n + h));
+        heap.kernels.im2col(x, n, h, w, c, k, k, stride, pad, pad, oh, ow, col);
+        out.push(heap.f32(col, n * oh * ow * k * k * c).slice());
+        heap.kernels.col2im(col, n, h, w, c, k, k, stride, pad, pad, oh, ow, dx);
+        out.push(heap.f32(dx, n * h * w * c).slice());
+        heap.kernels.maxPoolForward(x, n, h, w, c, k, k, stride, pad, pad, oh, ow, y, 0);
+        out.push(heap.f32(y, n * oh * ow * c).slice());
+      }
+      results.push(out);
+    }
+    results[0].forEach((a, i) => expect(Array.from(results[1][i])).toEqual(Array.from(a)));
+  });
+
   test("the check can fail: a one-ulp change is a difference", () => {
     const one = run(1, SHAPES[1]);
     const changed = one.slice();
