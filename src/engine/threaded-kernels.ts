@@ -18,8 +18,11 @@ const OP_IM2COL = opIndex("im2col");
 const OP_COL2IM = opIndex("col2im");
 const OP_MAX_POOL = opIndex("maxPoolForward");
 
-/** Below this many multiply-adds a GEMM runs on one thread. */
-const PARALLEL_MIN_MACS = 1 << 18;
+/**
+ * Below this many multiply-adds a GEMM runs on one thread: measured here, waking a helper and packing B
+ * twice cost more than half the work saves for the MLP's GEMMs at batch 32–64 (3–6 M multiply-adds).
+ */
+const PARALLEL_MIN_MACS = 1 << 23;
 const MR = 4;
 const NR = 8;
 /** How long to wait for a helper to start before giving up on threads. */
