@@ -3,7 +3,7 @@
 // until the main thread posts work — a GEMM's share of rows, or some images' im2col, col2im or max-pool —
 // runs it, and signals completion. Web Worker API only (Bun, Deno, browsers).
 
-import { Control, PARALLEL_KERNELS } from "./thread-protocol";
+import { Control, PARALLEL_KERNELS, SPIN_LIMIT } from "./thread-protocol";
 
 declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(message: unknown): void; close(): void };
 
@@ -20,6 +20,9 @@ self.onmessage = (event: MessageEvent) => {
   for (;;) {
     // Wake-ups can be spurious (the main thread re-notifies when one may have been lost): only a new
     // request number means new work.
+    // Spin briefly first: the next request usually follows within microseconds (a layer's next GEMM),
+    // sooner than the kernel could wake a sleeping thread.
+    for (let spin = 0; spin < SPIN_LIMIT && Atomics.load(cell, Control.REQUEST) === seen; spin++);
     while (Atomics.load(cell, Control.REQUEST) === seen) Atomics.wait(cell, Control.REQUEST, seen);
     seen = Atomics.load(cell, Control.REQUEST);
     if (Atomics.load(cell, Control.STOP)) break;

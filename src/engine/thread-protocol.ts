@@ -26,3 +26,6 @@ export const PARALLEL_KERNELS = [
   ["col2im", 13],
   ["maxPoolForward", 14],
 ] as const;
+
+/** Atomic loads a thread spins through (tens of microseconds) before it sleeps on a futex. */
+export const SPIN_LIMIT = 20_000;

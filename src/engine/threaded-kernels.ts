@@ -10,7 +10,7 @@
 // Where any is missing, threaded() reports why and callers fall back to one thread.
 
 import type { ActCode, Kernels, Pointer } from "./kernels";
-import { Control, PARALLEL_KERNELS } from "./thread-protocol";
+import { Control, PARALLEL_KERNELS, SPIN_LIMIT } from "./thread-protocol";
 
 const opIndex = (name: string) => PARALLEL_KERNELS.findIndex(([n]) => n === name);
 const OP_GEMM = opIndex("gemm");
@@ -19,10 +19,11 @@ const OP_COL2IM = opIndex("col2im");
 const OP_MAX_POOL = opIndex("maxPoolForward");
 
 /**
- * Below this many multiply-adds a GEMM runs on one thread: measured here, waking a helper and packing B
- * twice cost more than half the work saves for the MLP's GEMMs at batch 32–64 (3–6 M multiply-adds).
+ * Below this many multiply-adds a GEMM runs on one thread: measured here, handing work to a helper and
+ * packing B twice cost more than half the work saves for the MLP's first GEMM at batch 32 (3.2 M), and
+ * less at batch 64 (6.4 M).
  */
-const PARALLEL_MIN_MACS = 1 << 23;
+const PARALLEL_MIN_MACS = 1 << 22;
 const MR = 4;
 const NR = 8;
 /** How long to wait for a helper to start before giving up on threads. */
@@ -108,6 +109,7 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     own();
     helpers.forEach((h, i) => {
       if (!shares[i]) return;
+      for (let spin = 0; spin < SPIN_LIMIT && Atomics.load(h.cell, Control.DONE) !== h.sequence; spin++);
       const started = performance.now();
       while (Atomics.load(h.cell, Control.DONE) !== h.sequence) {
         // JavaScriptCore occasionally loses an Atomics.notify (about one in a thousand here, on either
