@@ -19,8 +19,19 @@ export function columnSums(x: usize, rows: i32, cols: i32, out: usize): void {
 
 /** Σ x² (f64 accumulator): gradient norms for clipping and finite-ness checks. */
 export function sumOfSquares(x: usize, count: i32): f64 {
-  let total: f64 = 0;
-  for (let i = 0; i < count; i++) {
+  // Four f32 lanes widened to two f64x2 accumulators: squares of large gradients must not overflow f32.
+  let low = f64x2.splat(0), high = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v);
+    const b = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    low = f64x2.add(low, f64x2.mul(a, a));
+    high = f64x2.add(high, f64x2.mul(b, b));
+  }
+  const sums = f64x2.add(low, high);
+  let total = f64x2.extract_lane(sums, 0) + f64x2.extract_lane(sums, 1);
+  for (; i < count; i++) {
     const v = <f64>load<f32>(x + (<usize>i << 2));
     total += v * v;
   }

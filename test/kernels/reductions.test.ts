@@ -7,7 +7,9 @@
 // Tolerances, and why:
 //  - columnSums: (rows + 1)·2⁻²⁴·Σ_r |x[r][j]| per column. wasm adds the rows in f32, one rounding per
 //    add (≤ 2⁻²⁴ of the running magnitude each); the reference sums in f64 and rounds once.
-//  - sumOfSquares: none. Both square the f32 inputs in f64 and add in f64 in the same order.
+//  - sumOfSquares: count·2⁻⁵²·Σx². Both square the f32 inputs exactly in f64; wasm adds them in four f64
+//    lanes, the reference in one, so each of the count additions may round differently (≤ 2⁻⁵³ of the
+//    running sum, which never exceeds Σx² as every term is positive).
 //  - axpy y + α·x: 2⁻²³·(|y'| + |α·x|). α arrives as f32 (one rounding), α·x and the add round once
 //    each; the reference rounds once at the end.
 //  - multiply: none. The f64 product of two f32 values is exact, so rounding it to f32 once gives the
@@ -70,7 +72,7 @@ for (const variant of wasmVariants()) {
       expect(failures).toEqual([]);
     });
 
-    test("sumOfSquares is bit-identical over ragged counts, misaligned, and for values whose squares overflow f32", () => {
+    test("sumOfSquares over ragged counts, misaligned, and for values whose squares overflow f32", () => {
       const heaps = new TwinHeaps(variant.make());
       const failures: string[] = [];
       for (const count of counts)
@@ -78,7 +80,7 @@ for (const variant of wasmVariants()) {
           for (const scale of [1, 1e20]) {
             const x = buffer(heaps, count, offset, seededValues(count, count + offset).map((v) => v * scale), 4);
             const r = heaps.run((k) => k.sumOfSquares(x.ptr, count));
-            if (r.fast !== r.reference || !Number.isFinite(r.fast))
+            if (!(Math.abs(r.fast - r.reference) <= count * 2 ** -52 * r.reference) || !Number.isFinite(r.fast))
               failures.push(`count=${count} offset=${offset} scale=${scale}: got ${r.fast} want ${r.reference}`);
           }
       expect(failures).toEqual([]);
