@@ -173,6 +173,62 @@ function epilogueOnly(m: i32, n: i32, c: usize, ldc: i32, accumulate: bool, bias
   }
 }
 
+/**
+ * C = epilogue(C or 0 + A·B) for a few rows (batch-1 inference), with B's rows contiguous: packing B would
+ * copy the whole weight matrix to use it once, so this walks B in place, 16 columns at a time held in
+ * registers across the depth (each B row read once per row of A).
+ */
+function gemmFewRows(
+  m: i32, n: i32, k: i32, a: usize, aRowStride: i32, aColStride: i32, b: usize, bRowStride: i32,
+  c: usize, ldc: i32, accumulate: bool, bias: usize, act: i32,
+): void {
+  const bStep = <usize>bRowStride << 2;
+  const aStep = <usize>aColStride << 2;
+  for (let i = 0; i < m; i++) {
+    const aRow = a + (<usize>(i * aRowStride) << 2);
+    const cRow = c + (<usize>(i * ldc) << 2);
+    let j = 0;
+    for (; j + 16 <= n; j += 16) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let bp = b + (<usize>j << 2), ap = aRow;
+      for (let p = 0; p < k; p++) {
+        const av = f32x4.splat(load<f32>(ap));
+        c0 = madd(av, v128.load(bp), c0);
+        c1 = madd(av, v128.load(bp, 16), c1);
+        c2 = madd(av, v128.load(bp, 32), c2);
+        c3 = madd(av, v128.load(bp, 48), c3);
+        bp += bStep;
+        ap += aStep;
+      }
+      const out = cRow + (<usize>j << 2);
+      if (accumulate) {
+        c0 = f32x4.add(c0, v128.load(out)); c1 = f32x4.add(c1, v128.load(out, 16));
+        c2 = f32x4.add(c2, v128.load(out, 32)); c3 = f32x4.add(c3, v128.load(out, 48));
+      }
+      v128.store(out, c0); v128.store(out, c1, 16); v128.store(out, c2, 32); v128.store(out, c3, 48);
+    }
+    for (; j < n; j++) {
+      let sum: f32 = 0;
+      let bp = b + (<usize>j << 2), ap = aRow;
+      for (let p = 0; p < k; p++) {
+        sum += load<f32>(ap) * load<f32>(bp);
+        bp += bStep;
+        ap += aStep;
+      }
+      const out = cRow + (<usize>j << 2);
+      store<f32>(out, accumulate ? load<f32>(out) + sum : sum);
+    }
+    if (bias != 0 || act != ACT_LINEAR) {
+      for (let jj = 0; jj < n; jj++) {
+        const off = <usize>jj << 2;
+        let v = load<f32>(cRow + off);
+        if (bias != 0) v += load<f32>(bias + off);
+        store<f32>(cRow + off, activateScalar(v, act));
+      }
+    }
+  }
+}
+
 export function gemm(
   m: i32, n: i32, k: i32,
   a: usize, aRowStride: i32, aColStride: i32,
@@ -183,6 +239,10 @@ export function gemm(
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     epilogueOnly(m, n, c, ldc, accumulate, bias, act);
+    return;
+  }
+  if (m < MR && bColStride == 1) {
+    gemmFewRows(m, n, k, a, aRowStride, aColStride, b, bRowStride, c, ldc, accumulate, bias, act);
     return;
   }
   for (let jc = 0; jc < n; jc += NC) {

@@ -1,6 +1,6 @@
 // GEMM against naive loops over a sweep of shapes: sizes below, at and just past the 4×8 micro-tile and the
 // MC/KC/NC cache blocks (64/256/512), all three transposition patterns backprop uses, accumulate on/off,
-// with and without the fused bias + activation epilogue.
+// with and without the fused bias + activation epilogue; and the few-row path (m < 4, B walked in place).
 //
 // Tolerance: |fast − ref| ≤ 1e-6·(k + 1) + 1e-5·|ref|. Inputs are in [−1, 1], so the exact f32 rounding error
 // of a k-term dot product is bounded by about k·2⁻²⁴·k; blocking reorders the sum, which moves results by
@@ -42,6 +42,20 @@ for (const variant of wasmVariants()) {
               const r = runCase(heaps, m, n, k, layout, (m + n + k) % 2 === 0, (m * n) % 3 !== 0, Act.linear);
               if (r.worst > 1) failures.push(`${layout} m=${m} n=${n} k=${k}: got ${r.got} want ${r.want} at ${r.at}`);
             }
+      expect(failures).toEqual([]);
+    });
+
+    test("one to three rows (batch-1 inference walks B in place): long depths, wide and ragged n, every epilogue", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const failures: string[] = [];
+      for (const layout of ["A·B", "Aᵀ·B"] as Layout[])
+        for (const m of [1, 2, 3])
+          for (const [n, k] of [[10, 784], [128, 784], [130, 300], [17, 1]])
+            for (const act of [Act.linear, Act.relu, Act.sigmoid, Act.tanh] as ActCode[])
+              for (const accumulate of [false, true]) {
+                const r = runCase(heaps, m, n, k, layout, accumulate, act !== Act.linear, act);
+                if (r.worst > 1) failures.push(`${layout} m=${m} n=${n} k=${k} act=${act} acc=${accumulate}: got ${r.got} want ${r.want} at ${r.at}`);
+              }
       expect(failures).toEqual([]);
     });
 
