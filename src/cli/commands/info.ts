@@ -1,7 +1,7 @@
 // wasmgrad info: the runtime, which WebAssembly features it offers, and which kernel build was chosen.
 
 import type { CAC } from "cac";
-import { kernelLibrary } from "../../engine/backend";
+import { kernelLibrary, threadCount } from "../../engine/backend";
 import { MAX_MEMORY_BYTES, formatBytes } from "../../engine/heap";
 import { BUILTIN_MODELS, embeddedKernelBinaries } from "../embedded-assets";
 
@@ -20,6 +20,7 @@ export function registerInfo(cli: CAC, version: string): void {
         threads: sharedMemoryAvailable(),
         kernels: kernelLibrary().variant,
         threadedKernels: kernelLibrary().threadedModule !== undefined,
+        threadsInUse: threadCount(),
         cpus: typeof navigator !== "undefined" ? navigator.hardwareConcurrency : undefined,
         kernelBytes: { simd: binaries.simd.byteLength, relaxedSimd: binaries.relaxedSimd?.byteLength ?? 0 },
         maxMemory: formatBytes(MAX_MEMORY_BYTES),
@@ -35,7 +36,7 @@ export function registerInfo(cli: CAC, version: string): void {
         [
           `wasmgrad ${facts.wasmgrad} on ${facts.runtime} (${facts.platform})`,
           `WebAssembly SIMD: ${yes(facts.simd)}  relaxed SIMD: ${yes(facts.relaxedSimd)}  threads (shared memory): ${yes(facts.threads)}  CPUs: ${facts.cpus ?? "?"}`,
-          `kernels: ${facts.kernels} (simd ${facts.kernelBytes.simd} bytes, relaxed ${facts.kernelBytes.relaxedSimd} bytes), memory limit ${facts.maxMemory}`,
+          `kernels: ${facts.kernels} (simd ${facts.kernelBytes.simd} bytes, relaxed ${facts.kernelBytes.relaxedSimd} bytes) on ${facts.threadsInUse} thread(s) (--threads), memory limit ${facts.maxMemory}`,
           `built-in models: ${facts.models.join(", ")}`,
           `embedded data: ${facts.embeddedData}`,
         ].join("\n") + "\n",
