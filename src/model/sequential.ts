@@ -18,7 +18,7 @@ import { optimizerFromConfig } from "../optimizers/registry";
 import { toSamples, toTargets, type InputData, type Samples, type TargetData, type Targets } from "../data/samples";
 import { tensor, type Tensor } from "../tensor";
 import { CompiledLoss, parseLoss, type LossSpec } from "./losses";
-import { MetricAccumulator, parseMetrics, type MetricName } from "./metrics";
+import { MetricAccumulator, argmax, parseMetrics, type MetricName } from "./metrics";
 import type { Callback, EpochLogs, History } from "./callbacks";
 import type { ImageAugmenter } from "../data/augmentation";
 
@@ -277,8 +277,7 @@ export class Sequential {
     const heap = this.requireHeap();
     for (let start = 0; start < samples.count; start += batchSize) {
       const size = Math.min(batchSize, samples.count - start);
-      heap.f32(this.inputBuffer, size * samples.sampleSize).set(samples.x.subarray(start * samples.sampleSize, (start + size) * samples.sampleSize));
-      const raw = this.forward(this.inputBuffer, size, false, false);
+      const raw = this.runForward(samples.x.subarray(start * samples.sampleSize, (start + size) * samples.sampleSize), size, false, false);
       const shown = this.loss ? this.loss.applyHead(this.kernels, raw, size, this.probsBuffer) : raw;
       out.set(heap.f32(shown, size * outputDim), start * outputDim);
     }
@@ -302,9 +301,8 @@ export class Sequential {
       const heap = this.requireHeap();
       const outputDim = this.outputShape.reduce((a, b) => a * b, 1);
       const scores = heap.f32(output, outputDim).slice();
-      let predicted = 0;
-      if (outputDim === 1) predicted = scores[0] > 0 ? 1 : 0;
-      else for (let j = 1; j < outputDim; j++) if (scores[j] > scores[predicted]) predicted = j;
+      // Scores are logits here, so one output's decision threshold is 0, not 0.5.
+      const predicted = outputDim === 1 ? (scores[0] > 0 ? 1 : 0) : argmax(scores, 0, outputDim);
       const target = classIndex ?? predicted;
       if (!Number.isInteger(target) || target < 0 || target >= Math.max(outputDim, 2)) throw new InputError(`class ${target} is not one of the model's ${outputDim} outputs`);
       const seed = heap.f32(this.gradBuffer, outputDim);
@@ -394,10 +392,11 @@ export class Sequential {
     return value;
   }
 
-  private runForward(x: Float32Array, count: number, training: boolean): Pointer {
+  /** Copies `count` samples into the input buffer and runs the layers on them. */
+  private runForward(x: Float32Array, count: number, training: boolean, backwardFollows = true): Pointer {
     this.reserve(count);
     this.requireHeap().f32(this.inputBuffer, x.length).set(x);
-    return this.forward(this.inputBuffer, count, training);
+    return this.forward(this.inputBuffer, count, training, backwardFollows);
   }
 
   /** The compiled loss of the last forwardBatch against `y`, without back-propagating. */
