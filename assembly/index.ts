@@ -8,3 +8,4 @@ export { activationForward, activationBackward, softmaxForward, softmaxBackward 
 export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
 export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";
+export { elementwise, scale, routeToWinner, copyRows, rowDots, scaleRows } from "./elementwise";

@@ -1,5 +1,10 @@
 // The public API, independent of how kernels are loaded (see src/index.ts for Node/Deno/Bun).
-export { Sequential, type CompileOptions, type FitOptions, type ModelConfig, type SequentialOptions } from "./model/sequential";
+export { Model, type CompileOptions, type FitOptions, type ModelOptions } from "./model/model";
+export { Sequential, type ModelConfig, type SequentialConfig, type SequentialOptions } from "./model/sequential";
+export { modelFromConfig } from "./model/model-config";
+export { Input, SymbolicTensor, type InputOptions } from "./layers/symbolic";
+export type { GraphConfig } from "./model/graph";
+export type { ModelInputs, ModelTargets } from "./model/model-data";
 export type { Callback, EpochLogs, History } from "./model/callbacks";
 export { LearningRateScheduler, stepDecay, cosineDecay, ReduceLearningRateOnPlateau, type ReduceOnPlateauOptions } from "./model/schedules";
 export { ConfusionMatrix, METRICS, type MetricName } from "./model/metrics";
@@ -14,7 +19,8 @@ export { ImageAugmenter, type AugmentationOptions } from "./data/augmentation";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";
 export { Activation } from "./layers/activation";
-export { Layer, type Parameter } from "./layers/layer";
+export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
+export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";
 export { layerFromConfig, LAYER_TYPES } from "./layers/registry";
 export { SGD } from "./optimizers/sgd";
 export { Adam } from "./optimizers/adam";

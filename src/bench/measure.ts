@@ -4,7 +4,7 @@
 import { Heap } from "../engine/heap";
 import { Act } from "../engine/kernels";
 import { newKernels } from "../engine/backend";
-import type { Sequential } from "../model/sequential";
+import type { Model } from "../model/model";
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -23,7 +23,7 @@ export interface TrainingRate {
  * excluding the first `warmupSteps` steps (JIT tiering, first-touch of memory).
  */
 export async function measureTraining(
-  model: Sequential, x: Float32Array, y: Uint8Array | Int32Array, batchSize: number, warmupSteps = 10, onFirstStep?: () => void,
+  model: Model, x: Float32Array, y: Uint8Array | Int32Array, batchSize: number, warmupSteps = 10, onFirstStep?: () => void,
 ): Promise<TrainingRate> {
   const steps = Math.floor(y.length / batchSize);
   const chunkSteps = Math.max(1, Math.floor((steps - warmupSteps) / 12));
@@ -48,7 +48,7 @@ export async function measureTraining(
 }
 
 /** Inference samples/s at `batchSize`: one untimed pass, then the median of three timed passes. */
-export function measureInference(model: Sequential, x: Float32Array, count: number, batchSize: number): number {
+export function measureInference(model: Model, x: Float32Array, count: number, batchSize: number): number {
   const samples = Math.min(count, batchSize * 16);
   const input = x.subarray(0, samples * (x.length / count));
   model.predict(input, { batchSize });

@@ -7,7 +7,7 @@ import { loadImageDirectory } from "../data/files";
 import type { ImageSplits } from "../data/image-dataset";
 import { decodeCheckpoint } from "../model/checkpoint";
 import { parseModelJson, validateModelFile, type ModelFile } from "../model/model-file";
-import type { Sequential } from "../model/sequential";
+import type { Model } from "../model/model";
 import { BUILTIN_MODELS, embeddedMnistSample } from "./embedded-assets";
 
 export function resolveModelFile(nameOrPath: string): { file: ModelFile; source: string } {
@@ -23,7 +23,7 @@ export async function resolveData(data: string): Promise<ImageSplits> {
   return data === "embedded" ? embeddedMnistSample() : loadImageDirectory(data);
 }
 
-export function loadCheckpoint(path: string): Sequential {
+export function loadCheckpoint(path: string): Model {
   if (!existsSync(path)) throw new InputError(`checkpoint ${path} does not exist`);
   return decodeCheckpoint(readFileSync(path), path).model;
 }

@@ -6,7 +6,7 @@ import { parseCsv, splitTarget } from "../data/csv";
 import { toFloatImages } from "../data/image-dataset";
 import { InputError } from "../errors";
 import { Rng } from "../engine/rng";
-import type { Sequential } from "../model/sequential";
+import type { Model } from "../model/model";
 import { readInputFile, resolveData } from "./sources";
 
 export interface Split {
@@ -63,7 +63,7 @@ function loadTable(path: string, options: { target?: string; testSplit: number; 
 }
 
 /** The targets the model's loss wants: class indices for sparse categorical losses, values otherwise. */
-export function targetsFor(split: Split, model: Sequential, source: string): Int32Array | Float32Array {
+export function targetsFor(split: Split, model: Model, source: string): Int32Array | Float32Array {
   const sparse = model.loss?.sparse ?? true;
   if (split.labels) return sparse ? Int32Array.from(split.labels) : oneHotOrValues(split.labels, model);
   const values = split.values!;
@@ -77,7 +77,7 @@ export function targetsFor(split: Split, model: Sequential, source: string): Int
 }
 
 /** Image labels for a non-sparse loss: one-hot rows for several outputs, the label itself for one. */
-function oneHotOrValues(labels: Uint8Array, model: Sequential): Float32Array {
+function oneHotOrValues(labels: Uint8Array, model: Model): Float32Array {
   const k = model.outputShape.reduce((a, b) => a * b, 1);
   if (k === 1) return Float32Array.from(labels);
   const out = new Float32Array(labels.length * k);
@@ -86,7 +86,7 @@ function oneHotOrValues(labels: Uint8Array, model: Sequential): Float32Array {
 }
 
 /** The model's input and output must fit the data before a single step runs. */
-export function checkSplitFitsModel(model: Sequential, split: Split, source: string): void {
+export function checkSplitFitsModel(model: Model, split: Split, source: string): void {
   const want = model.inputShape!;
   if (want.join(",") !== split.shape.join(",")) {
     throw new InputError(`${source} holds samples shaped [${split.shape}] but the model takes inputs shaped [${want}]`);

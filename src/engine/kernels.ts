@@ -11,6 +11,10 @@ export type Pointer = number;
 export const Act = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
 export type ActCode = (typeof Act)[keyof typeof Act];
 
+/** Element-wise operation codes (assembly/elementwise.ts mirrors them). */
+export const ElementOp = { add: 0, sub: 1, mul: 2, max: 3, min: 4 } as const;
+export type ElementOpCode = (typeof ElementOp)[keyof typeof ElementOp];
+
 export interface Kernels {
   /** "wasm-simd", "wasm-relaxed-simd" or "reference". */
   readonly variant: string;
@@ -103,4 +107,18 @@ export interface Kernels {
   multiply(x: Pointer, mask: Pointer, y: Pointer, count: number): void;
   /** Fills an inverted-dropout mask; returns the advanced xorshift32 state (as an unsigned number). */
   dropoutMask(mask: Pointer, count: number, rate: number, state: number): number;
+
+  // ---- merge layers (assembly/elementwise.ts) ----
+  /** y = a ∘ b element-wise; y may equal a or b. */
+  elementwise(op: ElementOpCode, a: Pointer, b: Pointer, y: Pointer, count: number): void;
+  /** y = alpha·x; y may equal x. */
+  scale(x: Pointer, alpha: number, y: Pointer, count: number): void;
+  /** Where x = y: dx = dy and dy = 0 (x took the gradient); elsewhere dx = 0. */
+  routeToWinner(x: Pointer, y: Pointer, dy: Pointer, dx: Pointer, count: number): void;
+  /** rows × width floats from rows srcStride apart to rows dstStride apart (strides in floats). */
+  copyRows(src: Pointer, rows: number, width: number, srcStride: number, dst: Pointer, dstStride: number): void;
+  /** y[r] = Σ_c a[r][c]·b[r][c]. */
+  rowDots(a: Pointer, b: Pointer, rows: number, cols: number, y: Pointer): void;
+  /** y[r][c] = x[r][c]·s[r]; y may equal x. */
+  scaleRows(x: Pointer, s: Pointer, rows: number, cols: number, y: Pointer): void;
 }

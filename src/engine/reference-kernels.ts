@@ -360,5 +360,47 @@ export function createReferenceKernels(): Kernels {
       }
       return s;
     },
+
+    // ---- merge layers ----
+
+    elementwise(op, a, b, y, count) {
+      const as = f32(a, count).slice(), bs = f32(b, count).slice(), ys = f32(y, count);
+      const f = [(p: number, q: number) => p + q, (p: number, q: number) => p - q, (p: number, q: number) => p * q, Math.max, Math.min][op];
+      for (let i = 0; i < count; i++) ys[i] = f(as[i], bs[i]);
+    },
+
+    scale(x, alpha, y, count) {
+      const xs = f32(x, count), ys = f32(y, count);
+      const a = Math.fround(alpha);
+      for (let i = 0; i < count; i++) ys[i] = a * xs[i];
+    },
+
+    routeToWinner(x, y, dy, dx, count) {
+      const xs = f32(x, count), ys = f32(y, count), dys = f32(dy, count), dxs = f32(dx, count);
+      for (let i = 0; i < count; i++) {
+        const won = xs[i] === ys[i];
+        dxs[i] = won ? dys[i] : 0;
+        if (won) dys[i] = 0;
+      }
+    },
+
+    copyRows(src, rows, width, srcStride, dst, dstStride) {
+      const all = new Float32Array(memory.buffer);
+      for (let r = 0; r < rows; r++) all.copyWithin((dst >> 2) + r * dstStride, (src >> 2) + r * srcStride, (src >> 2) + r * srcStride + width);
+    },
+
+    rowDots(a, b, rows, cols, y) {
+      const as = f32(a, rows * cols), bs = f32(b, rows * cols), ys = f32(y, rows);
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (let c = 0; c < cols; c++) sum += as[r * cols + c] * bs[r * cols + c];
+        ys[r] = sum;
+      }
+    },
+
+    scaleRows(x, s, rows, cols, y) {
+      const xs = f32(x, rows * cols), ss = f32(s, rows).slice(), ys = f32(y, rows * cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) ys[r * cols + c] = xs[r * cols + c] * ss[r];
+    },
   };
 }

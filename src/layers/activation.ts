@@ -3,12 +3,13 @@
 import type { Pointer } from "../engine/kernels";
 import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
 import { ConfigReader } from "./config-reader";
-import { Layer, type LayerConfig } from "./layer";
+import { SingleInputLayer, type ForwardMode, type LayerConfig } from "./layer";
 
-export class Activation extends Layer {
+export class Activation extends SingleInputLayer {
   readonly type = "Activation";
   readonly activation: ActivationFunction;
   private output: Pointer = 0;
+  private emittedLogits = false;
 
   constructor(options: { activation: ActivationName; name?: string }) {
     super();
@@ -33,16 +34,21 @@ export class Activation extends Layer {
     return this.inputShape[this.inputShape.length - 1];
   }
 
-  forward(input: Pointer, batch: number): Pointer {
+  override get outputActivation(): ActivationFunction {
+    return this.activation;
+  }
+
+  forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
     const cols = this.rowLength;
-    this.activation.forward(this.kernels, input, this.output, (batch * this.inputSize) / cols, cols);
+    this.emittedLogits = mode.logits;
+    this.activation.forward(this.kernels, input, this.output, (batch * this.inputSize) / cols, cols, mode.logits);
     return this.output;
   }
 
   backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer {
     if (!needInputGrad) return 0;
     const cols = this.rowLength;
-    this.activation.backwardInPlace(this.kernels, this.output, outputGrad, (batch * this.inputSize) / cols, cols);
+    this.activation.backwardInPlace(this.kernels, this.output, outputGrad, (batch * this.inputSize) / cols, cols, this.emittedLogits);
     return outputGrad;
   }
 

@@ -8,7 +8,7 @@ import type { Rng } from "../engine/rng";
 import { ActivationFunction, parseActivation, type ActivationName } from "./activation-function";
 import type { ConfigReader } from "./config-reader";
 import { parseInitializer, type InitializerName } from "./initializers";
-import { Layer, type Parameter, type Regularizer } from "./layer";
+import { SingleInputLayer, type Parameter, type Regularizer } from "./layer";
 
 export interface AffineOptions {
   activation?: ActivationName;
@@ -22,7 +22,7 @@ export interface AffineOptions {
 /** The JSON keys of AffineOptions, for the subclasses' config readers. */
 export const AFFINE_OPTION_KEYS = ["activation", "useBias", "kernelInitializer", "biasInitializer", "kernelRegularizer"];
 
-export abstract class AffineLayer extends Layer {
+export abstract class AffineLayer extends SingleInputLayer {
   readonly activation: ActivationFunction;
   readonly useBias: boolean;
   readonly kernelInitializer: InitializerName;
@@ -30,6 +30,8 @@ export abstract class AffineLayer extends Layer {
   readonly kernelRegularizer?: Regularizer;
   kernel!: Parameter;
   bias?: Parameter;
+  /** Whether the last forward pass stopped before the activation (the loss applies it); backward mirrors it. */
+  protected emittedLogits = false;
 
   /** Columns of W and of y: Dense units, Conv2D filters. */
   protected abstract get width(): number;
@@ -61,10 +63,15 @@ export abstract class AffineLayer extends Layer {
   }
 
   /** y[rows × width] = f(x[rows × inputs] · W + b): one GEMM with bias and activation in its epilogue. */
-  protected affineForward(x: Pointer, rows: number, inputs: number, y: Pointer): void {
+  protected affineForward(x: Pointer, rows: number, inputs: number, y: Pointer, logits: boolean): void {
     const units = this.width;
-    this.kernels.gemm(rows, units, inputs, x, inputs, 1, this.kernel.value, units, 1, y, units, false, this.bias?.value ?? 0, this.activation.epilogueCode);
-    this.activation.finishForward(this.kernels, y, rows, units);
+    this.emittedLogits = logits;
+    this.kernels.gemm(rows, units, inputs, x, inputs, 1, this.kernel.value, units, 1, y, units, false, this.bias?.value ?? 0, this.activation.epilogueCode(logits));
+    this.activation.finishForward(this.kernels, y, rows, units, logits);
+  }
+
+  override get outputActivation(): ActivationFunction {
+    return this.activation;
   }
 
   /**
@@ -73,7 +80,7 @@ export abstract class AffineLayer extends Layer {
    */
   protected affineBackward(x: Pointer, y: Pointer, dy: Pointer, rows: number, inputs: number, dx: Pointer): void {
     const units = this.width;
-    this.activation.backwardInPlace(this.kernels, y, dy, rows, units);
+    this.activation.backwardInPlace(this.kernels, y, dy, rows, units, this.emittedLogits);
     this.kernels.gemm(inputs, units, rows, x, 1, inputs, dy, units, 1, this.kernel.grad, units, false, 0, Act.linear);
     if (this.bias) this.kernels.columnSums(dy, rows, units, this.bias.grad);
     if (dx !== 0) this.kernels.gemm(rows, inputs, units, dy, units, 1, this.kernel.value, 1, units, dx, inputs, false, 0, Act.linear);

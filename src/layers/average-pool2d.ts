@@ -3,7 +3,7 @@
 
 import type { Pointer } from "../engine/kernels";
 import { ConfigReader } from "./config-reader";
-import { Layer, type LayerConfig } from "./layer";
+import { SingleInputLayer, type LayerConfig } from "./layer";
 import { Pool2D } from "./pool2d";
 import { expectImage } from "./spatial";
 
@@ -21,7 +21,7 @@ export class AveragePool2D extends Pool2D {
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
   }
 
-  forward(input: Pointer, batch: number, _training: boolean): Pointer {
+  forward(input: Pointer, batch: number): Pointer {
     this.kernels.avgPoolForward(input, batch, ...this.geometry(), this.output);
     return this.output;
   }
@@ -33,7 +33,7 @@ export class AveragePool2D extends Pool2D {
   }
 }
 
-export class GlobalAveragePool2D extends Layer {
+export class GlobalAveragePool2D extends SingleInputLayer {
   readonly type = "GlobalAveragePool2D";
   private output: Pointer = 0;
   private inputGrad: Pointer = 0;
@@ -63,7 +63,7 @@ export class GlobalAveragePool2D extends Layer {
     return [h, w, c, h, w, 1, 0, 0, 1, 1];
   }
 
-  forward(input: Pointer, batch: number, _training: boolean): Pointer {
+  forward(input: Pointer, batch: number): Pointer {
     this.kernels.avgPoolForward(input, batch, ...this.geometry(), this.output);
     return this.output;
   }

@@ -9,7 +9,7 @@
 import type { Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
 import { ConfigReader } from "./config-reader";
-import { Layer, type LayerConfig, type Parameter } from "./layer";
+import { SingleInputLayer, type ForwardMode, type LayerConfig, type Parameter } from "./layer";
 
 export interface BatchNormalizationOptions {
   momentum?: number;
@@ -17,7 +17,7 @@ export interface BatchNormalizationOptions {
   name?: string;
 }
 
-export class BatchNormalization extends Layer {
+export class BatchNormalization extends SingleInputLayer {
   readonly type = "BatchNormalization";
   readonly momentum: number;
   readonly epsilon: number;
@@ -80,10 +80,10 @@ export class BatchNormalization extends Layer {
     this.scratch = this.heap.allocFloats(maxBatch * this.inputSize + this.channels);
   }
 
-  forward(input: Pointer, batch: number, training: boolean): Pointer {
+  forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
     const c = this.channels, rows = (batch * this.inputSize) / c;
     this.input = input;
-    this.batchStatistics = training && this.trainable;
+    this.batchStatistics = mode.training && this.trainable;
     const mean = this.heap.f32(this.mean, c), variance = this.heap.f32(this.variance, c);
     if (this.batchStatistics) {
       this.kernels.batchNormStatistics(input, rows, c, this.mean, this.variance);

@@ -8,7 +8,7 @@ import { AFFINE_OPTION_KEYS, AffineLayer, type AffineOptions } from "./affine";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
-import type { LayerConfig } from "./layer";
+import type { ForwardMode, LayerConfig } from "./layer";
 import { expectImage, explicitPads, slideWindow, type Padding, type Window } from "./spatial";
 
 export interface Conv2DOptions extends AffineOptions {
@@ -88,7 +88,7 @@ export class Conv2D extends AffineLayer {
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
   }
 
-  forward(input: Pointer, batch: number, _training: boolean): Pointer {
+  forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
     const [h, w, c] = this.inputShape;
     const { outH, outW, padTop, padLeft } = this.window;
     const positions = batch * outH * outW;
@@ -96,7 +96,7 @@ export class Conv2D extends AffineLayer {
     if (!this.pointwise) {
       this.kernels.im2col(input, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.col);
     }
-    this.affineForward(this.pointwise ? input : this.col, positions, this.patchSize, this.output);
+    this.affineForward(this.pointwise ? input : this.col, positions, this.patchSize, this.output, mode.logits);
     return this.output;
   }
 

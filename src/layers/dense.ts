@@ -6,7 +6,7 @@ import { AFFINE_OPTION_KEYS, AffineLayer, type AffineOptions } from "./affine";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
-import type { LayerConfig } from "./layer";
+import type { ForwardMode, LayerConfig } from "./layer";
 
 export interface DenseOptions extends AffineOptions {
   units: number;
@@ -51,9 +51,9 @@ export class Dense extends AffineLayer {
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
   }
 
-  forward(input: Pointer, batch: number, _training: boolean): Pointer {
+  forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
     this.input = input;
-    this.affineForward(input, batch, this.inputSize, this.output);
+    this.affineForward(input, batch, this.inputSize, this.output, mode.logits);
     return this.output;
   }
 

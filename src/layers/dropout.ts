@@ -5,9 +5,9 @@
 import type { Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
 import { ConfigReader } from "./config-reader";
-import { Layer, type LayerConfig } from "./layer";
+import { SingleInputLayer, type ForwardMode, type LayerConfig } from "./layer";
 
-export class Dropout extends Layer {
+export class Dropout extends SingleInputLayer {
   readonly type = "Dropout";
   readonly rate: number;
   private rngState = 1;
@@ -40,8 +40,8 @@ export class Dropout extends Layer {
     this.output = this.heap.allocFloats(maxBatch * this.inputSize);
   }
 
-  forward(input: Pointer, batch: number, training: boolean): Pointer {
-    this.masked = training && this.rate > 0;
+  forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
+    this.masked = mode.training && this.rate > 0;
     if (!this.masked) return input;
     const count = batch * this.inputSize;
     this.rngState = this.kernels.dropoutMask(this.mask, count, this.rate, this.rngState);

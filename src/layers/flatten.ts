@@ -2,9 +2,9 @@
 
 import type { Pointer } from "../engine/kernels";
 import { ConfigReader } from "./config-reader";
-import { Layer, type LayerConfig } from "./layer";
+import { SingleInputLayer, type LayerConfig } from "./layer";
 
-export class Flatten extends Layer {
+export class Flatten extends SingleInputLayer {
   readonly type = "Flatten";
 
   constructor(options: { name?: string } = {}) {

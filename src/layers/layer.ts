@@ -1,12 +1,25 @@
-// The layer contract. A layer is built once for a per-sample input shape (creating its parameters in the
-// model's heap), then allocates per-batch buffers for the largest batch the model will run, then maps
-// pointers to pointers: forward(input) → output, backward(outputGrad) → inputGrad, writing its parameter
-// gradients as a side effect. Buffers are reused every step; nothing is allocated in forward or backward.
+// The layer contract. A layer is built once for the per-sample shapes of its inputs (creating its
+// parameters in the model's heap), then allocates per-batch buffers for the largest batch the model will
+// run, then maps pointers to pointers: forward(inputs) → output, backward(outputGrad) → one gradient per
+// input, writing its parameter gradients as a side effect. Buffers are reused every step; nothing is
+// allocated in forward or backward.
+//
+// Where layers sit in a model is not theirs to know: src/model/plan.ts orders them, hands each its inputs'
+// values and sums the gradients of a tensor that feeds several layers. Two rules make that summing safe
+// without copies:
+//  - a gradient a layer returns belongs to whoever receives it until the backward pass ends (the plan may
+//    add other gradients into it, the producer of that input may overwrite it in place), so a layer never
+//    returns one buffer for two inputs, nor a buffer it reads again later in the same pass;
+//  - backward never writes into its inputs' value buffers: another consumer of the same tensor may still
+//    need them.
 
 import type { Heap } from "../engine/heap";
 import type { Kernels, Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
+import { InputError } from "../errors";
+import type { ActivationFunction } from "./activation-function";
 import { initialize, type InitializerName } from "./initializers";
+import { SymbolicTensor, applyLayer } from "./symbolic";
 
 export interface Regularizer {
   l1?: number;
@@ -26,53 +39,94 @@ export interface Parameter {
 /** A layer's description as it appears in model JSON files and checkpoints. */
 export type LayerConfig = { type: string; name?: string } & Record<string, unknown>;
 
+/** What one forward pass is for. */
+export interface ForwardMode {
+  /** Dropout and batch statistics on. */
+  training: boolean;
+  /** False for pure inference (predict, evaluate): a layer may skip what only backward needs (max-pool indices). */
+  backwardFollows: boolean;
+  /**
+   * The model fused this layer's output activation into the loss (softmax + cross-entropy): emit the
+   * values before the activation. The plan decides it per output; the layer only obeys.
+   */
+  logits: boolean;
+}
+
+export const INFERENCE: ForwardMode = { training: false, backwardFollows: false, logits: false };
+
 export abstract class Layer {
   abstract readonly type: string;
   name = "";
-  inputShape: number[] = [];
+  inputShapes: number[][] = [];
   outputShape: number[] = [];
   readonly params: Parameter[] = [];
   /** Set on a frozen layer: its parameters get gradients but the optimizer leaves them alone. */
   trainable = true;
   protected kernels!: Kernels;
   protected heap!: Heap;
+  /**
+   * When this layer object is a second application of another layer (shared weights), the original: its
+   * parameters' values are used in place and this copy's gradients are added to its gradients.
+   */
+  sharesWeightsOf?: Layer;
 
-  build(inputShape: number[], heap: Heap, rng: Rng): void {
+  /** Inputs the layer takes: a count, or "many" for merge layers (two or more). */
+  abstract readonly arity: number | "many";
+
+  build(inputShapes: number[][], heap: Heap, rng: Rng): void {
     this.heap = heap;
     this.kernels = heap.kernels;
-    this.inputShape = inputShape;
-    this.outputShape = this.computeOutputShape(inputShape);
+    this.inputShapes = inputShapes;
+    this.outputShape = this.outputShapeFor(inputShapes);
     this.createParameters(rng);
   }
 
-  /** Per-sample output shape for a per-sample input shape; throws InputError on a mismatch. */
-  abstract computeOutputShape(inputShape: number[]): number[];
+  /** Per-sample output shape for per-sample input shapes; throws InputError on a mismatch. */
+  abstract outputShapeFor(inputShapes: number[][]): number[];
 
   protected createParameters(_rng: Rng): void {}
 
   /** Lays out this layer's activation buffers for up to maxBatch samples. */
   abstract allocate(maxBatch: number): void;
 
-  /**
-   * `training` switches dropout and batch statistics on. `backwardFollows` is false for pure inference
-   * (predict, evaluate), so a layer may skip what only its backward pass needs (max-pool indices).
-   */
-  abstract forward(input: Pointer, batch: number, training: boolean, backwardFollows?: boolean): Pointer;
+  abstract forwardAll(inputs: Pointer[], batch: number, mode: ForwardMode): Pointer;
 
   /**
    * Given d(loss)/d(output) — which the layer may overwrite — writes parameter gradients and returns
-   * d(loss)/d(input), or 0 when needInputGrad is false (the first layer: nobody consumes it).
+   * d(loss)/d(input) for each input, or 0 where needInputGrad is false (nobody consumes it).
    */
-  abstract backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer;
+  abstract backwardAll(outputGrad: Pointer, batch: number, needInputGrad: boolean[]): Pointer[];
 
   abstract getConfig(): LayerConfig;
 
-  /** Bytes of state beyond parameters that a checkpoint must carry for an exact resume (dropout RNG). */
+  /** The activation a loss may fuse into itself (softmax, sigmoid), for layers that end in one. */
+  get outputActivation(): ActivationFunction | undefined {
+    return undefined;
+  }
+
+  /** Numbers of state beyond parameters that a checkpoint must carry for an exact resume (dropout RNG). */
   getState(): number[] {
     return [];
   }
 
   setState(_state: number[]): void {}
+
+  /**
+   * The functional API (Keras' layer(x)): records this layer applied to symbolic inputs and returns its
+   * symbolic output. Applying one layer object twice shares its weights.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    return applyLayer(this, Array.isArray(inputs) ? inputs : [inputs]);
+  }
+
+  get isBuilt(): boolean {
+    return this.heap !== undefined;
+  }
+
+  /** The shape of the first input (for one-input layers, the input). */
+  get inputShape(): number[] {
+    return this.inputShapes[0] ?? [];
+  }
 
   get inputSize(): number {
     return this.inputShape.reduce((a, b) => a * b, 1);
@@ -86,14 +140,56 @@ export abstract class Layer {
     suffix: string, shape: number[], init: InitializerName, rng: Rng, regularizer?: Regularizer,
   ): Parameter {
     const size = shape.reduce((a, b) => a * b, 1);
-    const value = this.heap.allocFloats(size);
     const grad = this.heap.allocFloats(size);
+    this.heap.f32(grad, size).fill(0);
+    const original = this.sharesWeightsOf;
+    if (original) {
+      // A second application: the original's values, a gradient of its own (summed by the plan).
+      const source = original.params[this.params.length];
+      if (!source || source.size !== size || source.shape.join() !== shape.join()) {
+        throw new InputError(
+          `${original.name} (${this.type}) is applied to inputs of another shape ([${this.inputShapes.join("], [")}]) than the first time; shared weights need the same shapes`,
+        );
+      }
+      const param: Parameter = { name: source.name, shape, size, value: source.value, grad, regularizer };
+      this.params.push(param);
+      return param;
+    }
+    const value = this.heap.allocFloats(size);
     const values = new Float32Array(size);
     initialize(values, shape, init, rng);
     this.heap.f32(value, size).set(values);
-    this.heap.f32(grad, size).fill(0);
     const param: Parameter = { name: `${this.name}/${suffix}`, shape, size, value, grad, regularizer };
     this.params.push(param);
     return param;
+  }
+}
+
+/**
+ * The base of layers with one input, which is most of them: forward(input) and backward(grad) → input
+ * gradient, as before models became graphs.
+ */
+export abstract class SingleInputLayer extends Layer {
+  readonly arity = 1;
+
+  /** Per-sample output shape for a per-sample input shape; throws InputError on a mismatch. */
+  abstract computeOutputShape(inputShape: number[]): number[];
+
+  abstract forward(input: Pointer, batch: number, mode: ForwardMode): Pointer;
+
+  /** d(loss)/d(input), or 0 when needInputGrad is false. */
+  abstract backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer;
+
+  outputShapeFor(inputShapes: number[][]): number[] {
+    if (inputShapes.length !== 1) throw new InputError(`${this.name || this.type} (${this.type}) takes one input, got ${inputShapes.length}`);
+    return this.computeOutputShape(inputShapes[0]);
+  }
+
+  forwardAll(inputs: Pointer[], batch: number, mode: ForwardMode): Pointer {
+    return this.forward(inputs[0], batch, mode);
+  }
+
+  backwardAll(outputGrad: Pointer, batch: number, needInputGrad: boolean[]): Pointer[] {
+    return [this.backward(outputGrad, batch, needInputGrad[0])];
   }
 }

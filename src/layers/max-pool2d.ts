@@ -1,6 +1,7 @@
 // MaxPool2D over NHWC. The forward pass keeps each output's winning input index, so backward is a scatter.
 
 import type { Pointer } from "../engine/kernels";
+import type { ForwardMode } from "./layer";
 import { Pool2D } from "./pool2d";
 
 export class MaxPool2D extends Pool2D {
@@ -19,8 +20,8 @@ export class MaxPool2D extends Pool2D {
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
   }
 
-  forward(input: Pointer, batch: number, _training: boolean, backwardFollows = true): Pointer {
-    this.kernels.maxPoolForward(input, batch, ...this.geometry(), this.output, backwardFollows ? this.argmax : 0);
+  forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
+    this.kernels.maxPoolForward(input, batch, ...this.geometry(), this.output, mode.backwardFollows ? this.argmax : 0);
     return this.output;
   }
 

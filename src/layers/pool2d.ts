@@ -3,7 +3,7 @@
 
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
-import { Layer, type LayerConfig } from "./layer";
+import { SingleInputLayer, type LayerConfig } from "./layer";
 import { expectImage, explicitPads, slideWindow, type Padding, type Window } from "./spatial";
 
 export interface Pool2DOptions {
@@ -13,7 +13,7 @@ export interface Pool2DOptions {
   name?: string;
 }
 
-export abstract class Pool2D extends Layer {
+export abstract class Pool2D extends SingleInputLayer {
   readonly poolSize: [number, number];
   readonly strides: number;
   readonly padding: Padding;

@@ -10,6 +10,7 @@ import { Dropout } from "./dropout";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
 import { MaxPool2D } from "./max-pool2d";
+import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "./merge";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -21,6 +22,14 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,
+  Add: Add.fromConfig,
+  Subtract: Subtract.fromConfig,
+  Multiply: Multiply.fromConfig,
+  Average: Average.fromConfig,
+  Maximum: Maximum.fromConfig,
+  Minimum: Minimum.fromConfig,
+  Concatenate: Concatenate.fromConfig,
+  Dot: Dot.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -31,6 +40,7 @@ const ALIASES: Record<string, string> = {
   AvgPool2D: "AveragePool2D",
   GlobalAveragePooling2D: "GlobalAveragePool2D",
   BatchNorm: "BatchNormalization",
+  Concat: "Concatenate",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);
@@ -41,8 +51,8 @@ export function layerFromConfig(raw: unknown, where: string): Layer {
   }
   const config = raw as Record<string, unknown>;
   if (typeof config.type !== "string") throw new InputError(`${where}: the layer has no "type"`);
-  const type = ALIASES[config.type] ?? config.type;
-  const factory = FACTORIES[type];
+  const type = (Object.hasOwn(ALIASES, config.type) ? ALIASES[config.type] : undefined) ?? config.type;
+  const factory = Object.hasOwn(FACTORIES, type) ? FACTORIES[type] : undefined;
   if (!factory) throw new InputError(`${where}: unknown layer type '${config.type}'${didYouMean(config.type, LAYER_TYPES)}`);
   if (config.name !== undefined && typeof config.name !== "string") throw new InputError(`${where}: "name" must be a string`);
   // "trainable": false (a frozen layer, for fine-tuning) applies to every layer type.

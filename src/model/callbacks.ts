@@ -1,5 +1,8 @@
 // Training callbacks, with the hooks Keras and TF.js users know.
 
+import type { Optimizer } from "../optimizers/optimizer";
+import type { Tensor } from "../tensor";
+
 export type EpochLogs = Record<string, number>;
 
 export interface History {
@@ -7,9 +10,18 @@ export interface History {
   history: Record<string, number[]>;
 }
 
+/** What callbacks may touch of the model being trained. */
+export interface TrainableModel {
+  /** Set to end fit() after the current epoch (Keras' model.stop_training). */
+  stopTraining: boolean;
+  readonly optimizer?: Optimizer;
+  getWeights(): Tensor[];
+  setWeights(weights: (Tensor | Float32Array)[]): void;
+}
+
 export interface Callback {
   /** Called once by fit() before training, for callbacks that act on the model (schedules, early stop). */
-  setModel?(model: import("./sequential").Sequential): void;
+  setModel?(model: TrainableModel): void;
   onTrainBegin?(info: { epochs: number; batches: number; samples: number }): void | Promise<void>;
   onEpochBegin?(epoch: number): void | Promise<void>;
   onBatchEnd?(batch: number, logs: { loss: number; size: number }): void | Promise<void>;

@@ -15,7 +15,10 @@ import { InputError } from "../errors";
 import type { Kernels } from "../engine/kernels";
 import { crc32 } from "./crc32";
 import type { LossSpec } from "./losses";
-import { Sequential, type ModelConfig } from "./sequential";
+import type { Model } from "./model";
+import { modelFromConfig } from "./model-config";
+import type { GraphConfig } from "./graph";
+import type { SequentialConfig } from "./sequential";
 import type { OptimizerConfig } from "../optimizers/optimizer";
 
 const MAGIC = [0x57, 0x47, 0x44, 0x31]; // "WGD1"
@@ -31,11 +34,14 @@ interface TensorEntry {
 }
 
 export interface CheckpointHeader {
-  model: ModelConfig;
+  /** A chain's config ({"inputShape", "layers"}, as every checkpoint before graphs) or a graph's. */
+  model: SequentialConfig | GraphConfig;
   training?: {
     optimizer: OptimizerConfig;
-    loss: LossSpec;
-    metrics: string[];
+    /** One loss, or one per output for a model with several (then metrics are per output too). */
+    loss: LossSpec | LossSpec[];
+    metrics: string[] | string[][];
+    lossWeights?: number[];
     iterations: number;
     /** Epochs completed; a resumed fit starts here. */
     epoch: number;
@@ -46,7 +52,7 @@ export interface CheckpointHeader {
   notes?: Record<string, unknown>;
 }
 
-export function encodeCheckpoint(model: Sequential, extra: { notes?: Record<string, unknown> } = {}): Uint8Array {
+export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, unknown> } = {}): Uint8Array {
   const kernels = model.kernels;
   const buffers: { name: string; shape: number[]; ptr: number; length: number }[] = [];
   for (const p of model.params) buffers.push({ name: p.name, shape: p.shape, ptr: p.value, length: p.size });
@@ -61,16 +67,18 @@ export function encodeCheckpoint(model: Sequential, extra: { notes?: Record<stri
   });
   const header: CheckpointHeader = {
     model: model.toConfig(),
-    training: model.optimizer && model.loss
+    training: model.optimizer && model.heads.length > 0
       ? {
           optimizer: model.optimizer.getConfig(),
-          loss: model.loss.spec,
-          metrics: model.metricNames,
+          // One output keeps the form every earlier checkpoint has.
+          ...(model.heads.length === 1
+            ? { loss: model.heads[0].loss.spec, metrics: model.heads[0].metrics }
+            : { loss: model.heads.map((h) => h.loss.spec), metrics: model.heads.map((h) => h.metrics), lossWeights: model.heads.map((h) => h.weight) }),
           iterations: model.optimizer.iterations,
           epoch: model.epochsTrained,
         }
       : undefined,
-    layerStates: Object.fromEntries(model.layers.map((l) => [l.name, l.getState()]).filter(([, s]) => (s as number[]).length > 0)),
+    layerStates: model.layerStates(),
     tensors,
     notes: extra.notes,
   };
@@ -128,15 +136,23 @@ export function decodeCheckpointHeader(bytes: Uint8Array, source: string): { hea
 }
 
 /** Rebuilds a model (compiled, with optimizer state, ready to resume) from checkpoint bytes. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { kernels?: Kernels } = {}): { model: Sequential; header: CheckpointHeader } {
+export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { kernels?: Kernels } = {}): { model: Model; header: CheckpointHeader } {
   const { header, data } = decodeCheckpointHeader(bytes, source);
-  const model = Sequential.fromConfig(header.model, { where: `${source} model`, kernels: options.kernels });
+  const model = modelFromConfig(header.model, { where: `${source} model`, kernels: options.kernels });
   if (header.training) {
     const { iterations, epoch } = header.training;
     if (!Number.isInteger(iterations) || iterations < 0 || !Number.isInteger(epoch) || epoch < 0) {
       throw new InputError(`${source}: the checkpoint's step or epoch count is not a non-negative integer`);
     }
-    model.compile({ optimizer: header.training.optimizer, loss: header.training.loss, metrics: header.training.metrics });
+    const { loss, metrics, lossWeights } = header.training;
+    const several = Array.isArray(loss);
+    const byOutput = (list: unknown) => (Array.isArray(list) ? Object.fromEntries(model.outputNames.map((n, i) => [n, list[i]])) : undefined);
+    model.compile({
+      optimizer: header.training.optimizer,
+      loss,
+      metrics: several ? (byOutput(metrics) as Record<string, string[]>) : (metrics as string[]),
+      lossWeights,
+    });
     model.optimizer!.iterations = header.training.iterations;
     model.epochsTrained = header.training.epoch;
   }
@@ -150,10 +166,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { k
   };
   for (const p of model.params) fill(p.name, p.value, p.size);
   for (const { param, slots } of model.optimizer?.slotBuffers() ?? []) slots.forEach((ptr, i) => fill(`${param.name}/slot${i}`, ptr, param.size));
-  for (const layer of model.layers) {
-    const state = header.layerStates?.[layer.name];
-    if (Array.isArray(state)) layer.setState(state);
-  }
+  if (header.layerStates && typeof header.layerStates === "object") model.setLayerStates(header.layerStates);
   return { model, header };
 }
 

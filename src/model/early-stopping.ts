@@ -4,8 +4,7 @@
 
 import { InputError } from "../errors";
 import type { Tensor } from "../tensor";
-import type { Callback, EpochLogs } from "./callbacks";
-import type { Sequential } from "./sequential";
+import type { Callback, EpochLogs, TrainableModel } from "./callbacks";
 
 export interface EarlyStoppingOptions {
   /** A key of the epoch logs, e.g. "val_loss" (default) or "val_accuracy". */
@@ -25,7 +24,7 @@ export class EarlyStopping implements Callback {
   readonly patience: number;
   readonly restoreBestWeights: boolean;
   private readonly maximise: boolean;
-  private model?: Sequential;
+  private model?: TrainableModel;
   private best = NaN;
   private wait = 0;
   private bestWeights?: Tensor[];
@@ -43,7 +42,7 @@ export class EarlyStopping implements Callback {
     if (!Number.isInteger(this.patience) || this.patience < 0) throw new InputError(`EarlyStopping patience must be a whole number ≥ 0, got ${options.patience}`);
   }
 
-  setModel(model: Sequential): void {
+  setModel(model: TrainableModel): void {
     this.model = model;
   }
 

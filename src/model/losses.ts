@@ -2,7 +2,7 @@
 // loss. Softmax + cross-entropy (and sigmoid + binary cross-entropy) computed from logits is both cheaper
 // (the gradient is just p − t) and numerically stable (no log of an underflowed probability).
 
-import { Act, type Kernels, type Pointer } from "../engine/kernels";
+import type { Kernels, Pointer } from "../engine/kernels";
 import { InputError, didYouMean } from "../errors";
 import type { ActivationFunction } from "../layers/activation-function";
 
@@ -31,8 +31,13 @@ export type OutputHead = "softmax" | "sigmoid" | "none";
 export class CompiledLoss {
   /** Targets are i32 class indices rather than f32 rows. */
   readonly sparse: boolean;
-  /** The activation this loss applies to the last layer's output (which then emits logits). */
+  /** The activation this loss applies to the raw outputs itself (from logits). */
   readonly head: OutputHead;
+  /**
+   * The output layer's own activation is the head, so the model should have that layer emit logits and
+   * leave the activation to the loss (the plan decides; this only says it is possible).
+   */
+  readonly fusesActivation: boolean;
 
   constructor(readonly spec: Required<LossSpec>, outputActivation: ActivationFunction | undefined, readonly outputDim: number) {
     this.sparse = spec.type === "sparseCategoricalCrossentropy";
@@ -50,7 +55,7 @@ export class CompiledLoss {
       this.head = "none";
     }
     // With fromLogits the model's outputs are logits already; otherwise the layer stops short of the head.
-    if (outputActivation && this.head !== "none" && !spec.fromLogits) outputActivation.emitLogits = true;
+    this.fusesActivation = outputActivation !== undefined && this.head !== "none" && !spec.fromLogits;
   }
 
   /** Batch-mean loss; writes d(loss)/d(output) to grad and the head's probabilities to probs. */
@@ -72,13 +77,5 @@ export class CompiledLoss {
   /** Where compute() leaves the model's user-facing outputs. */
   predictionsAt(output: Pointer, probs: Pointer): Pointer {
     return this.head === "none" ? output : probs;
-  }
-
-  /** The user-facing outputs without a loss: apply the head to raw outputs. */
-  applyHead(kernels: Kernels, output: Pointer, rows: number, probs: Pointer): Pointer {
-    if (this.spec.fromLogits || this.head === "none") return output;
-    if (this.head === "softmax") kernels.softmaxForward(output, probs, rows, this.outputDim);
-    else kernels.activationForward(Act.sigmoid, output, probs, rows * this.outputDim);
-    return probs;
   }
 }

@@ -3,9 +3,9 @@
 // flush, rename), so a crash mid-save leaves the previous checkpoint intact.
 
 import { writeFileAtomic } from "../io/atomic-file";
-import type { Callback, EpochLogs } from "./callbacks";
+import type { Callback, EpochLogs, TrainableModel } from "./callbacks";
 import { encodeCheckpoint } from "./checkpoint";
-import type { Sequential } from "./sequential";
+import type { Model } from "./model";
 
 export interface ModelCheckpointOptions {
   /** File to write; "{epoch}" is replaced by the 1-based epoch number. */
@@ -17,7 +17,7 @@ export interface ModelCheckpointOptions {
 }
 
 export class ModelCheckpoint implements Callback {
-  private model?: Sequential;
+  private model?: TrainableModel;
   private best = NaN;
   readonly monitor: string;
   private readonly maximise: boolean;
@@ -30,7 +30,7 @@ export class ModelCheckpoint implements Callback {
     this.maximise = mode === "max" || (mode === "auto" && /acc|precision|recall|f1/.test(this.monitor));
   }
 
-  setModel(model: Sequential): void {
+  setModel(model: TrainableModel): void {
     this.model = model;
   }
 
@@ -44,7 +44,8 @@ export class ModelCheckpoint implements Callback {
       this.best = value;
     }
     const path = this.options.path.replace("{epoch}", String(epoch + 1));
-    writeFileAtomic(path, encodeCheckpoint(this.model));
+    // fit() hands every callback the model it trains, which is always a Model.
+    writeFileAtomic(path, encodeCheckpoint(this.model as Model));
     this.saved.push(path);
   }
 }

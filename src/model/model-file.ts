@@ -8,7 +8,8 @@ import type { Kernels } from "../engine/kernels";
 import { parseLoss, type LossSpec } from "./losses";
 import { parseMetrics } from "./metrics";
 import { scheduleFromConfig } from "./schedules";
-import { Sequential } from "./sequential";
+import type { Model } from "./model";
+import { modelFromConfig } from "./model-config";
 
 export interface TrainingRecipe {
   optimizer: unknown;
@@ -25,12 +26,16 @@ export interface ModelFile {
   description?: string;
   /** Per-sample input shape; when absent, the data supplies it (e.g. the feature count of a CSV). */
   inputShape?: number[];
+  /** A graph's inputs ([{"name", "shape"}]); with them, layers name their inputs (see src/model/graph.ts). */
+  inputs?: unknown[];
   layers: unknown[];
+  /** A graph's outputs, by layer name (default: the last layer). */
+  outputs?: unknown;
   seed?: number;
   training?: Partial<TrainingRecipe>;
 }
 
-const TOP_LEVEL_KEYS = ["name", "description", "inputShape", "layers", "seed", "training"];
+const TOP_LEVEL_KEYS = ["name", "description", "inputShape", "inputs", "layers", "outputs", "seed", "training"];
 const DEFAULT_RECIPE: TrainingRecipe = {
   optimizer: { type: "adam", learningRate: 0.001 },
   loss: "sparseCategoricalCrossentropy",
@@ -74,7 +79,9 @@ export function recipeOf(file: ModelFile): TrainingRecipe {
   return { ...DEFAULT_RECIPE, ...file.training };
 }
 
-export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels; inputShape?: number[] } = {}): Sequential {
-  const config = file.inputShape === undefined && options.inputShape ? { ...file, inputShape: options.inputShape } : file;
-  return Sequential.fromConfig(config, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
+export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels; inputShape?: number[] } = {}): Model {
+  const chain = file.inputs === undefined;
+  if (!chain && file.inputShape !== undefined) throw new InputError(`${source}: a graph gives its inputs' shapes in "inputs"; drop "inputShape"`);
+  const config = chain && file.inputShape === undefined && options.inputShape ? { ...file, inputShape: options.inputShape } : file;
+  return modelFromConfig(config, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
 }

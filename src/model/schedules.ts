@@ -4,18 +4,17 @@
 
 import { InputError, didYouMean } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
-import type { Callback } from "./callbacks";
-import type { Sequential } from "./sequential";
+import type { Callback, TrainableModel } from "./callbacks";
 
 export class LearningRateScheduler implements Callback {
-  private model?: Sequential;
+  private model?: TrainableModel;
 
   constructor(
     readonly schedule: (epoch: number, initialRate: number) => number,
     readonly description = "a custom learning-rate schedule",
   ) {}
 
-  setModel(model: Sequential): void {
+  setModel(model: TrainableModel): void {
     this.model = model;
   }
 
@@ -70,7 +69,7 @@ export class ReduceLearningRateOnPlateau implements Callback {
   readonly cooldown: number;
   readonly mode: "min" | "max";
   readonly description: string;
-  private model?: Sequential;
+  private model?: TrainableModel;
   private best = NaN;
   private wait = 0;
   private cooldownLeft = 0;
@@ -90,7 +89,7 @@ export class ReduceLearningRateOnPlateau implements Callback {
     this.description = `lr ×${this.factor} after ${this.patience} epoch(s) without ${this.monitor} improving`;
   }
 
-  setModel(model: Sequential): void {
+  setModel(model: TrainableModel): void {
     this.model = model;
   }
 

@@ -5,11 +5,10 @@ import type { ActivationName } from "../layers/activation-function";
 import { Dropout } from "../layers/dropout";
 import { MaxPool2D } from "../layers/max-pool2d";
 import { InputError } from "../errors";
-import { slideWindow } from "../layers/spatial";
-import type { Value } from "./trace";
+import { concatenate, type Value } from "./trace";
 
 function activation(x: Value, name: ActivationName): Value {
-  return x.trace.apply(x, new Activation({ activation: name }), x.shape, name);
+  return x.trace.apply(x, new Activation({ activation: name }), name);
 }
 
 export const relu = (x: Value) => activation(x, "relu");
@@ -29,23 +28,28 @@ export function softmax(x: Value, dim = -1): Value {
  */
 export function logSoftmax(x: Value, dim = -1): Value {
   checkLastDim(x, dim, "log_softmax");
-  const out = x.trace.apply(x, null, x.shape, "log_softmax");
-  x.trace.output = "logSoftmax";
-  return out;
+  return x.asLogSoftmax();
 }
 export const log_softmax = logSoftmax;
 
 /** F.dropout(x, p, training): active while the module is in training mode. */
 export function dropout(x: Value, p = 0.5): Value {
-  return x.trace.apply(x, new Dropout({ rate: p }), x.shape, "dropout");
+  return x.trace.apply(x, new Dropout({ rate: p }), "dropout");
 }
 
 export function maxPool2d(x: Value, kernelSize: number, stride = kernelSize): Value {
-  const w = slideWindow(x.shape[0], x.shape[1], kernelSize, kernelSize, stride, "valid", "max_pool2d");
-  return x.trace.apply(x, new MaxPool2D({ poolSize: kernelSize, strides: stride }), [w.outH, w.outW, x.shape[2]], "max_pool2d");
+  return x.trace.apply(x, new MaxPool2D({ poolSize: kernelSize, strides: stride }), "max_pool2d");
 }
 export const max_pool2d = maxPool2d;
 
 function checkLastDim(x: Value, dim: number, what: string): void {
   if (x.shape.length !== 1 || (dim !== 1 && dim !== -1)) throw new InputError(`${what}: supported over the features of flat [batch, n] values (dim 1)`);
 }
+
+/** x + y, element-wise (torch.add). */
+export const add = (x: Value, y: Value) => x.add(y);
+export const sub = (x: Value, y: Value) => x.sub(y);
+export const mul = (x: Value, y: Value) => x.mul(y);
+
+/** torch.cat(values, dim): dim 1 is the channels of images and the features of flat values. */
+export const cat = (values: Value[], dim = 1) => concatenate(values, dim);

@@ -46,7 +46,7 @@ export function compileFor(engine: Engine, spec: LossSpec, name: string): void {
     if (engine.compiledWith.optimizer === optimizer) return;
   }
   // Without an optimizer yet, gradients can still be computed; a zero-rate SGD holds the place.
-  engine.model.compile({ optimizer: optimizer?.engineOptimizer ?? new SGDOptimizer({ learningRate: 0 }), loss: spec });
+  engine.model.compile({ optimizer: optimizer?.engineOptimizer ?? new SGDOptimizer({ learningRate: 0 }), loss: spec, accumulateGradients: true });
   engine.compiledWith = { optimizer, loss: name };
 }
 

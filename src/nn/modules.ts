@@ -1,6 +1,6 @@
 // PyTorch-style modules over wasmgrad's layers: nn.Module with forward() and parameters(), and the
-// usual building blocks. A module is traced into a wasmgrad model on its first call (see trace.ts);
-// after that, call() runs the model's kernels on real batches.
+// usual building blocks. A module is traced into a wasmgrad graph model on its first call (see
+// trace.ts); after that, call() runs the model's kernels on real batches.
 //
 // Layout: wasmgrad images are channels-last, [batch, height, width, channels]; MNIST's single channel
 // makes that the same bytes as PyTorch's [batch, 1, 28, 28].
@@ -15,17 +15,18 @@ import { Dense } from "../layers/dense";
 import { Dropout as DropoutLayer } from "../layers/dropout";
 import type { Layer } from "../layers/layer";
 import { MaxPool2D as MaxPoolLayer } from "../layers/max-pool2d";
-import { slideWindow } from "../layers/spatial";
 import type { InputData } from "../data/samples";
-import { Sequential } from "../model/sequential";
+import { Model } from "../model/model";
+import { fuseActivations } from "./fuse";
 import { isTensor, type Tensor } from "../tensor";
 import { Trace, Value, type OutputKind } from "./trace";
+import { traceGraph } from "../model/graph";
 
 export type { Value } from "./trace";
 
 /** The model a root module runs on once traced, and what its optimizer and loss need to know. */
 export interface Engine {
-  model: Sequential;
+  model: Model;
   /** The root module that was traced into `model`. */
   owner: Module;
   output: OutputKind;
@@ -75,7 +76,7 @@ export abstract class Module {
   }
 
   /** The wasmgrad model behind this module (after the first call): save it, export it, summary() it. */
-  get model(): Sequential {
+  get model(): Model {
     if (!this.engine) throw new InputError("the module has no model yet: call it on a batch first");
     return this.engine.model;
   }
@@ -89,11 +90,13 @@ export abstract class Module {
   private ensureEngine(sampleShape: number[]): Engine {
     if (this.engine) return this.engine;
     const trace = new Trace(sampleShape);
-    const out = this.forward(new Value(trace, 0, sampleShape));
-    if (out.trace !== trace) throw new InputError("forward() must return the value computed from its input");
-    const model = new Sequential({ inputShape: sampleShape, seed: this.seed, layers: fuseActivations(trace.layers), name: this.constructor.name });
+    const out = this.forward(new Value(trace, trace.input));
+    if (!(out instanceof Value) || out.trace !== trace) throw new InputError("forward() must return the value computed from its input");
+    if (out.symbolic === trace.input) throw new InputError("forward() returns its input unchanged: there is no model to train");
+    const graph = fuseActivations(traceGraph([trace.input], [out.symbolic]));
+    const model = Model.fromGraph(graph, { seed: this.seed, name: this.constructor.name });
     model.build();
-    this.engine = { model, owner: this, output: trace.output, gradientsZeroed: true };
+    this.engine = { model, owner: this, output: out.kind, gradientsZeroed: true };
     return this.engine;
   }
 }
@@ -103,17 +106,15 @@ export class ParameterGroup {
   constructor(readonly module: Module) {}
 }
 
-/** A module that is one wasmgrad layer. */
+/** A module that is one wasmgrad layer. Called twice, it is one layer applied twice: shared weights. */
 abstract class LayerModule extends Module {
   private layer?: Layer;
 
   protected abstract makeLayer(input: number[]): Layer;
-  protected abstract outputShape(input: number[]): number[];
 
   forward(x: Value): Value {
-    if (this.layer) throw new InputError(`${this.constructor.name}: a module instance can be used once in forward(); create one per use`);
-    this.layer = this.makeLayer(x.shape);
-    return x.trace.apply(x, this.layer, this.outputShape(x.shape), this.constructor.name);
+    this.layer ??= this.makeLayer(x.shape);
+    return x.trace.apply(x, this.layer, this.constructor.name);
   }
 }
 
@@ -127,9 +128,6 @@ export class Linear extends LayerModule {
     }
     // PyTorch's default weight initialisation, U(±1/√fan_in); biases start at zero.
     return new Dense({ units: this.outFeatures, useBias: this.options.bias ?? true, kernelInitializer: "torchUniform" });
-  }
-  protected outputShape(): number[] {
-    return [this.outFeatures];
   }
 }
 
@@ -150,19 +148,11 @@ export class Conv2d extends LayerModule {
     }
     return new Conv2D({ filters: this.outChannels, kernelSize: this.kernelSize, strides: this.options.stride ?? 1, padding: this.padding, useBias: this.options.bias ?? true, kernelInitializer: "torchUniform" });
   }
-  protected outputShape(input: number[]): number[] {
-    const w = slideWindow(input[0], input[1], this.kernelSize, this.kernelSize, this.options.stride ?? 1, this.padding, "Conv2d");
-    return [w.outH, w.outW, this.outChannels];
-  }
 }
 
 abstract class Pool extends LayerModule {
   constructor(readonly kernelSize: number, readonly stride = kernelSize) {
     super();
-  }
-  protected outputShape(input: number[]): number[] {
-    const w = slideWindow(input[0], input[1], this.kernelSize, this.kernelSize, this.stride, "valid", this.constructor.name);
-    return [w.outH, w.outW, input[2]];
   }
 }
 
@@ -187,9 +177,6 @@ export class BatchNorm extends LayerModule {
     if (input[input.length - 1] !== this.numFeatures) throw new InputError(`BatchNorm(${this.numFeatures}) gets inputs shaped [${input}]`);
     return new BatchNormalization({ epsilon: this.options.eps ?? 1e-5, momentum: 1 - (this.options.momentum ?? 0.1) });
   }
-  protected outputShape(input: number[]): number[] {
-    return input;
-  }
 }
 export const BatchNorm1d = BatchNorm;
 export const BatchNorm2d = BatchNorm;
@@ -200,9 +187,6 @@ export class Dropout extends LayerModule {
   }
   protected makeLayer(): Layer {
     return new DropoutLayer({ rate: this.p });
-  }
-  protected outputShape(input: number[]): number[] {
-    return input;
   }
 }
 
@@ -215,7 +199,7 @@ export class Flatten extends Module {
 abstract class ActivationModule extends Module {
   protected abstract readonly activation: ActivationName;
   forward(x: Value): Value {
-    return x.trace.apply(x, new Activation({ activation: this.activation }), x.shape, this.constructor.name);
+    return x.trace.apply(x, new Activation({ activation: this.activation }), this.constructor.name);
   }
 }
 export class ReLU extends ActivationModule {
@@ -243,18 +227,28 @@ export class SequentialModule extends Module {
   }
 }
 
-/** An activation right after a Linear/Conv2d runs in its GEMM's epilogue instead of as its own pass. */
-function fuseActivations(layers: Layer[]): Layer[] {
-  const out: Layer[] = [];
-  for (const layer of layers) {
-    const previous = out[out.length - 1];
-    if (layer instanceof Activation && (previous instanceof Dense || previous instanceof Conv2D) && previous.activation.name === "linear") {
-      (previous.activation as { name: ActivationName }).name = layer.activation.name;
-      continue;
-    }
-    out.push(layer);
+/** nn.ModuleList: modules held in a list, applied however forward() says (m.at(i).call(x)). */
+export class ModuleList extends Module {
+  readonly modules: Module[];
+  constructor(modules: Module[] = []) {
+    super();
+    this.modules = [...modules];
   }
-  return out;
+  at(index: number): Module {
+    const m = this.modules[index < 0 ? this.modules.length + index : index];
+    if (!m) throw new InputError(`ModuleList index ${index} is out of range (it holds ${this.modules.length})`);
+    return m;
+  }
+  append(module: Module): this {
+    this.modules.push(module);
+    return this;
+  }
+  get length(): number {
+    return this.modules.length;
+  }
+  forward(): Value {
+    throw new InputError("a ModuleList has no forward(): call its modules from the forward() of the module that holds it");
+  }
 }
 
 function asBatch(x: Tensor | InputData): { data: Float32Array; shape: number[] } {

@@ -40,7 +40,7 @@ export abstract class Optimizer {
     const engine = this.module.engineFor("optimizer.step()");
     if (!engine.compiledWith) throw new InputError("optimizer.step() needs gradients: compute a loss and call loss.backward() first");
     if (engine.compiledWith.optimizer !== this) {
-      engine.model.compile({ optimizer: this.engineOptimizer, loss: engine.model.loss!.spec });
+      engine.model.compile({ optimizer: this.engineOptimizer, loss: engine.model.loss!.spec, accumulateGradients: true });
       engine.compiledWith = { optimizer: this, loss: engine.compiledWith.loss };
       throw new InputError("this optimizer was created after the loss was first computed; its state starts now — call backward() again before step()");
     }

@@ -1,36 +1,42 @@
-// How a PyTorch-style module becomes a wasmgrad model: its forward() is run once on a symbolic value, and
-// every module or function it applies appends a layer. Modules whose forward is a chain (each step
-// consumes the previous step's result — MLPs and CNNs) trace completely; a second use of an older value
-// (a branch, a skip connection) is refused with a clear error.
+// How a PyTorch-style module becomes a wasmgrad model: its forward() runs once on symbolic values, and
+// every module or function it applies records a layer application, exactly as the functional API does.
+// forward() may branch and merge (x + this.shortcut.call(x), F.cat), and a module called twice shares its
+// weights. What cannot be recorded is one clear error naming the operation.
 
 import { InputError } from "../errors";
+import { Add, Concatenate, Multiply, Subtract } from "../layers/merge";
 import type { Layer } from "../layers/layer";
 import { Flatten } from "../layers/flatten";
+import { Input, type SymbolicTensor } from "../layers/symbolic";
 
 /** What the traced model's raw outputs are, for the loss and for what forward() returns. */
 export type OutputKind = "raw" | "logSoftmax";
 
 export class Trace {
-  readonly layers: Layer[] = [];
-  output: OutputKind = "raw";
-  private head = 0;
+  readonly input: SymbolicTensor;
 
-  constructor(readonly inputShape: number[]) {}
+  constructor(readonly inputShape: number[]) {
+    this.input = Input({ shape: inputShape, name: "input" });
+  }
 
-  /** Appends a layer consuming `from`, which must be the latest value. */
-  apply(from: Value, layer: Layer | null, shape: number[], what: string): Value {
-    if (from.trace !== this || from.step !== this.head) {
-      throw new InputError(`${what}: wasmgrad modules must be chains (each step uses the previous step's result); this forward() reuses an earlier value`);
+  /** Records `layer` applied to values of this trace. */
+  apply(from: Value | Value[], layer: Layer, what: string): Value {
+    const values = Array.isArray(from) ? from : [from];
+    for (const v of values) {
+      if (!(v instanceof Value) || v.trace !== this) throw new InputError(`${what}: its inputs must be values computed inside this forward() from its input`);
+      if (v.kind !== "raw") throw new InputError(`${what}: nothing may follow log_softmax; it must be the model's last step`);
     }
-    if (this.output !== "raw") throw new InputError(`${what}: nothing may follow log_softmax; it must be the model's last step`);
-    if (layer) this.layers.push(layer);
-    return new Value(this, ++this.head, shape);
+    return new Value(this, layer.apply(values.map((v) => v.symbolic)));
   }
 }
 
 /** A symbolic tensor inside a traced forward(): only its per-sample shape is known. */
 export class Value {
-  constructor(readonly trace: Trace, readonly step: number, readonly shape: number[]) {}
+  constructor(readonly trace: Trace, readonly symbolic: SymbolicTensor, readonly kind: OutputKind = "raw") {}
+
+  get shape(): number[] {
+    return [...this.symbolic.shape];
+  }
 
   /** x.view(-1, n) / x.view(batch, n): flatten to n features per sample. */
   view(...shape: number[]): Value {
@@ -43,7 +49,38 @@ export class Value {
   }
 
   flatten(): Value {
-    const size = this.shape.reduce((a, b) => a * b, 1);
-    return this.shape.length === 1 ? this.trace.apply(this, null, this.shape, "flatten") : this.trace.apply(this, new Flatten(), [size], "flatten");
+    return this.shape.length === 1 ? this : this.trace.apply(this, new Flatten(), "flatten");
   }
+
+  /** x + y (x.add(y)), element-wise on equal shapes. */
+  add(other: Value): Value {
+    return this.trace.apply([this, other], new Add(), "add");
+  }
+
+  sub(other: Value): Value {
+    return this.trace.apply([this, other], new Subtract(), "sub");
+  }
+
+  mul(other: Value): Value {
+    return this.trace.apply([this, other], new Multiply(), "mul");
+  }
+
+  /** The same value marked as log-probabilities (F.log_softmax): it must be what forward() returns. */
+  asLogSoftmax(): Value {
+    return new Value(this.trace, this.symbolic, "logSoftmax");
+  }
+}
+
+/**
+ * torch.cat(values, dim) over PyTorch's dims: on images ([N, C, H, W] in PyTorch, channels-last here)
+ * dim 1 is the channels, our last axis; on flat [N, F] values dim 1 is the features.
+ */
+export function concatenate(values: Value[], dim: number): Value {
+  if (!Array.isArray(values) || values.length < 2) throw new InputError("cat: give a list of two or more values");
+  const rank = values[0].shape.length + 1;
+  const d = dim < 0 ? dim + rank : dim;
+  if (d < 1 || d >= rank) throw new InputError(`cat: dim ${dim} is not one of the per-sample dims 1..${rank - 1} (dim 0 is the batch)`);
+  // PyTorch's NCHW dims to our NHWC axes (per sample): C → 2, H → 0, W → 1.
+  const axis = rank === 4 ? [2, 0, 1][d - 1] : d - 1;
+  return values[0].trace.apply(values, new Concatenate({ axis: axis + 1 }), "cat");
 }

@@ -1,4 +1,4 @@
-// Sequential → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers).
+// Model → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers).
 //
 // wasmgrad computes in NHWC, ONNX's image operators in NCHW. The graph therefore takes the model's own
 // NHWC input (so `infer` feeds the same arrays as `predict`), transposes once to NCHW before the first
@@ -17,7 +17,7 @@ import { Dense } from "../layers/dense";
 import { Dropout } from "../layers/dropout";
 import { Flatten } from "../layers/flatten";
 import { MaxPool2D } from "../layers/max-pool2d";
-import type { Sequential } from "../model/sequential";
+import type { Model } from "../model/model";
 import { TensorDataType, encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "./onnx-proto";
 
 export const EXPORT_OPSET = 13;
@@ -32,7 +32,7 @@ class GraphBuilder {
   readonly initializers: TensorProto[] = [];
   private counter = 0;
 
-  constructor(readonly model: Sequential) {}
+  constructor(readonly model: Model) {}
 
   node(opType: string, inputs: string[], attributes: AttributeProto[] = [], name = opType.toLowerCase()): string {
     const output = `${name}_${++this.counter}`;
@@ -54,11 +54,11 @@ class GraphBuilder {
 const ints = (name: string, values: number[]): AttributeProto => ({ name, type: "INTS", ints: values });
 
 /** Encodes the model as ONNX bytes. */
-export function exportOnnx(model: Sequential, options: { producerVersion?: string } = {}): Uint8Array {
+export function exportOnnx(model: Model, options: { producerVersion?: string } = {}): Uint8Array {
   return encodeModel(toOnnxModel(model, options));
 }
 
-export function toOnnxModel(model: Sequential, options: { producerVersion?: string } = {}): ModelProto {
+export function toOnnxModel(model: Model, options: { producerVersion?: string } = {}): ModelProto {
   model.build();
   const g = new GraphBuilder(model);
   let x = INPUT_NAME;

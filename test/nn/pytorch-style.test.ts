@@ -152,16 +152,14 @@ describe("PyTorch semantics", () => {
     expect(cnn.model.layers.map((l) => l.type)).toEqual(["Conv2D", "MaxPool2D", "Conv2D", "Flatten", "Dropout", "Dense"]);
   });
 
-  test("mistakes are clear errors: a branch, wrong sizes, a second backward", () => {
-    class Branchy extends nn.Module {
+  test("mistakes are clear errors: a merge of unequal shapes, wrong sizes, a second backward", () => {
+    class Unequal extends nn.Module {
       a = new nn.Linear(12, 3);
-      b = new nn.Linear(12, 3);
       forward(v: Value): Value {
-        this.a.call(v);
-        return this.b.call(v);
+        return v.add(this.a.call(v));
       }
     }
-    expect(() => new Branchy().call(x)).toThrow(/must be chains/);
+    expect(() => new Unequal().call(x)).toThrow(/needs inputs of one shape, got \[12\], \[3\]/);
     class Wrong extends nn.Module {
       fc = new nn.Linear(10, 3);
       forward(v: Value): Value {

@@ -1,5 +1,5 @@
 // Finite-difference gradient checking for one layer at a time. A LayerProbe builds a layer on its own heap
-// with an input buffer and an output-gradient buffer, and defines the scalar L(x, θ) = Σ r ⊙ forward(x)
+// with a buffer per input and an output-gradient buffer, and defines the scalar L(x, θ) = Σ r ⊙ forward(x)
 // for a fixed random r, so that backward(r) is exactly ∂L/∂x and ∂L/∂θ. The numeric side perturbs one
 // element at a time and divides by the perturbation actually stored in f32 (fround(v + h) − fround(v − h)),
 // not by 2h, so the rounding of the perturbed value itself adds no error.
@@ -18,7 +18,9 @@ export interface Tolerance {
 /** Worst |analytic − numeric| / (atol + rtol·|numeric|) seen by compareGradients, for reporting. */
 export const worstSeen = { ratio: 0, label: "" };
 
-export class LayerProbe {
+export class LayerProbe<L extends Layer = Layer> {
+  /** One buffer per input; `input` is the first. */
+  readonly inputs: Pointer[];
   readonly input: Pointer;
   readonly outputGrad: Pointer;
   /** The fixed weights of L = Σ r ⊙ y. */
@@ -26,18 +28,28 @@ export class LayerProbe {
   /** Runs before every forward pass (Dropout uses it to replay the same mask). */
   beforeForward: () => void = () => {};
   training = false;
+  /** Ask the layer for the values before its activation (as when a loss fuses it). */
+  logits = false;
 
-  constructor(readonly layer: Layer, readonly heap: Heap, inputShape: number[], readonly batch: number, seed = 1) {
+  /** `inputShape` is one per-sample shape, or a list of them for a layer with several inputs. */
+  constructor(readonly layer: L, readonly heap: Heap, inputShape: number[] | number[][], readonly batch: number, seed = 1) {
     layer.name ||= "probe";
-    layer.build(inputShape, heap, new Rng(seed));
+    const shapes = typeof inputShape[0] === "number" ? [inputShape as number[]] : (inputShape as number[][]);
+    layer.build(shapes, heap, new Rng(seed));
     layer.allocate(batch);
-    this.input = heap.allocFloats(batch * layer.inputSize);
+    this.inputs = shapes.map((s) => heap.allocFloats(batch * s.reduce((a, b) => a * b, 1)));
+    this.input = this.inputs[0];
     this.outputGrad = heap.allocFloats(batch * layer.outputSize);
     this.r = seededValues(batch * layer.outputSize, seed + 1000);
   }
 
   get inputCount(): number {
     return this.batch * this.layer.inputSize;
+  }
+
+  /** Values in input i's buffer. */
+  inputCountOf(i: number): number {
+    return this.batch * this.layer.inputShapes[i].reduce((a, b) => a * b, 1);
   }
 
   get outputCount(): number {
@@ -55,7 +67,7 @@ export class LayerProbe {
   /** A copy of forward(x). */
   forward(): Float32Array {
     this.beforeForward();
-    const y = this.layer.forward(this.input, this.batch, this.training);
+    const y = this.layer.forwardAll(this.inputs, this.batch, { training: this.training, backwardFollows: true, logits: this.logits });
     return this.heap.f32(y, this.outputCount).slice();
   }
 
@@ -71,16 +83,18 @@ export class LayerProbe {
    * ∂L/∂x and ∂L/∂θ from backward. A first forward/backward with a different r runs before the real one,
    * so a layer that accumulated into (rather than overwrote) a gradient buffer would be caught.
    */
-  analytic(): { input: Float32Array; params: Float32Array[] } {
+  analytic(): { input: Float32Array; inputs: Float32Array[]; params: Float32Array[] } {
     const decoy = seededValues(this.outputCount, 4242, -3, 3);
-    let dx: Pointer = 0;
+    let dxs: Pointer[] = [];
     for (const dy of [decoy, this.r]) {
       this.forward();
       this.heap.f32(this.outputGrad, this.outputCount).set(dy);
-      dx = this.layer.backward(this.outputGrad, this.batch, true);
+      dxs = this.layer.backwardAll(this.outputGrad, this.batch, this.inputs.map(() => true));
     }
+    const inputs = dxs.map((dx, i) => this.heap.f32(dx, this.inputCountOf(i)).slice());
     return {
-      input: this.heap.f32(dx, this.inputCount).slice(),
+      input: inputs[0],
+      inputs,
       params: this.layer.params.map((p) => this.heap.f32(p.grad, p.size).slice()),
     };
   }

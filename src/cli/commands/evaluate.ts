@@ -30,7 +30,7 @@ export function registerEvaluate(cli: CAC): void {
       const classifier = model.loss.head !== "none" || model.loss.sparse;
       let confusion: ConfusionMatrix | undefined;
       if (classifier) {
-        const predictions = model.predict(data.test.x, { batchSize }).data;
+        const predictions = model.predictAll(data.test.x, { batchSize })[0].data;
         const truth = targets instanceof Int32Array ? targets : Int32Array.from({ length: data.test.count }, (_, r) => predictedClass(targets, r, outputs));
         confusion = ConfusionMatrix.fromOutputs(predictions, truth, outputs);
         Object.assign(metrics, confusion.summary());

@@ -7,7 +7,7 @@ import { readArrayFile } from "../../data/array-file";
 import { InputError } from "../../errors";
 import { writeFileAtomic } from "../../io/atomic-file";
 import { Conv2D } from "../../layers/conv2d";
-import type { Sequential } from "../../model/sequential";
+import type { Model } from "../../model/model";
 import { heatRgb, divergingRgb, rgbToSvg, tileImages } from "../../viz/image-grid";
 import { encodePng } from "../../viz/png";
 import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
@@ -95,7 +95,7 @@ function grayRgb(values: Float32Array): Uint8Array {
 }
 
 /** The first Conv2D's filters, averaged over input channels, one tile each on one shared colour scale. */
-function filterImage(model: Sequential, scale: number): { pixels: Uint8Array; width: number; height: number } | null {
+function filterImage(model: Model, scale: number): { pixels: Uint8Array; width: number; height: number } | null {
   const index = model.layers.findIndex((l) => l instanceof Conv2D);
   if (index < 0) return null;
   const conv = model.layers[index] as Conv2D;

@@ -26,7 +26,7 @@ export function registerPredict(cli: CAC): void {
       }
       const x = new Float32Array(idx.data.length);
       for (let i = 0; i < x.length; i++) x[i] = idx.data[i] / 255;
-      const out = model.predict(x, { batchSize: 256 });
+      const [out] = model.predictAll(x, { batchSize: 256 });
       const classes = out.shape[1] ?? 1;
       const rows = Array.from({ length: idx.dims[0] }, (_, i) => {
         const p = Array.from(out.data.subarray(i * classes, (i + 1) * classes));

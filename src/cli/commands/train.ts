@@ -5,7 +5,7 @@ import { writeSync } from "node:fs";
 import type { CAC } from "cac";
 import { ImageAugmenter } from "../../data/augmentation";
 import { importOnnx } from "../../onnx/import";
-import type { Sequential } from "../../model/sequential";
+import type { Model } from "../../model/model";
 import type { LossSpec } from "../../model/losses";
 import { trainingCurvesSvg } from "../training-curves";
 import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
@@ -110,7 +110,7 @@ export function registerTrain(cli: CAC): void {
 
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed });
       if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
-      let model: Sequential;
+      let model: Model;
       if (flags.resume) model = loadCheckpoint(flags.resume);
       else if (flags.from) model = importOnnx(readInputFile(flags.from, "--from"), { source: flags.from, seed });
       else model = buildModel(file, source, { seed, inputShape: data.train.shape });
@@ -196,7 +196,7 @@ export function registerTrain(cli: CAC): void {
 }
 
 /** An imported classifier's loss: on its probabilities if it ends in softmax, else on its logits (PyTorch's way). */
-function lossForImported(model: Sequential): LossSpec {
+function lossForImported(model: Model): LossSpec {
   const last = model.layers[model.layers.length - 1] as { activation?: { name: string } };
   const outputs = model.outputShape.reduce((a, b) => a * b, 1);
   if (outputs === 1) return { type: "binaryCrossentropy", fromLogits: last.activation?.name !== "sigmoid" };
