@@ -179,6 +179,7 @@ export class Model implements TrainableModel {
 
   /** Every parameter, in layer order (kernel, then bias); a shared layer's once. */
   get params(): Parameter[] {
+    this.build();
     return this.layers.flatMap((l) => l.params);
   }
 
