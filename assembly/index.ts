@@ -8,3 +8,6 @@ export { activationForward, activationBackward, softmaxForward, softmaxBackward 
 export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
 export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";
+// Data movement (reshaping layers): permutation, padding, cropping, upsampling.
+export { permute, zeroPad2d, crop2d } from "./movement";
+export { upsampleNearestForward, upsampleNearestBackward, resizeBilinearForward, resizeBilinearBackward } from "./upsampling";
