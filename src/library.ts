@@ -14,6 +14,13 @@ export { ImageAugmenter, type AugmentationOptions } from "./data/augmentation";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";
 export { Activation } from "./layers/activation";
+// Data-movement layers.
+export { Reshape } from "./layers/reshape";
+export { Permute } from "./layers/permute";
+export { ZeroPadding2D } from "./layers/zero-padding2d";
+export { Cropping2D } from "./layers/cropping2d";
+export { UpSampling2D, type UpSampling2DOptions, type Interpolation } from "./layers/up-sampling2d";
+export type { EdgeSpec } from "./layers/edges";
 export { Layer, type Parameter } from "./layers/layer";
 export { layerFromConfig, LAYER_TYPES } from "./layers/registry";
 export { SGD } from "./optimizers/sgd";

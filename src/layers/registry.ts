@@ -10,6 +10,12 @@ import { Dropout } from "./dropout";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
 import { MaxPool2D } from "./max-pool2d";
+// Data-movement layers.
+import { Cropping2D } from "./cropping2d";
+import { Permute } from "./permute";
+import { Reshape } from "./reshape";
+import { UpSampling2D } from "./up-sampling2d";
+import { ZeroPadding2D } from "./zero-padding2d";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -21,6 +27,12 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,
+  // Data-movement layers.
+  Reshape: Reshape.fromConfig,
+  Permute: Permute.fromConfig,
+  ZeroPadding2D: ZeroPadding2D.fromConfig,
+  Cropping2D: Cropping2D.fromConfig,
+  UpSampling2D: UpSampling2D.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
