@@ -9,3 +9,6 @@ export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCross
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
 export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";
 export { elementwise, scale, routeToWinner, copyRows, rowDots, scaleRows } from "./elementwise";
+// Data movement (reshaping layers): permutation, padding, cropping, upsampling.
+export { permute, zeroPad2d, crop2d } from "./movement";
+export { upsampleNearestForward, upsampleNearestBackward, resizeBilinearForward, resizeBilinearBackward } from "./upsampling";

@@ -21,6 +21,13 @@ export { Dropout } from "./layers/dropout";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";
+// Data-movement layers.
+export { Reshape } from "./layers/reshape";
+export { Permute } from "./layers/permute";
+export { ZeroPadding2D } from "./layers/zero-padding2d";
+export { Cropping2D } from "./layers/cropping2d";
+export { UpSampling2D, type UpSampling2DOptions, type Interpolation } from "./layers/up-sampling2d";
+export type { EdgeSpec } from "./layers/edges";
 export { layerFromConfig, LAYER_TYPES } from "./layers/registry";
 export { SGD } from "./optimizers/sgd";
 export { Adam } from "./optimizers/adam";

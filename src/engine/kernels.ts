@@ -121,4 +121,28 @@ export interface Kernels {
   rowDots(a: Pointer, b: Pointer, rows: number, cols: number, y: Pointer): void;
   /** y[r][c] = x[r][c]·s[r]; y may equal x. */
   scaleRows(x: Pointer, s: Pointer, rows: number, cols: number, y: Pointer): void;
+  // ---- data movement (assembly/movement.ts, assembly/upsampling.ts) ----------------------------------
+  // Outputs must not overlap inputs. Every backward pass here is another kernel's forward pass or a
+  // dedicated adjoint; all overwrite their output.
+
+  /**
+   * y = each of n samples of x, shaped [d0, d1, d2, d3] (fewer axes as leading 1s), with its axes
+   * permuted: output axis k is input axis p_k (0-based). The adjoint is the inverse permutation.
+   */
+  permute(x: Pointer, n: number, d0: number, d1: number, d2: number, d3: number, p0: number, p1: number, p2: number, p3: number, y: Pointer): void;
+  /** y [n, h + top + bottom, w + left + right, c] = x [n, h, w, c] with zeros around; adjoint of crop2d. */
+  zeroPad2d(x: Pointer, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number, y: Pointer): void;
+  /** y [n, h − top − bottom, w − left − right, c] = the interior of x [n, h, w, c]; adjoint of zeroPad2d. */
+  crop2d(x: Pointer, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number, y: Pointer): void;
+  /** y [n, h·sh, w·sw, c]: each pixel of x [n, h, w, c] repeated over an sh × sw block. */
+  upsampleNearestForward(x: Pointer, n: number, h: number, w: number, c: number, sh: number, sw: number, y: Pointer): void;
+  /** Adjoint of upsampleNearestForward: dx [n, h, w, c] = dy summed over each block (row-major order, f32). */
+  upsampleNearestBackward(dy: Pointer, n: number, h: number, w: number, c: number, sh: number, sw: number, dx: Pointer): void;
+  /**
+   * y [n, oh, ow, c] = x [n, h, w, c] resized bilinearly as tf.image.resize_bilinear (align_corners off):
+   * output o samples (o + ½)·in/out − ½ with halfPixelCenters (TF 2, Keras 2.x/3), o·in/out without.
+   */
+  resizeBilinearForward(x: Pointer, n: number, h: number, w: number, c: number, oh: number, ow: number, halfPixelCenters: boolean, y: Pointer): void;
+  /** Adjoint of resizeBilinearForward; dx [n, h, w, c] is overwritten. */
+  resizeBilinearBackward(dy: Pointer, n: number, h: number, w: number, c: number, oh: number, ow: number, halfPixelCenters: boolean, dx: Pointer): void;
 }

@@ -402,5 +402,131 @@ export function createReferenceKernels(): Kernels {
       const xs = f32(x, rows * cols), ss = f32(s, rows).slice(), ys = f32(y, rows * cols);
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) ys[r * cols + c] = xs[r * cols + c] * ss[r];
     },
+
+    // ---- data movement ----------------------------------------------------------------------------
+
+    permute(x, n, d0, d1, d2, d3, p0, p1, p2, p3, y) {
+      const d = [d0, d1, d2, d3], perm = [p0, p1, p2, p3];
+      const size = d0 * d1 * d2 * d3;
+      const inStride = [d1 * d2 * d3, d2 * d3, d3, 1];
+      const o = perm.map((p) => d[p]);
+      const u32 = new Uint32Array(memory.buffer); // bit patterns: a copy must not touch NaN payloads
+      let dst = at(y);
+      for (let img = 0; img < n; img++)
+        for (let i0 = 0; i0 < o[0]; i0++)
+          for (let i1 = 0; i1 < o[1]; i1++)
+            for (let i2 = 0; i2 < o[2]; i2++)
+              for (let i3 = 0; i3 < o[3]; i3++) {
+                const index = i0 * inStride[perm[0]] + i1 * inStride[perm[1]] + i2 * inStride[perm[2]] + i3 * inStride[perm[3]];
+                u32[dst++] = u32[at(x) + img * size + index];
+              }
+    },
+
+    zeroPad2d(x, n, h, w, c, top, bottom, left, right, y) {
+      const mem = all();
+      const oh = h + top + bottom, ow = w + left + right;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              const iy = oy - top, ix = ox - left;
+              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = inside ? mem[at(x) + ((img * h + iy) * w + ix) * c + ch] : 0;
+            }
+    },
+
+    crop2d(x, n, h, w, c, top, bottom, left, right, y) {
+      const mem = all();
+      const oh = h - top - bottom, ow = w - left - right;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = mem[at(x) + ((img * h + oy + top) * w + ox + left) * c + ch];
+            }
+    },
+
+    upsampleNearestForward(x, n, h, w, c, sh, sw, y) {
+      const mem = all();
+      const oh = h * sh, ow = w * sw;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              const iy = Math.floor(oy / sh), ix = Math.floor(ox / sw);
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+            }
+    },
+
+    upsampleNearestBackward(dy, n, h, w, c, sh, sw, dx) {
+      // f32 sums in the block's row-major order, as the wasm kernel adds them, so the two agree exactly.
+      const mem = all();
+      const oh = h * sh, ow = w * sw;
+      for (let img = 0; img < n; img++)
+        for (let iy = 0; iy < h; iy++)
+          for (let ix = 0; ix < w; ix++)
+            for (let ch = 0; ch < c; ch++) {
+              let sum = 0;
+              for (let a = 0; a < sh; a++)
+                for (let b = 0; b < sw; b++) sum = Math.fround(sum + mem[at(dy) + ((img * oh + iy * sh + a) * ow + ix * sw + b) * c + ch]);
+              mem[at(dx) + ((img * h + iy) * w + ix) * c + ch] = sum;
+            }
+    },
+
+    resizeBilinearForward(x, n, h, w, c, oh, ow, halfPixelCenters, y) {
+      const mem = all();
+      const f = Math.fround;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++) {
+          const r = bilinearSource(oy, h, oh, halfPixelCenters);
+          for (let ox = 0; ox < ow; ox++) {
+            const q = bilinearSource(ox, w, ow, halfPixelCenters);
+            for (let ch = 0; ch < c; ch++) {
+              const v = (iy: number, ix: number) => mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+              const top = f(v(r.lo, q.lo) + f(f(v(r.lo, q.hi) - v(r.lo, q.lo)) * q.frac));
+              const bottom = f(v(r.hi, q.lo) + f(f(v(r.hi, q.hi) - v(r.hi, q.lo)) * q.frac));
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = f(top + f(f(bottom - top) * r.frac));
+            }
+          }
+        }
+    },
+
+    resizeBilinearBackward(dy, n, h, w, c, oh, ow, halfPixelCenters, dx) {
+      // The four products are rounded to f32 and added in the wasm kernel's order, so the two agree exactly.
+      const mem = all();
+      const f = Math.fround;
+      mem.fill(0, at(dx), at(dx) + n * h * w * c);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++) {
+          const r = bilinearSource(oy, h, oh, halfPixelCenters);
+          for (let ox = 0; ox < ow; ox++) {
+            const q = bilinearSource(ox, w, ow, halfPixelCenters);
+            for (let ch = 0; ch < c; ch++) {
+              const g = mem[at(dy) + ((img * oh + oy) * ow + ox) * c + ch];
+              const upper = f(g * f(1 - r.frac)), lower = f(g * r.frac);
+              const add = (iy: number, ix: number, v: number) => {
+                const i = at(dx) + ((img * h + iy) * w + ix) * c + ch;
+                mem[i] = f(mem[i] + v);
+              };
+              add(r.lo, q.lo, f(upper * f(1 - q.frac)));
+              add(r.lo, q.hi, f(upper * q.frac));
+              add(r.hi, q.lo, f(lower * f(1 - q.frac)));
+              add(r.hi, q.hi, f(lower * q.frac));
+            }
+          }
+        }
+    },
   };
+}
+
+/**
+ * The two input indices output index o of a bilinear resize reads and the weight of the second, as
+ * tf.image.resize_bilinear: source (o + ½)·in/out − ½ with half-pixel centers, o·in/out without,
+ * clamped to [0, in − 1].
+ */
+function bilinearSource(o: number, inSize: number, outSize: number, halfPixelCenters: boolean) {
+  const ratio = inSize / outSize;
+  const s = Math.max(halfPixelCenters ? (o + 0.5) * ratio - 0.5 : o * ratio, 0);
+  const lo = Math.floor(s);
+  return { lo, hi: Math.min(Math.ceil(s), inSize - 1), frac: Math.fround(s - lo) };
 }

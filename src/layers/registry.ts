@@ -11,6 +11,12 @@ import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
 import { MaxPool2D } from "./max-pool2d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "./merge";
+// Data-movement layers.
+import { Cropping2D } from "./cropping2d";
+import { Permute } from "./permute";
+import { Reshape } from "./reshape";
+import { UpSampling2D } from "./up-sampling2d";
+import { ZeroPadding2D } from "./zero-padding2d";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -30,6 +36,12 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Minimum: Minimum.fromConfig,
   Concatenate: Concatenate.fromConfig,
   Dot: Dot.fromConfig,
+  // Data-movement layers.
+  Reshape: Reshape.fromConfig,
+  Permute: Permute.fromConfig,
+  ZeroPadding2D: ZeroPadding2D.fromConfig,
+  Cropping2D: Cropping2D.fromConfig,
+  UpSampling2D: UpSampling2D.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
