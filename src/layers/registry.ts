@@ -7,9 +7,12 @@ import { BatchNormalization } from "./batch-normalization";
 import { Conv2D } from "./conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
+import { ELU } from "./elu";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
+import { LeakyReLU } from "./leaky-relu";
 import { MaxPool2D } from "./max-pool2d";
+import { ReLU } from "./relu";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -21,6 +24,10 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,
+  // Keras' activation layers with a parameter.
+  ReLU: ReLU.fromConfig,
+  LeakyReLU: LeakyReLU.fromConfig,
+  ELU: ELU.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
