@@ -5,6 +5,7 @@ export { im2col, col2im } from "./convolution";
 export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from "./pooling";
 export { batchNormStatistics, channelScaleShift, batchNormBackward } from "./normalization";
 export { activationForward, activationBackward, softmaxForward, softmaxBackward } from "./activations";
+export { activationBackwardFromInput } from "./vector-activations";
 export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
 export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";

@@ -7,8 +7,20 @@
 
 export type Pointer = number;
 
-/** Activation codes understood by the kernels (softmax is row-wise and has kernels of its own). */
-export const Act = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
+/**
+ * Activation codes understood by the kernels (softmax is row-wise and has kernels of its own). The GEMM
+ * epilogue applies linear, relu, sigmoid, tanh and relu6; activationForward applies any of them.
+ * Formulas (alpha: the kernels' `alpha` argument):
+ *   relu6 min(max(x, 0), 6) · leakyRelu x > 0 ? x : alpha·x · elu x > 0 ? x : alpha·(eˣ − 1)
+ *   gelu ½x(1 + erf(x/√2)) · geluTanh ½x(1 + tanh(√(2/π)(x + 0.044715x³))) · swish x·σ(x)
+ *   hardSigmoid relu6(x + 3)/6 · hardSwish x·relu6(x + 3)/6
+ * Backward: gelu, geluTanh, swish and hardSwish through their input (activationBackwardFromInput), every
+ * other code through its output (activationBackward).
+ */
+export const Act = {
+  linear: 0, relu: 1, sigmoid: 2, tanh: 3,
+  relu6: 4, leakyRelu: 5, elu: 6, gelu: 7, geluTanh: 8, swish: 9, hardSigmoid: 10, hardSwish: 11,
+} as const;
 export type ActCode = (typeof Act)[keyof typeof Act];
 
 /** Element-wise operation codes (assembly/elementwise.ts mirrors them). */
@@ -75,8 +87,15 @@ export interface Kernels {
     dgamma: Pointer, dbeta: Pointer, dx: Pointer,
   ): void;
 
-  activationForward(act: ActCode, x: Pointer, y: Pointer, count: number): void;
-  activationBackward(act: ActCode, y: Pointer, dy: Pointer, dx: Pointer, count: number): void;
+  /** y = f(x), y may be x. alpha is read by leakyRelu (negative slope) and elu (scale) only, and must be ≥ 0. */
+  activationForward(act: ActCode, x: Pointer, y: Pointer, count: number, alpha?: number): void;
+  /** dx = dy ⊙ f′ through the forward output y (dx may be dy); for every code but the four below. */
+  activationBackward(act: ActCode, y: Pointer, dy: Pointer, dx: Pointer, count: number, alpha?: number): void;
+  /**
+   * dx = dy ⊙ f′(x) through the pre-activation x (dx may be dy), for gelu, geluTanh, swish and hardSwish,
+   * whose slope their output does not determine; linear copies; other codes are an error (a trap in wasm).
+   */
+  activationBackwardFromInput(act: ActCode, x: Pointer, dy: Pointer, dx: Pointer, count: number): void;
   softmaxForward(x: Pointer, y: Pointer, rows: number, cols: number): void;
   softmaxBackward(y: Pointer, dy: Pointer, dx: Pointer, rows: number, cols: number): void;
 

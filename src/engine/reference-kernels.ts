@@ -2,7 +2,8 @@
 // where a sum is long. It is the yardstick the WebAssembly kernels are tested against, and a slow but
 // complete backend in its own right (Sequential accepts it), so a model can be cross-checked end to end.
 
-import { Act, type ActCode, type Kernels, type Pointer } from "./kernels";
+import type { Kernels, Pointer } from "./kernels";
+import { activate, slopeFromInput, slopeFromOutput } from "./reference-activations";
 
 const INITIAL_PAGES = 16;
 const MAXIMUM_PAGES = 65536;
@@ -13,13 +14,6 @@ export function createReferenceKernels(): Kernels {
   const i32 = (ptr: Pointer, count: number) => new Int32Array(memory.buffer, ptr, count);
   const all = () => new Float32Array(memory.buffer);
   const at = (ptr: Pointer) => ptr >> 2;
-
-  const activate = (x: number, act: ActCode): number => {
-    if (act === Act.relu) return x > 0 ? x : 0;
-    if (act === Act.sigmoid) return 1 / (1 + Math.exp(-x));
-    if (act === Act.tanh) return Math.tanh(x);
-    return x;
-  };
 
   return {
     variant: "reference",
@@ -187,18 +181,20 @@ export function createReferenceKernels(): Kernels {
       }
     },
 
-    activationForward(act, x, y, count) {
-      const xs = f32(x, count), ys = f32(y, count);
-      for (let i = 0; i < count; i++) ys[i] = activate(xs[i], act);
+    // alpha is rounded to f32 as the wasm kernels' f32 argument is, so both compute with one parameter.
+    activationForward(act, x, y, count, alpha = NaN) {
+      const xs = f32(x, count), ys = f32(y, count), a = Math.fround(alpha);
+      for (let i = 0; i < count; i++) ys[i] = activate(xs[i], act, a);
     },
 
-    activationBackward(act, y, dy, dx, count) {
-      const ys = f32(y, count), dys = f32(dy, count), dxs = f32(dx, count);
-      for (let i = 0; i < count; i++) {
-        const v = ys[i];
-        const slope = act === Act.relu ? (v > 0 ? 1 : 0) : act === Act.sigmoid ? v * (1 - v) : act === Act.tanh ? 1 - v * v : 1;
-        dxs[i] = dys[i] * slope;
-      }
+    activationBackward(act, y, dy, dx, count, alpha = NaN) {
+      const ys = f32(y, count), dys = f32(dy, count), dxs = f32(dx, count), a = Math.fround(alpha);
+      for (let i = 0; i < count; i++) dxs[i] = dys[i] * slopeFromOutput(ys[i], act, a);
+    },
+
+    activationBackwardFromInput(act, x, dy, dx, count) {
+      const xs = f32(x, count), dys = f32(dy, count), dxs = f32(dx, count);
+      for (let i = 0; i < count; i++) dxs[i] = dys[i] * slopeFromInput(xs[i], act);
     },
 
     softmaxForward(x, y, rows, cols) {

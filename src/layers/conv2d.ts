@@ -86,6 +86,7 @@ export class Conv2D extends AffineLayer {
     this.col = this.pointwise ? 0 : this.heap.allocFloats(positions * this.patchSize);
     this.output = this.heap.allocFloats(positions * this.filters);
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
+    this.allocatePreActivation(positions);
   }
 
   forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {

@@ -7,8 +7,10 @@ import { BatchNormalization } from "./batch-normalization";
 import { Conv2D } from "./conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
+import { ELU } from "./elu";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
+import { LeakyReLU } from "./leaky-relu";
 import { MaxPool2D } from "./max-pool2d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "./merge";
 // Data-movement layers.
@@ -17,6 +19,7 @@ import { Permute } from "./permute";
 import { Reshape } from "./reshape";
 import { UpSampling2D } from "./up-sampling2d";
 import { ZeroPadding2D } from "./zero-padding2d";
+import { ReLU } from "./relu";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -42,6 +45,10 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   ZeroPadding2D: ZeroPadding2D.fromConfig,
   Cropping2D: Cropping2D.fromConfig,
   UpSampling2D: UpSampling2D.fromConfig,
+  // Keras' activation layers with a parameter.
+  ReLU: ReLU.fromConfig,
+  LeakyReLU: LeakyReLU.fromConfig,
+  ELU: ELU.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */

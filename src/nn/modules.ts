@@ -13,6 +13,8 @@ import { BatchNormalization } from "../layers/batch-normalization";
 import { Conv2D } from "../layers/conv2d";
 import { Dense } from "../layers/dense";
 import { Dropout as DropoutLayer } from "../layers/dropout";
+import { ELU as ELULayer } from "../layers/elu";
+import { LeakyReLU as LeakyReLULayer } from "../layers/leaky-relu";
 import type { Layer } from "../layers/layer";
 import { MaxPool2D as MaxPoolLayer } from "../layers/max-pool2d";
 import type { InputData } from "../data/samples";
@@ -213,6 +215,46 @@ export class Tanh extends ActivationModule {
 }
 export class Softmax extends ActivationModule {
   protected readonly activation = "softmax";
+}
+export class ReLU6 extends ActivationModule {
+  protected readonly activation = "relu6";
+}
+export class SiLU extends ActivationModule {
+  protected readonly activation = "swish";
+}
+export class Hardsigmoid extends ActivationModule {
+  protected readonly activation = "hardSigmoid";
+}
+export class Hardswish extends ActivationModule {
+  protected readonly activation = "hardSwish";
+}
+/** GELU(): the exact erf form, PyTorch's default; GELU({ approximate: "tanh" }): the tanh approximation. */
+export class GELU extends ActivationModule {
+  protected readonly activation: ActivationName;
+  constructor(readonly options: { approximate?: "none" | "tanh" } = {}) {
+    super();
+    const approximate = options.approximate ?? "none";
+    if (approximate !== "none" && approximate !== "tanh") throw new InputError(`GELU: approximate must be 'none' or 'tanh', got '${approximate}'`);
+    this.activation = approximate === "tanh" ? "geluTanh" : "gelu";
+  }
+}
+// The two with a parameter trace to layers of their own rather than to an Activation, which would be
+// fused into a preceding Linear by name alone and lose the parameter.
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Value): Value {
+    return x.trace.apply(x, new LeakyReLULayer({ alpha: this.negativeSlope }, "LeakyReLU"), "LeakyReLU");
+  }
+}
+export class ELU extends Module {
+  constructor(readonly alpha = 1) {
+    super();
+  }
+  forward(x: Value): Value {
+    return x.trace.apply(x, new ELULayer({ alpha: this.alpha }, "ELU"), "ELU");
+  }
 }
 
 /** nn.Sequential(a, b, c): applies its modules in order. */

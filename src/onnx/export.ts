@@ -10,7 +10,8 @@
 
 import { InputError } from "../errors";
 import type { Layer } from "../layers/layer";
-import { Activation } from "../layers/activation";
+import { ActivationLayer } from "../layers/activation";
+import { activationNodes } from "./activation-nodes";
 import type { ActivationFunction } from "../layers/activation-function";
 import { AveragePool2D, GlobalAveragePool2D } from "../layers/average-pool2d";
 import { BatchNormalization } from "../layers/batch-normalization";
@@ -179,7 +180,7 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
     const weights = [input.name, g.weight(`${layer.name}/kernel`, [cout, cin, kh, kw], w)];
     if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [cout], g.values(layer, 1)));
     const conv = g.node("Conv", weights, [ints("kernel_shape", [kh, kw]), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads), ints("dilations", [1, 1])], layer.name);
-    return activation(g, at(conv, "NCHW"), layer.activation);
+    return activation(g, at(conv, "NCHW"), layer.activation, layer.name);
   }
   if (layer instanceof MaxPool2D || layer instanceof AveragePool2D) {
     const attributes = [ints("kernel_shape", layer.poolSize), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads)];
@@ -208,9 +209,9 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
     if (x.shape.length !== 1) unsupported(layer, `inputs shaped [${x.shape}]`);
     const weights = [x.name, g.weight(`${layer.name}/kernel`, [layer.inputShape[0], layer.units], g.values(layer, 0))];
     if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [layer.units], g.values(layer, 1)));
-    return activation(g, at(g.node("Gemm", weights, [], layer.name), "ours"), layer.activation);
+    return activation(g, at(g.node("Gemm", weights, [], layer.name), "ours"), layer.activation, layer.name);
   }
-  if (layer instanceof Activation) return activation(g, x, layer.activation);
+  if (layer instanceof ActivationLayer) return activation(g, x, layer.activation, layer.name);
   if (layer instanceof Add || layer instanceof Multiply || layer instanceof Maximum || layer instanceof Minimum || layer instanceof Average || layer instanceof Subtract) {
     const same = common(g, inputs);
     const op = layer instanceof Add ? "Sum" : layer instanceof Multiply ? "Mul" : layer instanceof Maximum ? "Max" : layer instanceof Minimum ? "Min" : layer instanceof Average ? "Mean" : "Sub";
@@ -270,19 +271,12 @@ function unsupported(layer: Layer, what: string): never {
   throw new InputError(`layer ${layer.name} (${layer.type}) has no ONNX export for ${what}`);
 }
 
-function activation(g: GraphWriter, x: Ref, fn: ActivationFunction): Ref {
-  const out = (name: string): Ref => ({ ...x, name });
-  switch (fn.name) {
-    case "linear":
-      return x;
-    case "relu":
-      return out(g.node("Relu", [x.name]));
-    case "sigmoid":
-      return out(g.node("Sigmoid", [x.name]));
-    case "tanh":
-      return out(g.node("Tanh", [x.name]));
-    case "softmax":
-      // Softmax over channels: the last axis in our layout, axis 1 in NCHW.
-      return out(g.node("Softmax", [x.name], [int("axis", x.layout === "NCHW" ? 1 : -1)]));
-  }
+function activation(g: GraphWriter, x: Ref, fn: ActivationFunction, where: string): Ref {
+  const name = activationNodes(
+    fn, x.name, (op, inputs, attributes) => g.node(op, inputs, attributes),
+    (hint, dims, data) => g.weight(`${where}/${hint}`, dims, data),
+    // Softmax over channels: the last axis in our layout, axis 1 in NCHW.
+    { softmaxAxis: x.layout === "NCHW" ? 1 : -1 },
+  );
+  return { ...x, name };
 }
