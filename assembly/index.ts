@@ -8,3 +8,6 @@ export { activationForward, activationBackward, softmaxForward, softmaxBackward 
 export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
 export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";
+// Convolution variants: grouped/dilated/per-axis-stride patches, and depthwise convolution.
+export { im2colGeneral, col2imGeneral } from "./convolution";
+export { depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardFilter } from "./depthwise";
