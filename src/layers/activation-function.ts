@@ -25,6 +25,11 @@ export class ActivationFunction {
     return this.emitLogits ? "linear" : this.name;
   }
 
+  /** Whether the activation, as it stands (logits emitted or not), leaves values unchanged. */
+  get isIdentity(): boolean {
+    return this.effective === "linear";
+  }
+
   /** The code the GEMM epilogue can apply, or linear when the activation is not element-wise. */
   get epilogueCode(): ActCode {
     const name = this.effective;

@@ -79,6 +79,37 @@ export abstract class AffineLayer extends Layer {
     if (dx !== 0) this.kernels.gemm(rows, inputs, units, dy, units, 1, this.kernel.value, 1, units, dx, inputs, false, 0, Act.linear);
   }
 
+  // ---- grouped form (Conv2D with groups > 1) ----
+
+  /**
+   * y = f(x·W + b) in `groups` independent blocks: each x row holds groups runs of inputs/groups values,
+   * W is [inputs/groups, width], and group g's GEMM multiplies its run of x by its width/groups columns of W
+   * into its columns of y (and of b). Every operand is a strided view; nothing is copied.
+   */
+  protected groupedAffineForward(x: Pointer, rows: number, inputs: number, groups: number, y: Pointer): void {
+    const units = this.width, k = inputs / groups, u = units / groups;
+    for (let g = 0; g < groups; g++) {
+      const bias = this.bias ? this.bias.value + 4 * g * u : 0;
+      this.kernels.gemm(rows, u, k, x + 4 * g * k, inputs, 1, this.kernel.value + 4 * g * u, units, 1, y + 4 * g * u, units, false, bias, this.activation.epilogueCode);
+    }
+    this.activation.finishForward(this.kernels, y, rows, units);
+  }
+
+  /**
+   * The grouped backward pass: per group, dW_g = x_gᵀ·dz_g and, when dx ≠ 0, dx_g = dz_g·W_gᵀ, then
+   * db = Σ_rows dz. dx may alias x: group g's dx overwrites only group g's run of x, after its dW is done.
+   */
+  protected groupedAffineBackward(x: Pointer, y: Pointer, dy: Pointer, rows: number, inputs: number, groups: number, dx: Pointer): void {
+    const units = this.width, k = inputs / groups, u = units / groups;
+    this.activation.backwardInPlace(this.kernels, y, dy, rows, units);
+    for (let g = 0; g < groups; g++) {
+      const xg = x + 4 * g * k, dzg = dy + 4 * g * u;
+      this.kernels.gemm(k, u, rows, xg, 1, inputs, dzg, units, 1, this.kernel.grad + 4 * g * u, units, false, 0, Act.linear);
+      if (dx !== 0) this.kernels.gemm(rows, k, u, dzg, units, 1, this.kernel.value + 4 * g * u, 1, units, dx + 4 * g * k, inputs, false, 0, Act.linear);
+    }
+    if (this.bias) this.kernels.columnSums(dy, rows, units, this.bias.grad);
+  }
+
   /** The shared part of getConfig(). */
   protected affineConfig(): Record<string, unknown> {
     return {

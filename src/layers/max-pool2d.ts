@@ -1,7 +1,8 @@
 // MaxPool2D over NHWC. The forward pass keeps each output's winning input index, so backward is a scatter.
 
 import type { Pointer } from "../engine/kernels";
-import { Pool2D } from "./pool2d";
+import { ConfigReader } from "./config-reader";
+import { POOL_OPTION_KEYS, Pool2D } from "./pool2d";
 
 export class MaxPool2D extends Pool2D {
   readonly type = "MaxPool2D";
@@ -10,7 +11,7 @@ export class MaxPool2D extends Pool2D {
   private inputGrad: Pointer = 0;
 
   static fromConfig(raw: Record<string, unknown>, where: string): MaxPool2D {
-    return new MaxPool2D(Pool2D.readOptions(raw, where));
+    return new MaxPool2D(Pool2D.readOptions(new ConfigReader(raw, where, POOL_OPTION_KEYS), raw, where));
   }
 
   allocate(maxBatch: number): void {

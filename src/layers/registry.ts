@@ -5,6 +5,8 @@ import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
 import { Conv2D } from "./conv2d";
+import { Conv2DTranspose } from "./conv2d-transpose";
+import { DepthwiseConv2D } from "./depthwise-conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
 import { Flatten } from "./flatten";
@@ -21,6 +23,9 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,
+  // Convolution variants.
+  DepthwiseConv2D: DepthwiseConv2D.fromConfig,
+  Conv2DTranspose: Conv2DTranspose.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -31,6 +36,11 @@ const ALIASES: Record<string, string> = {
   AvgPool2D: "AveragePool2D",
   GlobalAveragePooling2D: "GlobalAveragePool2D",
   BatchNorm: "BatchNormalization",
+  // Convolution variants.
+  DepthwiseConvolution2D: "DepthwiseConv2D",
+  Deconvolution2D: "Conv2DTranspose",
+  Convolution2DTranspose: "Conv2DTranspose",
+  Deconv2D: "Conv2DTranspose",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);

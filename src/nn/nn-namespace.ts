@@ -2,5 +2,6 @@
 export {
   Module, Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout, Flatten, ReLU, Sigmoid, Tanh, Softmax,
   SequentialModule as Sequential, type Value,
+  ConvTranspose2d,
 } from "./modules";
 export { CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, LossValue } from "./losses";
