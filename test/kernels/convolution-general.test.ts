@@ -1,7 +1,7 @@
 // im2colGeneral / col2imGeneral (channel groups, a stride and a dilation per axis) against the naive
 // reference loops. Sweep: batches 1 and 2; images 1×1, 5×5, 7×4, 6×9; channels 1/3/4/5/8/12 split into
-// every group count that divides them (1, 2, 3, 4, 6, 12 — so groups of 1, 2, 3, 4 and 5 channels, below,
-// at and past one 4-lane vector); kernels 1×1, 3×3, 1×3, 3×2; strides [1,1], [2,2], [1,2], [3,1];
+// every group count among 1, 2, 3, 4, 6, 12 that divides them (so 1, 2, 3, 4, 5, 6, 8 or 12 channels per
+// group: below, at and past one 4-lane vector); kernels 1×1, 3×3, 1×3, 3×2; strides [1,1], [2,2], [1,2], [3,1];
 // dilations [1,1], [2,2], [1,3]; padding none, 1 on every side, and asymmetric [[0,2],[1,0]] and
 // [[2,1],[0,3]] (more padding at the bottom/right than the top/left, which the output size alone implies).
 // Plus: groups = 1, unit dilation and equal strides must give exactly what the old im2col/col2im give.

@@ -142,7 +142,7 @@ function checkCase(heaps: TwinHeaps, s: Shape, pass: Pass, misalign: boolean, wi
 /** Worst |fast − reference| / bound over a sweep, for the header's claim that the bound is not loose by accident. */
 function worstRatio(heaps: TwinHeaps, shapes: Shape[], pass: Pass): number {
   let worst = 0;
-  for (const s of shapes.slice(0, 200)) {
+  for (const s of shapes.filter((_, i) => i % 10 === 0)) {
     const mark = heaps.fast.mark();
     const count = outCount(s, pass);
     const real = buffers(heaps, s, count, 0, false);

@@ -11,7 +11,7 @@
 // at most 2·6·7·3·3 = 756 terms of products of values in [−1, 1], whose f32 rounding stays below ~1e-6
 // relative to the sum of magnitudes; a term from the wrong group or tap is of order 0.1–1.
 
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { Heap } from "../../src/engine/heap";
 import { createReferenceKernels } from "../../src/engine/reference-kernels";
 import { Rng } from "../../src/engine/rng";
@@ -113,11 +113,15 @@ function runLayer(heap: Heap, t: Case, values: (outputSize: number, kernelSize: 
   }
 }
 
-function compare(t: Case, got: ReturnType<typeof runLayer>, want: ReturnType<typeof naive>): string[] {
+/** Worst |ours − naive| / tolerance over the sweep, printed with WASMGRAD_REPORT=1. */
+let worstRatio = 0;
+
+function compare(t: Case, got: ReturnType<typeof runLayer>, want: ReturnType<typeof naive>, record = true): string[] {
   const failures: string[] = [];
   if (got.y.length !== want.y.length) return [`${describeCase(t)}: ${got.y.length} outputs, want ${want.y.length}`];
   for (const key of ["y", "dx", "dk", "db"] as const) {
     const m = worstMismatch(got[key], want[key], 1e-5, 1e-5);
+    if (record) worstRatio = Math.max(worstRatio, m.worst);
     if (!(m.worst <= 1)) failures.push(`${describeCase(t)} ${key}[${m.at}]: ${m.got} vs ${m.want}`);
   }
   return failures;
@@ -145,5 +149,9 @@ test("the comparison can fail: the naive loop given the two groups' input channe
   expect(compare(t, got, naive(t, N, x, kernel, bias, r))).toEqual([]);
   // Channels [0, 1 | 2, 3] → [2, 3 | 0, 1]: what a layer that mixed up its groups would compute.
   const swapped = x.map((_, i) => x[i - (i % 4) + ((i % 4) + 2) % 4]);
-  expect(compare(t, got, naive(t, N, swapped, kernel, bias, r)).length).toBeGreaterThan(0);
+  expect(compare(t, got, naive(t, N, swapped, kernel, bias, r), false).length).toBeGreaterThan(0);
+});
+
+afterAll(() => {
+  if (process.env.WASMGRAD_REPORT) console.log(`grouped Conv2D: worst |ours − naive| / tolerance ${worstRatio.toFixed(3)}`);
 });
