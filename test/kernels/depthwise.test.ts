@@ -2,7 +2,7 @@
 // reference loops, which sum in f64 and round once.
 //
 // Main sweep (multiplier 1, the MobileNet case): batches 1 and 2; images 1×1, 5×5, 7×4, 6×9, 8×8;
-// channels 1, 3, 4, 5, 8, 16, 17, 21 (the 16-channel, 4-channel and scalar paths, alone and together);
+// channels 1, 3, 4, 5, 16, 21 (the 16-channel, 4-channel and scalar paths, alone and together);
 // kernels 3×3, 5×5, 1×3 and 2×2; strides [1,1], [2,2], [1,2]; padding 'valid', TF 'same' (the odd pixel at
 // the bottom/right), 1 on every side (PyTorch's padding=1, at stride 2 not 'same'), and asymmetric
 // [[0,2],[1,0]] and [[2,1],[1,2]]. Second sweep: multipliers 2, 4 and 5 (lanes over the multiplier, scalar
@@ -55,7 +55,7 @@ function sweep(): Shape[] {
   const shapes: Shape[] = [];
   for (const n of [1, 2])
     for (const [h, w] of [[1, 1], [5, 5], [7, 4], [6, 9], [8, 8]])
-      for (const c of [1, 3, 4, 5, 8, 16, 17, 21])
+      for (const c of [1, 3, 4, 5, 16, 21])
         for (const [kh, kw] of [[3, 3], [5, 5], [1, 3], [2, 2]])
           for (const [sh, sw] of [[1, 1], [2, 2], [1, 2]])
             for (const pad of PADDINGS) {
@@ -142,7 +142,7 @@ function checkCase(heaps: TwinHeaps, s: Shape, pass: Pass, misalign: boolean, wi
 /** Worst |fast − reference| / bound over a sweep, for the header's claim that the bound is not loose by accident. */
 function worstRatio(heaps: TwinHeaps, shapes: Shape[], pass: Pass): number {
   let worst = 0;
-  for (const s of shapes.filter((_, i) => i % 10 === 0)) {
+  for (const s of shapes.filter((_, i) => i % 20 === 0)) {
     const mark = heaps.fast.mark();
     const count = outCount(s, pass);
     const real = buffers(heaps, s, count, 0, false);
