@@ -13,3 +13,6 @@ export { elementwise, scale, routeToWinner, copyRows, rowDots, scaleRows } from 
 // Data movement (reshaping layers): permutation, padding, cropping, upsampling.
 export { permute, zeroPad2d, crop2d } from "./movement";
 export { upsampleNearestForward, upsampleNearestBackward, resizeBilinearForward, resizeBilinearBackward } from "./upsampling";
+// Convolution variants: grouped/dilated/per-axis-stride patches, and depthwise convolution.
+export { im2colGeneral, col2imGeneral } from "./convolution";
+export { depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardFilter } from "./depthwise";

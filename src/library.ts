@@ -12,6 +12,8 @@ export { EarlyStopping, type EarlyStoppingOptions } from "./model/early-stopping
 export { ModelCheckpoint, ProgressLogger, type ModelCheckpointOptions } from "./model/model-checkpoint";
 export { Dense } from "./layers/dense";
 export { Conv2D } from "./layers/conv2d";
+export { DepthwiseConv2D } from "./layers/depthwise-conv2d";
+export { Conv2DTranspose } from "./layers/conv2d-transpose";
 export { MaxPool2D } from "./layers/max-pool2d";
 export { AveragePool2D, GlobalAveragePool2D } from "./layers/average-pool2d";
 export { BatchNormalization } from "./layers/batch-normalization";

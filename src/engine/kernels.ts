@@ -57,6 +57,50 @@ export interface Kernels {
     dx: Pointer,
   ): void;
 
+  // ---- convolution variants (grouped, dilated, per-axis strides; depthwise) ----
+  /**
+   * im2col with a stride and a dilation per axis and `groups` channel groups; each row is laid out
+   * [groups][kh][kw][c / groups], so one group's patch is a contiguous run (groups = 1: im2col's layout).
+   */
+  im2colGeneral(
+    x: Pointer, n: number, h: number, w: number, c: number, groups: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    col: Pointer,
+  ): void;
+  /** Adjoint of im2colGeneral; dx is overwritten. */
+  col2imGeneral(
+    col: Pointer, n: number, h: number, w: number, c: number, groups: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    dx: Pointer,
+  ): void;
+  /**
+   * y[n, oy, ox, c·M + m] = bias[c·M + m] + Σ x[n, oy·sh − padTop + ky·dh, ox·sw − padLeft + kx·dw, c]·K[ky, kx, c, m],
+   * K [kh, kw, c, M]; bias 0 means none. Taps outside the image are zero.
+   */
+  depthwiseConv2dForward(
+    x: Pointer, n: number, h: number, w: number, c: number, multiplier: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    kernel: Pointer, bias: Pointer, y: Pointer,
+  ): void;
+  /** ∂/∂x of depthwiseConv2dForward given dy; dx is overwritten. */
+  depthwiseConv2dBackwardInput(
+    dy: Pointer, n: number, h: number, w: number, c: number, multiplier: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    kernel: Pointer, dx: Pointer,
+  ): void;
+  /** ∂/∂K of depthwiseConv2dForward given x and dy; dkernel [kh, kw, c, M] is overwritten. */
+  depthwiseConv2dBackwardFilter(
+    x: Pointer, dy: Pointer, n: number, h: number, w: number, c: number, multiplier: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    dkernel: Pointer,
+  ): void;
+  // ---- end of convolution variants ----
+
   /** argmax (i32, one per output) records each window's winner for the backward pass; 0 skips it. */
   maxPoolForward(
     x: Pointer, n: number, h: number, w: number, c: number,

@@ -69,6 +69,105 @@ export function createReferenceKernels(): Kernels {
                 }
     },
 
+    // ---- convolution variants (grouped, dilated, per-axis strides; depthwise) ----
+    im2colGeneral(x, n, h, w, c, groups, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, col) {
+      const mem = all();
+      const cg = c / groups;
+      let dst = at(col);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let g = 0; g < groups; g++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++)
+                  for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    const iy = oy * sh - padTop + ky * dh;
+                    const ix = ox * sw - padLeft + kx * dw;
+                    const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                    mem[dst++] = inside ? mem[at(x) + ((img * h + iy) * w + ix) * c + ch] : 0;
+                  }
+    },
+
+    col2imGeneral(col, n, h, w, c, groups, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, dx) {
+      const mem = all();
+      const cg = c / groups;
+      mem.fill(0, at(dx), at(dx) + n * h * w * c);
+      let src = at(col);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let g = 0; g < groups; g++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++)
+                  for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    const iy = oy * sh - padTop + ky * dh;
+                    const ix = ox * sw - padLeft + kx * dw;
+                    const v = mem[src++];
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) mem[at(dx) + ((img * h + iy) * w + ix) * c + ch] += v;
+                  }
+    },
+
+    depthwiseConv2dForward(x, n, h, w, c, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, kernel, bias, y) {
+      const mem = all();
+      const cout = c * m;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let o = 0; o < cout; o++) {
+              const ch = Math.floor(o / m);
+              let sum = bias !== 0 ? mem[at(bias) + o] : 0;
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * sh - padTop + ky * dh, ix = ox * sw - padLeft + kx * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sum += mem[at(x) + ((img * h + iy) * w + ix) * c + ch] * mem[at(kernel) + (ky * kw + kx) * cout + o];
+                }
+              mem[at(y) + ((img * oh + oy) * ow + ox) * cout + o] = sum;
+            }
+    },
+
+    depthwiseConv2dBackwardInput(dy, n, h, w, c, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, kernel, dx) {
+      // The plain scatter (the transpose of the forward loop), summed in f64 and rounded once.
+      const mem = all();
+      const cout = c * m;
+      const sums = new Float64Array(n * h * w * c);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let o = 0; o < cout; o++) {
+              const ch = Math.floor(o / m);
+              const g = mem[at(dy) + ((img * oh + oy) * ow + ox) * cout + o];
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * sh - padTop + ky * dh, ix = ox * sw - padLeft + kx * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sums[((img * h + iy) * w + ix) * c + ch] += g * mem[at(kernel) + (ky * kw + kx) * cout + o];
+                }
+            }
+      f32(dx, sums.length).set(sums);
+    },
+
+    depthwiseConv2dBackwardFilter(x, dy, n, h, w, c, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, dkernel) {
+      const mem = all();
+      const cout = c * m;
+      const sums = new Float64Array(kh * kw * cout);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let o = 0; o < cout; o++) {
+              const ch = Math.floor(o / m);
+              const g = mem[at(dy) + ((img * oh + oy) * ow + ox) * cout + o];
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * sh - padTop + ky * dh, ix = ox * sw - padLeft + kx * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sums[(ky * kw + kx) * cout + o] += g * mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+                }
+            }
+      f32(dkernel, sums.length).set(sums);
+    },
+    // ---- end of convolution variants ----
+
     maxPoolForward(x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y, argmax) {
       const mem = all();
       const idx = i32(argmax, n * oh * ow * c);

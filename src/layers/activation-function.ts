@@ -84,6 +84,11 @@ export class ActivationFunction {
     this.givenAlpha = alpha;
   }
 
+  /** Whether the activation, as it stands (with logits emitted or not), leaves values unchanged. */
+  isIdentity(logits: boolean): boolean {
+    return this.effective(logits) === "linear";
+  }
+
   /** leakyRelu's negative slope or elu's scale; NaN for activations without a parameter. */
   get alpha(): number {
     return this.givenAlpha ?? DEFAULT_ALPHA[this.name] ?? NaN;

@@ -5,6 +5,8 @@ import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
 import { Conv2D } from "./conv2d";
+import { Conv2DTranspose } from "./conv2d-transpose";
+import { DepthwiseConv2D } from "./depthwise-conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
 import { ELU } from "./elu";
@@ -49,6 +51,9 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   ReLU: ReLU.fromConfig,
   LeakyReLU: LeakyReLU.fromConfig,
   ELU: ELU.fromConfig,
+  // Convolution variants.
+  DepthwiseConv2D: DepthwiseConv2D.fromConfig,
+  Conv2DTranspose: Conv2DTranspose.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -60,6 +65,11 @@ const ALIASES: Record<string, string> = {
   GlobalAveragePooling2D: "GlobalAveragePool2D",
   BatchNorm: "BatchNormalization",
   Concat: "Concatenate",
+  // Convolution variants.
+  DepthwiseConvolution2D: "DepthwiseConv2D",
+  Deconvolution2D: "Conv2DTranspose",
+  Convolution2DTranspose: "Conv2DTranspose",
+  Deconv2D: "Conv2DTranspose",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);

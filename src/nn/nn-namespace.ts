@@ -3,5 +3,6 @@ export {
   Module, Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout, Flatten, ReLU, Sigmoid, Tanh, Softmax,
   ReLU6, LeakyReLU, ELU, GELU, SiLU, Hardsigmoid, Hardswish,
   SequentialModule as Sequential, ModuleList, type Value,
+  ConvTranspose2d,
 } from "./modules";
 export { CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, LossValue } from "./losses";

@@ -16,6 +16,8 @@ import type { ActivationFunction } from "../layers/activation-function";
 import { AveragePool2D, GlobalAveragePool2D } from "../layers/average-pool2d";
 import { BatchNormalization } from "../layers/batch-normalization";
 import { Conv2D } from "../layers/conv2d";
+import { Conv2DTranspose } from "../layers/conv2d-transpose";
+import { DepthwiseConv2D } from "../layers/depthwise-conv2d";
 import { Cropping2D } from "../layers/cropping2d";
 import { Dense } from "../layers/dense";
 import { Dropout } from "../layers/dropout";
@@ -167,24 +169,30 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
   const at = (name: string, layout: Layout): Ref => ({ name, layout, shape });
   if (layer instanceof Dropout) return x;
   if (layer instanceof Conv2D) {
-    const input = g.nchw(x);
-    const [kh, kw] = layer.kernelSize;
-    const cin = layer.inputShape[2], cout = layer.filters;
-    const ours = g.values(layer, 0);
-    const w = new Float32Array(ours.length);
-    // [kh, kw, cin, cout] → [cout, cin, kh, kw]
-    for (let y = 0; y < kh; y++)
-      for (let xx = 0; xx < kw; xx++)
-        for (let i = 0; i < cin; i++)
-          for (let o = 0; o < cout; o++) w[((o * cin + i) * kh + y) * kw + xx] = ours[((y * kw + xx) * cin + i) * cout + o];
-    const weights = [input.name, g.weight(`${layer.name}/kernel`, [cout, cin, kh, kw], w)];
-    if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [cout], g.values(layer, 1)));
-    const conv = g.node("Conv", weights, [ints("kernel_shape", [kh, kw]), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads), ints("dilations", [1, 1])], layer.name);
-    return activation(g, at(conv, "NCHW"), layer.activation, layer.name);
+    // [kh, kw, cin/groups, cout] → [cout, cin/groups, kh, kw]
+    const [kh, kw, cin, cout] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), kh, kw, cin, cout, (y, xx, i, o) => ((o * cin + i) * kh + y) * kw + xx);
+    const attributes = [ints("dilations", layer.dilationRate), int("group", layer.groups)];
+    return convNode(g, layer, "Conv", x, [cout, cin, kh, kw], w, layer.stridePair, attributes);
+  }
+  if (layer instanceof DepthwiseConv2D) {
+    // Channel c's m-th filter makes output channel c·M + m: ONNX's Conv with one group per input channel,
+    // weight [cin·M, 1, kh, kw].
+    const [kh, kw, cin, m] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), kh, kw, cin, m, (y, xx, c, k) => ((c * m + k) * kh + y) * kw + xx);
+    const attributes = [ints("dilations", layer.dilationRate), int("group", cin)];
+    return convNode(g, layer, "Conv", x, [cin * m, 1, kh, kw], w, layer.stridePair, attributes);
+  }
+  if (layer instanceof Conv2DTranspose) {
+    // [kh, kw, filters, cin] → ConvTranspose's [cin, filters, kh, kw]
+    const [kh, kw, filters, cin] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), kh, kw, filters, cin, (y, xx, f, c) => ((c * filters + f) * kh + y) * kw + xx);
+    const attributes = [ints("dilations", layer.dilationRate), ints("output_padding", layer.trailingOutput)];
+    return convNode(g, layer, "ConvTranspose", x, [cin, filters, kh, kw], w, layer.stridePair, attributes);
   }
   if (layer instanceof MaxPool2D || layer instanceof AveragePool2D) {
     const attributes = [ints("kernel_shape", layer.poolSize), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads)];
-    if (layer instanceof AveragePool2D) attributes.push(int("count_include_pad", 0));
+    if (layer instanceof AveragePool2D) attributes.push(int("count_include_pad", layer.countIncludePad ? 1 : 0));
     return at(g.node(layer instanceof MaxPool2D ? "MaxPool" : "AveragePool", [g.nchw(x).name], attributes, layer.name), "NCHW");
   }
   if (layer instanceof GlobalAveragePool2D) {
@@ -260,6 +268,27 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
     return at(g.node("Resize", [g.nchw(x).name, "", g.floats([1, 1, sh, sw])], attributes, layer.name), "NCHW");
   }
   return unsupported(layer, "this layer type");
+}
+
+/** A convolution node on the NCHW input, with the layer's bias, pads and activation. */
+function convNode(
+  g: GraphWriter, layer: Conv2D | DepthwiseConv2D | Conv2DTranspose, op: string, x: Ref, dims: number[], w: Float32Array,
+  strides: [number, number], extra: AttributeProto[],
+): Ref {
+  const weights = [g.nchw(x).name, g.weight(`${layer.name}/kernel`, dims, w)];
+  if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [layer.bias.size], g.values(layer, 1)));
+  const attributes = [ints("kernel_shape", [dims[2], dims[3]]), ints("strides", strides), ints("pads", layer.pads), ...extra];
+  return activation(g, { name: g.node(op, weights, attributes, layer.name), layout: "NCHW", shape: layer.outputShape }, layer.activation, layer.name);
+}
+
+/** A 4-D kernel [kh, kw, a, b] re-laid by `at(y, x, i, j)` → its index in the new layout. */
+function relayout(ours: Float32Array, kh: number, kw: number, a: number, b: number, at: (y: number, x: number, i: number, j: number) => number): Float32Array {
+  const out = new Float32Array(ours.length);
+  for (let y = 0; y < kh; y++)
+    for (let xx = 0; xx < kw; xx++)
+      for (let i = 0; i < a; i++)
+        for (let j = 0; j < b; j++) out[at(y, xx, i, j)] = ours[((y * kw + xx) * a + i) * b + j];
+  return out;
 }
 
 /** Inputs of a merge in one layout: NCHW when all are, else ours. */

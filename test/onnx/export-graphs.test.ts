@@ -6,7 +6,7 @@
 
 import { describe, expect, test } from "bun:test";
 import {
-  Activation, Add, Average, BatchNormalization, Concatenate, Conv2D, Cropping2D, Dense, Dot, Dropout, Flatten, GlobalAveragePool2D, Input, MaxPool2D,
+  Activation, Add, Average, AveragePool2D, BatchNormalization, Conv2DTranspose, DepthwiseConv2D, Concatenate, Conv2D, Cropping2D, Dense, Dot, Dropout, Flatten, GlobalAveragePool2D, Input, MaxPool2D,
   Maximum, Minimum, Model, Multiply, Permute, Reshape, Subtract, UpSampling2D, ZeroPadding2D,
 } from "../../src/index";
 import { exportOnnx } from "../../src/onnx/export";
@@ -45,6 +45,23 @@ function twoTowers(): Model {
   return new Model({ inputs: [a, b], outputs: [classes, score], seed: 3 });
 }
 
+/** MobileNetV2's inverted residual, and every convolution variant and newer activation. */
+function convolutions(): Model {
+  const image = Input({ shape: [9, 8, 4], name: "image" });
+  const expand = new Conv2D({ filters: 8, kernelSize: 1, activation: "relu6" }).apply(image);
+  const depthwise = new DepthwiseConv2D({ kernelSize: 3, padding: "same", activation: "relu6" }).apply(expand);
+  const project = new Conv2D({ filters: 4, kernelSize: 1 }).apply(depthwise);
+  let x = new Add().apply([project, image]);
+  x = new Conv2D({ filters: 6, kernelSize: 3, strides: 2, padding: 1, groups: 2, activation: "hardSwish" }).apply(x);
+  x = new Conv2D({ filters: 6, kernelSize: [3, 2], dilationRate: [2, 1], padding: [[2, 1], [0, 1]], activation: { name: "leakyRelu", alpha: 0.1 } }).apply(x);
+  x = new DepthwiseConv2D({ kernelSize: 2, depthMultiplier: 2, strides: [1, 2], activation: "gelu" }).apply(x);
+  x = new AveragePool2D({ poolSize: 2, strides: 1, padding: 1, countIncludePad: true }).apply(x);
+  const up = new Conv2DTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: "same", activation: "swish" }).apply(x);
+  const upValid = new Conv2DTranspose({ filters: 3, kernelSize: 3, strides: 2, outputPadding: 1, activation: "elu" }).apply(x);
+  const pooled = new Concatenate().apply([new GlobalAveragePool2D().apply(up), new GlobalAveragePool2D().apply(upValid)]);
+  return new Model({ inputs: image, outputs: new Dense({ units: 3, activation: "geluTanh" }).apply(pooled), seed: 5 });
+}
+
 function movement(halfPixelCenters: boolean): Model {
   const image = Input({ shape: [5, 6, 2], name: "image" });
   let x = new ZeroPadding2D({ padding: [[1, 2], [0, 1]] }).apply(image);
@@ -81,6 +98,7 @@ describe("export of graphs: ONNX Runtime reproduces predictAll()", () => {
   test("a residual CNN: Add of a tensor read twice, Concatenate of NCHW images and of vectors, pools, batch norm", () => check(residualCnn()));
   test("two inputs, two outputs, a shared Dense, every merge layer and Dot", () => check(twoTowers()));
   test("ZeroPadding2D, Cropping2D, nearest and bilinear (half-pixel) UpSampling2D, Permute, Reshape", () => check(movement(true)));
+  test("an inverted residual, grouped, dilated and transposed convolutions, depthwise with a multiplier, count-include-pad pooling, the newer activations", () => check(convolutions()));
   test("bilinear UpSampling2D on tfjs' grid (halfPixelCenters false)", () => check(movement(false)));
 
   test("a shared layer's weights are written once and read by both nodes; each layout change is written once", () => {
