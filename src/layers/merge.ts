@@ -10,6 +10,14 @@ import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
 import { Layer, type ForwardMode, type LayerConfig } from "./layer";
 
+/** The fromConfig of a layer whose only option is its name. */
+function optionless<T>(make: (options: { name?: string }) => T): (raw: Record<string, unknown>, where: string) => T {
+  return (raw, where) => {
+    new ConfigReader(raw, where, []);
+    return make({ name: raw.name as string | undefined });
+  };
+}
+
 abstract class MergeLayer extends Layer {
   readonly arity = "many" as const;
 
@@ -69,10 +77,7 @@ abstract class ElementwiseMerge extends MergeLayer {
 export class Add extends ElementwiseMerge {
   readonly type = "Add";
 
-  static fromConfig(raw: Record<string, unknown>, where: string): Add {
-    new ConfigReader(raw, where, []);
-    return new Add({ name: raw.name as string | undefined });
-  }
+  static readonly fromConfig = optionless((options) => new Add(options));
 
   forwardAll(inputs: Pointer[], batch: number): Pointer {
     this.fold(ElementOp.add, inputs, batch * this.outputSize);
@@ -91,10 +96,7 @@ export class Add extends ElementwiseMerge {
 export class Subtract extends ElementwiseMerge {
   readonly type = "Subtract";
 
-  static fromConfig(raw: Record<string, unknown>, where: string): Subtract {
-    new ConfigReader(raw, where, []);
-    return new Subtract({ name: raw.name as string | undefined });
-  }
+  static readonly fromConfig = optionless((options) => new Subtract(options));
 
   override outputShapeFor(inputShapes: number[][]): number[] {
     if (inputShapes.length !== 2) throw new InputError(`${this.who} takes exactly two inputs, got ${inputShapes.length}`);
@@ -117,10 +119,7 @@ export class Subtract extends ElementwiseMerge {
 export class Average extends ElementwiseMerge {
   readonly type = "Average";
 
-  static fromConfig(raw: Record<string, unknown>, where: string): Average {
-    new ConfigReader(raw, where, []);
-    return new Average({ name: raw.name as string | undefined });
-  }
+  static readonly fromConfig = optionless((options) => new Average(options));
 
   forwardAll(inputs: Pointer[], batch: number): Pointer {
     const count = batch * this.outputSize;
@@ -140,10 +139,7 @@ export class Multiply extends ElementwiseMerge {
   /** Products of all inputs but one, for n > 2 inputs. */
   private others: Pointer = 0;
 
-  static fromConfig(raw: Record<string, unknown>, where: string): Multiply {
-    new ConfigReader(raw, where, []);
-    return new Multiply({ name: raw.name as string | undefined });
-  }
+  static readonly fromConfig = optionless((options) => new Multiply(options));
 
   override allocate(maxBatch: number): void {
     super.allocate(maxBatch);
@@ -205,20 +201,14 @@ export class Maximum extends SelectMerge {
   readonly type = "Maximum";
   protected readonly op = ElementOp.max;
 
-  static fromConfig(raw: Record<string, unknown>, where: string): Maximum {
-    new ConfigReader(raw, where, []);
-    return new Maximum({ name: raw.name as string | undefined });
-  }
+  static readonly fromConfig = optionless((options) => new Maximum(options));
 }
 
 export class Minimum extends SelectMerge {
   readonly type = "Minimum";
   protected readonly op = ElementOp.min;
 
-  static fromConfig(raw: Record<string, unknown>, where: string): Minimum {
-    new ConfigReader(raw, where, []);
-    return new Minimum({ name: raw.name as string | undefined });
-  }
+  static readonly fromConfig = optionless((options) => new Minimum(options));
 }
 
 /**
