@@ -1,0 +1,78 @@
+// Helpers for mappers that take data tensors: bringing a tensor into the form a layer needs (an NHWC image,
+// a flat vector), and reading a constant that broadcasts over the channel axis only.
+
+import type { SymbolicTensor } from "../../layers/symbolic";
+import { engine } from "./capabilities";
+import type { NodeReader } from "./context";
+import {
+  channelsLastLayout, isChannelsLastImage, isIdentityLayout, product, relabel, sameLayout, type DataValue, type FloatConstant, type Layout,
+} from "./values";
+
+export function dataValue(sym: SymbolicTensor, shape: number[], layout: Layout): DataValue {
+  return { kind: "data", sym, shape, layout };
+}
+
+const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The file's [C, H, W] tensor as wasmgrad's [H, W, C] image, for convolutions and pools. */
+export function asImage(r: NodeReader, v: DataValue): DataValue {
+  if (v.shape.length !== 3) r.fail(`needs an image ([batch, C, H, W]); its input is shaped [batch, ${v.shape.join(", ")}]`);
+  if (isChannelsLastImage(v)) return v;
+  const [c, h, w] = v.shape;
+  if (sameLayout(v.layout, channelsLastLayout(v.shape))) {
+    // The bytes are right but ours lost the image shape (global pooling made it [C]).
+    if (!engine.reshape) r.fail(`needs its [${c}, ${h}, ${w}] input as an image again after it was pooled or flattened; that takes a Reshape layer, which this build lacks`);
+    const { output } = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: [h, w, c] }, [v.sym]);
+    return dataValue(output, v.shape, v.layout);
+  }
+  if (isIdentityLayout(v.layout) && sameDims(v.sym.shape, v.shape)) {
+    // Channels-first bytes (a Reshape made this image): a Permute makes them channels-last.
+    if (!engine.permute) r.fail(`needs its channels-first [${c}, ${h}, ${w}] input channels-last; that takes a Permute layer, which this build lacks`);
+    const { output } = r.ctx.addLayer(r.at, { type: "Permute", dims: [2, 3, 1] }, [v.sym]);
+    return dataValue(output, v.shape, channelsLastLayout(v.shape));
+  }
+  return r.fail(`needs an NCHW image; its input [${c}, ${h}, ${w}] is laid out in an order wasmgrad cannot convolve without moving data (a Transpose or Reshape before it)`);
+}
+
+/** The tensor as ours-flat ([F]), inserting a Flatten where ours is not; the layout is unchanged. */
+export function asFlat(r: NodeReader, v: DataValue): DataValue {
+  const size = product(v.shape);
+  const layout = relabel(v.layout, [size]) ?? r.fail(`cannot flatten its input [${v.shape}] in wasmgrad's layout`);
+  if (v.sym.shape.length === 1) return dataValue(v.sym, [size], layout);
+  const { output } = r.ctx.addLayer(r.at, { type: "Flatten" }, [v.sym]);
+  return dataValue(output, [size], layout);
+}
+
+/**
+ * The channel count of a tensor whose channel axis (the file's axis 1, per sample 0) is our last axis, or
+ * undefined when it is not: per-channel layers (BatchNormalization, folded constants) work on our last axis.
+ */
+export function channelsLast(v: DataValue): number | undefined {
+  if (v.shape.length === 0) return undefined;
+  const c = v.shape[0];
+  const ours = v.sym.shape;
+  if (ours[ours.length - 1] !== c) return undefined;
+  if (v.shape.length === 1) return isIdentityLayout(v.layout) ? c : undefined;
+  if (v.shape.length === 3) return isChannelsLastImage(v) ? c : undefined;
+  // Any other rank: the channel axis must be the fastest in our order, i.e. everything after it is units.
+  return v.shape.slice(1).every((d) => d === 1) && isIdentityLayout(v.layout) ? c : undefined;
+}
+
+/**
+ * A constant that varies only over the channel axis of a tensor shaped [batch, ...shape] (right-aligned, as
+ * ONNX broadcasts): its per-channel values (length `channels`), or undefined when it varies elsewhere.
+ */
+export function perChannel(c: FloatConstant, shape: readonly number[], channels: number): Float32Array | undefined {
+  const full = [1, ...shape];
+  if (c.dims.length > full.length) return undefined;
+  const offset = full.length - c.dims.length;
+  let varying = -1;
+  for (let i = 0; i < c.dims.length; i++) {
+    const d = c.dims[i], axis = i + offset;
+    if (d === 1) continue;
+    if (axis !== 1 || d !== full[axis] || varying >= 0) return undefined;
+    varying = axis;
+  }
+  if (varying < 0) return new Float32Array(channels).fill(c.data[0]);
+  return c.data.length === channels ? c.data : undefined;
+}
