@@ -14,15 +14,15 @@
 // except under CI=true, where they fail (scripts/install-test-packages.sh installs it there).
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "../../src/index";
 import type { Model } from "../../src/model/model";
 import { readOnnx, type OnnxImport } from "../../src/onnx/import";
 import { engine } from "../../src/onnx/import/capabilities";
-import { OnnxSession } from "../../src/onnx/runtime";
 import { worstMismatch } from "../support/twin-heaps";
+import { ORT_NAME as ortName, runOrt } from "./ort-reference";
 import { runPython, toNhwc, torchAvailable, torchRequired, TORCH_MISSING } from "./torch-support";
 
 interface Named {
@@ -43,25 +43,6 @@ const hasTorch = torchAvailable(["torch", "torchvision"]);
 const dir = mkdtempSync(join(tmpdir(), "wasmgrad-torch-graphs-"));
 const generated = hasTorch ? await runPython([join(import.meta.dir, "fixtures", "make-graph-models.py"), dir]) : undefined;
 const load = (name: string) => ({ bytes: readFileSync(join(dir, `${name}.onnx`)), reference: JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8")) as Reference });
-
-type OrtNode = typeof import("onnxruntime-node");
-const ortNode: OrtNode | undefined = await import("onnxruntime-node").catch(() => undefined);
-const ortName = ortNode ? "ONNX Runtime (onnxruntime-node, native CPU)" : "ONNX Runtime (onnxruntime-web, WASM)";
-
-async function runOrt(bytes: Uint8Array, feeds: Named[]): Promise<Float32Array[]> {
-  if (ortNode) {
-    const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-    const out = await session.run(Object.fromEntries(feeds.map((f) => [f.name, new ortNode.Tensor("float32", Float32Array.from(f.data), f.shape)])));
-    const results = session.outputNames.map((n) => out[n].data as Float32Array);
-    await session.release();
-    return results;
-  }
-  if (feeds.length !== 1) throw new Error("the onnxruntime-web wrapper feeds one input");
-  const session = await OnnxSession.open(bytes, { provider: "wasm", source: "torch.onnx" });
-  const out = await session.run(Float32Array.from(feeds[0].data), feeds[0].shape);
-  await session.release();
-  return out.map((o) => o.data);
-}
 
 /** The reference batch as the imported model takes it: channels-last where the import says so. */
 function feedsFor(imported: OnnxImport, inputs: Named[]): Float32Array[] {
@@ -88,7 +69,10 @@ if (torchRequired && !hasTorch) {
 }
 
 describe.skipIf(!hasTorch)(`models exported by PyTorch${hasTorch ? "" : ` — SKIPPED: ${TORCH_MISSING}`}`, () => {
-  afterAll(() => console.log(`pytorch-graphs: generated in ${generated?.seconds.toFixed(1)} s; worst tolerance ratios ${JSON.stringify(worst)}`));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    console.log(`pytorch-graphs: generated in ${generated?.seconds.toFixed(1)} s; worst tolerance ratios ${JSON.stringify(worst)}`);
+  });
 
   test("the generator ran (torch.onnx.export of every model)", () => {
     expect({ code: generated?.code, stderr: generated?.code ? generated.stderr : "" }).toEqual({ code: 0, stderr: "" });
