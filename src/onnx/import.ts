@@ -22,7 +22,7 @@ import { decodeModel, type NodeProto, type TensorProto, type ValueInfoProto } fr
 import { ImportContext, NodeReader, type ParameterSource } from "./import/context";
 import { IMPORTABLE_OPS, operatorTable } from "./import/operators/index";
 import { constantNode, tensorValue } from "./import/shape-folding";
-import { channelsLastLayout, identityLayout, isChannelsLastImage, isIdentityLayout, type Value } from "./import/values";
+import { channelsLastLayout, identityLayout, isIdentityLayout, sameLayout, type Value } from "./import/values";
 
 export { IMPORTABLE_OPS };
 export type { ParameterSource };
@@ -119,7 +119,8 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
     if (value.kind !== "data") throw new InputError(`${at} is a constant; wasmgrad imports outputs computed from the inputs`);
     const v = value.pendingPad ? ctx.applyPendingPad(new NodeReader(outputNode(info.name), at, ctx), value) : value;
     if (v.sym.isInput) throw new InputError(`${at} is the input '${v.sym.inputName}' itself; wasmgrad imports outputs that some layer computes`);
-    const image = isChannelsLastImage(v) && v.shape[0] > 1;
+    // Images come out channels-last (ours may be flat after a whole-image softmax: the same bytes).
+    const image = v.shape.length === 3 && v.shape[0] > 1 && sameLayout(v.layout, channelsLastLayout(v.shape));
     if (!image && !isIdentityLayout(v.layout)) {
       throw new InputError(`${at} [batch, ${v.shape}] is stored in another order than the file's in wasmgrad (a flattened channels-first image, or a transpose); end the model with a Linear, pooling or an NCHW image`);
     }
