@@ -108,12 +108,6 @@ export function isChannelsLastImage(v: DataValue): boolean {
   return ours.length === 3 && ours[0] === h && ours[1] === w && ours[2] === c && sameLayout(v.layout, channelsLastLayout(v.shape));
 }
 
-/** Whether `layout.factors` can be read as the axes of `shape` themselves (each factor one axis, units aside). */
-export function factorsAreAxes(layout: Layout, shape: readonly number[]): boolean {
-  const a = layout.factors.filter((f) => f !== 1), b = shape.filter((d) => d !== 1);
-  return a.length === b.length && a.every((f, i) => f === b[i]);
-}
-
 /**
  * The layout after inserting or removing unit axes of the file's shape, or after any reshape of an
  * identity-ordered tensor: what stays is the order of the non-unit factors.

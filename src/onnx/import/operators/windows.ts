@@ -89,7 +89,3 @@ export function layerStrides(r: NodeReader, spec: WindowSpec): number | [number,
   if (!engine.perAxisStrides) r.fail(`strides [${sh}, ${sw}] differ per axis, which this build's layers do not take`);
   return [sh, sw];
 }
-
-export function checkNoDilation(r: NodeReader, spec: WindowSpec): void {
-  if (spec.dilations[0] !== 1 || spec.dilations[1] !== 1) r.fail(`dilations [${spec.dilations}] are not supported`);
-}
