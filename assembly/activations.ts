@@ -1,11 +1,13 @@
-// Element-wise activations and row-wise softmax. Backward passes take the forward *output* y, which every
-// supported activation's derivative can be written in (relu: y > 0, sigmoid: y(1-y), tanh: 1-y²), so layers
-// keep one buffer instead of two.
+// Element-wise activations and row-wise softmax. Backward passes take the forward *output* y, which the
+// derivative of relu, sigmoid and tanh can be written in (relu: y > 0, sigmoid: y(1-y), tanh: 1-y²), so
+// layers keep one buffer instead of two. The newer activations live in vector-activations.ts, including
+// the four whose backward needs the input instead (activationBackwardFromInput).
 
-import { ACT_RELU, ACT_SIGMOID, ACT_TANH, sigmoidScalar, tanhScalar } from "./activation-codes";
+import { ACT_HARD_SWISH, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_TANH, sigmoidScalar, tanhScalar } from "./activation-codes";
+import { vectorActivationBackward, vectorActivationForward } from "./vector-activations";
 
-/** y = f(x); y may equal x. */
-export function activationForward(act: i32, x: usize, y: usize, count: i32): void {
+/** y = f(x); y may equal x. alpha: leakyRelu's negative slope or elu's scale, ignored by the others. */
+export function activationForward(act: i32, x: usize, y: usize, count: i32, alpha: f32): void {
   if (act == ACT_RELU) {
     const zero = f32x4.splat(0);
     let i = 0;
@@ -28,13 +30,15 @@ export function activationForward(act: i32, x: usize, y: usize, count: i32): voi
       const off = <usize>i << 2;
       store<f32>(y + off, tanhScalar(load<f32>(x + off)));
     }
+  } else if (act >= ACT_RELU6 && act <= ACT_HARD_SWISH) {
+    vectorActivationForward(act, x, y, count, alpha);
   } else if (x != y) {
     memory.copy(y, x, <usize>count << 2);
   }
 }
 
 /** dx = dy ⊙ f'(·) expressed through the forward output y; dx may equal dy. */
-export function activationBackward(act: i32, y: usize, dy: usize, dx: usize, count: i32): void {
+export function activationBackward(act: i32, y: usize, dy: usize, dx: usize, count: i32, alpha: f32): void {
   let i = 0;
   if (act == ACT_RELU) {
     const zero = f32x4.splat(0);
@@ -71,6 +75,8 @@ export function activationBackward(act: i32, y: usize, dy: usize, dx: usize, cou
       const v = load<f32>(y + off);
       store<f32>(dx + off, load<f32>(dy + off) * (1 - v * v));
     }
+  } else if (act >= ACT_RELU6 && act <= ACT_HARD_SWISH) {
+    vectorActivationBackward(act, y, dy, dx, count, alpha);
   } else if (dx != dy) {
     memory.copy(dx, dy, <usize>count << 2);
   }

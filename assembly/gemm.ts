@@ -6,13 +6,14 @@
 // Structure (Goto/BLIS): for each NC-wide column block of B and KC-deep slice of K, B is packed into
 // NR-wide panels; for each MC-tall row block of A, A is packed into MR-tall panels; then a register-blocked
 // MR×NR micro-kernel walks the panels. The epilogue (bias + activation) runs on the last K slice while the
-// tile is still in registers, so a Dense layer's forward is one pass over C.
+// tile is still in registers, so a Dense layer's forward is one pass over C: linear, relu and relu6 as
+// vector ops, sigmoid and tanh lane by lane; other activations run after the GEMM.
 //
 // Napkin math for the 4×8 tile: per k step 2 vector loads of B, 4 splat-loads of A, 8 multiply-adds
 // (16 FLOP/lane-op × 4 lanes = 64 FLOP) — 8 accumulators + 2 B + 1 A = 11 of the 16 SIMD registers.
 
 import { MC, KC, NC, packedA, packedB, edgeTile } from "./workspace";
-import { ACT_LINEAR, ACT_RELU, activateScalar } from "./activation-codes";
+import { ACT_LINEAR, ACT_RELU, ACT_RELU6, activateScalar } from "./activation-codes";
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -107,7 +108,7 @@ function microKernel4x8(
   }
 
   const rowStep = <usize>ldc << 2;
-  if (rows == MR && cols == NR && (act == ACT_LINEAR || act == ACT_RELU || !epilogue)) {
+  if (rows == MR && cols == NR && (act == ACT_LINEAR || act == ACT_RELU || act == ACT_RELU6 || !epilogue)) {
     // Full tile with an in-register epilogue.
     if (!overwrite) {
       c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
@@ -129,6 +130,12 @@ function microKernel4x8(
         c10 = f32x4.max(c10, zero); c11 = f32x4.max(c11, zero);
         c20 = f32x4.max(c20, zero); c21 = f32x4.max(c21, zero);
         c30 = f32x4.max(c30, zero); c31 = f32x4.max(c31, zero);
+      } else if (act == ACT_RELU6) {
+        const zero = f32x4.splat(0), six = f32x4.splat(6);
+        c00 = f32x4.min(f32x4.max(c00, zero), six); c01 = f32x4.min(f32x4.max(c01, zero), six);
+        c10 = f32x4.min(f32x4.max(c10, zero), six); c11 = f32x4.min(f32x4.max(c11, zero), six);
+        c20 = f32x4.min(f32x4.max(c20, zero), six); c21 = f32x4.min(f32x4.max(c21, zero), six);
+        c30 = f32x4.min(f32x4.max(c30, zero), six); c31 = f32x4.min(f32x4.max(c31, zero), six);
       }
     }
     v128.store(c, c00); v128.store(c, c01, 16);

@@ -5,7 +5,14 @@ export { im2col, col2im } from "./convolution";
 export { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward } from "./pooling";
 export { batchNormStatistics, channelScaleShift, batchNormBackward } from "./normalization";
 export { activationForward, activationBackward, softmaxForward, softmaxBackward } from "./activations";
+export { activationBackwardFromInput } from "./vector-activations";
 export { softmaxCrossEntropy, meanSquaredError, binaryCrossEntropy, sigmoidCrossEntropy } from "./losses";
 export { sgdUpdate, sgdMomentumUpdate, adamUpdate, rmspropUpdate } from "./optimizers";
 export { columnSums, sumOfSquares, axpy, multiply, dropoutMask, sumOfAbs, addL1Gradient } from "./reductions";
 export { elementwise, scale, routeToWinner, copyRows, rowDots, scaleRows } from "./elementwise";
+// Data movement (reshaping layers): permutation, padding, cropping, upsampling.
+export { permute, zeroPad2d, crop2d } from "./movement";
+export { upsampleNearestForward, upsampleNearestBackward, resizeBilinearForward, resizeBilinearBackward } from "./upsampling";
+// Convolution variants: grouped/dilated/per-axis-stride patches, and depthwise convolution.
+export { im2colGeneral, col2imGeneral } from "./convolution";
+export { depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardFilter } from "./depthwise";

@@ -12,6 +12,8 @@ export { EarlyStopping, type EarlyStoppingOptions } from "./model/early-stopping
 export { ModelCheckpoint, ProgressLogger, type ModelCheckpointOptions } from "./model/model-checkpoint";
 export { Dense } from "./layers/dense";
 export { Conv2D } from "./layers/conv2d";
+export { DepthwiseConv2D } from "./layers/depthwise-conv2d";
+export { Conv2DTranspose } from "./layers/conv2d-transpose";
 export { MaxPool2D } from "./layers/max-pool2d";
 export { AveragePool2D, GlobalAveragePool2D } from "./layers/average-pool2d";
 export { BatchNormalization } from "./layers/batch-normalization";
@@ -21,6 +23,17 @@ export { Dropout } from "./layers/dropout";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";
+// Data-movement layers.
+export { Reshape } from "./layers/reshape";
+export { Permute } from "./layers/permute";
+export { ZeroPadding2D } from "./layers/zero-padding2d";
+export { Cropping2D } from "./layers/cropping2d";
+export { UpSampling2D, type UpSampling2DOptions, type Interpolation } from "./layers/up-sampling2d";
+export type { EdgeSpec } from "./layers/edges";
+export { ReLU, type ReLUOptions } from "./layers/relu";
+export { LeakyReLU, type LeakyReLUOptions } from "./layers/leaky-relu";
+export { ELU } from "./layers/elu";
+export { ACTIVATIONS, type ActivationName, type ActivationSpec } from "./layers/activation-function";
 export { layerFromConfig, LAYER_TYPES } from "./layers/registry";
 export { SGD } from "./optimizers/sgd";
 export { Adam } from "./optimizers/adam";

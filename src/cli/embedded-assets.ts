@@ -14,13 +14,14 @@ import mlp from "../../models/mlp.json" with { type: "json" };
 import mlp512 from "../../models/mlp512.json" with { type: "json" };
 import cnn from "../../models/cnn.json" with { type: "json" };
 import torchMlp from "../../models/torch_mlp.json" with { type: "json" };
+import resnet from "../../models/resnet.json" with { type: "json" };
 import linear from "../../models/linear.json" with { type: "json" };
 import logistic from "../../models/logistic.json" with { type: "json" };
 import { readFileSync } from "node:fs";
 import { KernelLibrary, type KernelBinaries } from "../engine/wasm-kernels";
 import { datasetFromIdx, type ImageSplits } from "../data/image-dataset";
 
-export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, torch_mlp: torchMlp, linear, logistic };
+export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, resnet, torch_mlp: torchMlp, linear, logistic };
 
 export function embeddedKernelBinaries(): KernelBinaries {
   return {

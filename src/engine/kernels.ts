@@ -7,8 +7,20 @@
 
 export type Pointer = number;
 
-/** Activation codes understood by the kernels (softmax is row-wise and has kernels of its own). */
-export const Act = { linear: 0, relu: 1, sigmoid: 2, tanh: 3 } as const;
+/**
+ * Activation codes understood by the kernels (softmax is row-wise and has kernels of its own). The GEMM
+ * epilogue applies linear, relu, sigmoid, tanh and relu6; activationForward applies any of them.
+ * Formulas (alpha: the kernels' `alpha` argument):
+ *   relu6 min(max(x, 0), 6) · leakyRelu x > 0 ? x : alpha·x · elu x > 0 ? x : alpha·(eˣ − 1)
+ *   gelu ½x(1 + erf(x/√2)) · geluTanh ½x(1 + tanh(√(2/π)(x + 0.044715x³))) · swish x·σ(x)
+ *   hardSigmoid relu6(x + 3)/6 · hardSwish x·relu6(x + 3)/6
+ * Backward: gelu, geluTanh, swish and hardSwish through their input (activationBackwardFromInput), every
+ * other code through its output (activationBackward).
+ */
+export const Act = {
+  linear: 0, relu: 1, sigmoid: 2, tanh: 3,
+  relu6: 4, leakyRelu: 5, elu: 6, gelu: 7, geluTanh: 8, swish: 9, hardSigmoid: 10, hardSwish: 11,
+} as const;
 export type ActCode = (typeof Act)[keyof typeof Act];
 
 /** Element-wise operation codes (assembly/elementwise.ts mirrors them). */
@@ -45,6 +57,50 @@ export interface Kernels {
     dx: Pointer,
   ): void;
 
+  // ---- convolution variants (grouped, dilated, per-axis strides; depthwise) ----
+  /**
+   * im2col with a stride and a dilation per axis and `groups` channel groups; each row is laid out
+   * [groups][kh][kw][c / groups], so one group's patch is a contiguous run (groups = 1: im2col's layout).
+   */
+  im2colGeneral(
+    x: Pointer, n: number, h: number, w: number, c: number, groups: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    col: Pointer,
+  ): void;
+  /** Adjoint of im2colGeneral; dx is overwritten. */
+  col2imGeneral(
+    col: Pointer, n: number, h: number, w: number, c: number, groups: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    dx: Pointer,
+  ): void;
+  /**
+   * y[n, oy, ox, c·M + m] = bias[c·M + m] + Σ x[n, oy·sh − padTop + ky·dh, ox·sw − padLeft + kx·dw, c]·K[ky, kx, c, m],
+   * K [kh, kw, c, M]; bias 0 means none. Taps outside the image are zero.
+   */
+  depthwiseConv2dForward(
+    x: Pointer, n: number, h: number, w: number, c: number, multiplier: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    kernel: Pointer, bias: Pointer, y: Pointer,
+  ): void;
+  /** ∂/∂x of depthwiseConv2dForward given dy; dx is overwritten. */
+  depthwiseConv2dBackwardInput(
+    dy: Pointer, n: number, h: number, w: number, c: number, multiplier: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    kernel: Pointer, dx: Pointer,
+  ): void;
+  /** ∂/∂K of depthwiseConv2dForward given x and dy; dkernel [kh, kw, c, M] is overwritten. */
+  depthwiseConv2dBackwardFilter(
+    x: Pointer, dy: Pointer, n: number, h: number, w: number, c: number, multiplier: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number,
+    dkernel: Pointer,
+  ): void;
+  // ---- end of convolution variants ----
+
   /** argmax (i32, one per output) records each window's winner for the backward pass; 0 skips it. */
   maxPoolForward(
     x: Pointer, n: number, h: number, w: number, c: number,
@@ -75,8 +131,15 @@ export interface Kernels {
     dgamma: Pointer, dbeta: Pointer, dx: Pointer,
   ): void;
 
-  activationForward(act: ActCode, x: Pointer, y: Pointer, count: number): void;
-  activationBackward(act: ActCode, y: Pointer, dy: Pointer, dx: Pointer, count: number): void;
+  /** y = f(x), y may be x. alpha is read by leakyRelu (negative slope) and elu (scale) only, and must be ≥ 0. */
+  activationForward(act: ActCode, x: Pointer, y: Pointer, count: number, alpha?: number): void;
+  /** dx = dy ⊙ f′ through the forward output y (dx may be dy); for every code but the four below. */
+  activationBackward(act: ActCode, y: Pointer, dy: Pointer, dx: Pointer, count: number, alpha?: number): void;
+  /**
+   * dx = dy ⊙ f′(x) through the pre-activation x (dx may be dy), for gelu, geluTanh, swish and hardSwish,
+   * whose slope their output does not determine; linear copies; other codes are an error (a trap in wasm).
+   */
+  activationBackwardFromInput(act: ActCode, x: Pointer, dy: Pointer, dx: Pointer, count: number): void;
   softmaxForward(x: Pointer, y: Pointer, rows: number, cols: number): void;
   softmaxBackward(y: Pointer, dy: Pointer, dx: Pointer, rows: number, cols: number): void;
 
@@ -121,4 +184,28 @@ export interface Kernels {
   rowDots(a: Pointer, b: Pointer, rows: number, cols: number, y: Pointer): void;
   /** y[r][c] = x[r][c]·s[r]; y may equal x. */
   scaleRows(x: Pointer, s: Pointer, rows: number, cols: number, y: Pointer): void;
+  // ---- data movement (assembly/movement.ts, assembly/upsampling.ts) ----------------------------------
+  // Outputs must not overlap inputs. Every backward pass here is another kernel's forward pass or a
+  // dedicated adjoint; all overwrite their output.
+
+  /**
+   * y = each of n samples of x, shaped [d0, d1, d2, d3] (fewer axes as leading 1s), with its axes
+   * permuted: output axis k is input axis p_k (0-based). The adjoint is the inverse permutation.
+   */
+  permute(x: Pointer, n: number, d0: number, d1: number, d2: number, d3: number, p0: number, p1: number, p2: number, p3: number, y: Pointer): void;
+  /** y [n, h + top + bottom, w + left + right, c] = x [n, h, w, c] with zeros around; adjoint of crop2d. */
+  zeroPad2d(x: Pointer, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number, y: Pointer): void;
+  /** y [n, h − top − bottom, w − left − right, c] = the interior of x [n, h, w, c]; adjoint of zeroPad2d. */
+  crop2d(x: Pointer, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number, y: Pointer): void;
+  /** y [n, h·sh, w·sw, c]: each pixel of x [n, h, w, c] repeated over an sh × sw block. */
+  upsampleNearestForward(x: Pointer, n: number, h: number, w: number, c: number, sh: number, sw: number, y: Pointer): void;
+  /** Adjoint of upsampleNearestForward: dx [n, h, w, c] = dy summed over each block (row-major order, f32). */
+  upsampleNearestBackward(dy: Pointer, n: number, h: number, w: number, c: number, sh: number, sw: number, dx: Pointer): void;
+  /**
+   * y [n, oh, ow, c] = x [n, h, w, c] resized bilinearly as tf.image.resize_bilinear (align_corners off):
+   * output o samples (o + ½)·in/out − ½ with halfPixelCenters (TF 2, Keras 2.x/3), o·in/out without.
+   */
+  resizeBilinearForward(x: Pointer, n: number, h: number, w: number, c: number, oh: number, ow: number, halfPixelCenters: boolean, y: Pointer): void;
+  /** Adjoint of resizeBilinearForward; dx [n, h, w, c] is overwritten. */
+  resizeBilinearBackward(dy: Pointer, n: number, h: number, w: number, c: number, oh: number, ow: number, halfPixelCenters: boolean, dx: Pointer): void;
 }

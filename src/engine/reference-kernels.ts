@@ -2,7 +2,8 @@
 // where a sum is long. It is the yardstick the WebAssembly kernels are tested against, and a slow but
 // complete backend in its own right (Sequential accepts it), so a model can be cross-checked end to end.
 
-import { Act, type ActCode, type Kernels, type Pointer } from "./kernels";
+import type { Kernels, Pointer } from "./kernels";
+import { activate, slopeFromInput, slopeFromOutput } from "./reference-activations";
 
 const INITIAL_PAGES = 16;
 const MAXIMUM_PAGES = 65536;
@@ -13,13 +14,6 @@ export function createReferenceKernels(): Kernels {
   const i32 = (ptr: Pointer, count: number) => new Int32Array(memory.buffer, ptr, count);
   const all = () => new Float32Array(memory.buffer);
   const at = (ptr: Pointer) => ptr >> 2;
-
-  const activate = (x: number, act: ActCode): number => {
-    if (act === Act.relu) return x > 0 ? x : 0;
-    if (act === Act.sigmoid) return 1 / (1 + Math.exp(-x));
-    if (act === Act.tanh) return Math.tanh(x);
-    return x;
-  };
 
   return {
     variant: "reference",
@@ -74,6 +68,105 @@ export function createReferenceKernels(): Kernels {
                   if (iy >= 0 && iy < h && ix >= 0 && ix < w) mem[at(dx) + ((img * h + iy) * w + ix) * c + ch] += v;
                 }
     },
+
+    // ---- convolution variants (grouped, dilated, per-axis strides; depthwise) ----
+    im2colGeneral(x, n, h, w, c, groups, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, col) {
+      const mem = all();
+      const cg = c / groups;
+      let dst = at(col);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let g = 0; g < groups; g++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++)
+                  for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    const iy = oy * sh - padTop + ky * dh;
+                    const ix = ox * sw - padLeft + kx * dw;
+                    const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                    mem[dst++] = inside ? mem[at(x) + ((img * h + iy) * w + ix) * c + ch] : 0;
+                  }
+    },
+
+    col2imGeneral(col, n, h, w, c, groups, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, dx) {
+      const mem = all();
+      const cg = c / groups;
+      mem.fill(0, at(dx), at(dx) + n * h * w * c);
+      let src = at(col);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let g = 0; g < groups; g++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++)
+                  for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    const iy = oy * sh - padTop + ky * dh;
+                    const ix = ox * sw - padLeft + kx * dw;
+                    const v = mem[src++];
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) mem[at(dx) + ((img * h + iy) * w + ix) * c + ch] += v;
+                  }
+    },
+
+    depthwiseConv2dForward(x, n, h, w, c, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, kernel, bias, y) {
+      const mem = all();
+      const cout = c * m;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let o = 0; o < cout; o++) {
+              const ch = Math.floor(o / m);
+              let sum = bias !== 0 ? mem[at(bias) + o] : 0;
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * sh - padTop + ky * dh, ix = ox * sw - padLeft + kx * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sum += mem[at(x) + ((img * h + iy) * w + ix) * c + ch] * mem[at(kernel) + (ky * kw + kx) * cout + o];
+                }
+              mem[at(y) + ((img * oh + oy) * ow + ox) * cout + o] = sum;
+            }
+    },
+
+    depthwiseConv2dBackwardInput(dy, n, h, w, c, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, kernel, dx) {
+      // The plain scatter (the transpose of the forward loop), summed in f64 and rounded once.
+      const mem = all();
+      const cout = c * m;
+      const sums = new Float64Array(n * h * w * c);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let o = 0; o < cout; o++) {
+              const ch = Math.floor(o / m);
+              const g = mem[at(dy) + ((img * oh + oy) * ow + ox) * cout + o];
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * sh - padTop + ky * dh, ix = ox * sw - padLeft + kx * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sums[((img * h + iy) * w + ix) * c + ch] += g * mem[at(kernel) + (ky * kw + kx) * cout + o];
+                }
+            }
+      f32(dx, sums.length).set(sums);
+    },
+
+    depthwiseConv2dBackwardFilter(x, dy, n, h, w, c, m, kh, kw, sh, sw, dh, dw, padTop, padLeft, oh, ow, dkernel) {
+      const mem = all();
+      const cout = c * m;
+      const sums = new Float64Array(kh * kw * cout);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let o = 0; o < cout; o++) {
+              const ch = Math.floor(o / m);
+              const g = mem[at(dy) + ((img * oh + oy) * ow + ox) * cout + o];
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++) {
+                  const iy = oy * sh - padTop + ky * dh, ix = ox * sw - padLeft + kx * dw;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                  sums[(ky * kw + kx) * cout + o] += g * mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+                }
+            }
+      f32(dkernel, sums.length).set(sums);
+    },
+    // ---- end of convolution variants ----
 
     maxPoolForward(x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y, argmax) {
       const mem = all();
@@ -187,18 +280,20 @@ export function createReferenceKernels(): Kernels {
       }
     },
 
-    activationForward(act, x, y, count) {
-      const xs = f32(x, count), ys = f32(y, count);
-      for (let i = 0; i < count; i++) ys[i] = activate(xs[i], act);
+    // alpha is rounded to f32 as the wasm kernels' f32 argument is, so both compute with one parameter.
+    activationForward(act, x, y, count, alpha = NaN) {
+      const xs = f32(x, count), ys = f32(y, count), a = Math.fround(alpha);
+      for (let i = 0; i < count; i++) ys[i] = activate(xs[i], act, a);
     },
 
-    activationBackward(act, y, dy, dx, count) {
-      const ys = f32(y, count), dys = f32(dy, count), dxs = f32(dx, count);
-      for (let i = 0; i < count; i++) {
-        const v = ys[i];
-        const slope = act === Act.relu ? (v > 0 ? 1 : 0) : act === Act.sigmoid ? v * (1 - v) : act === Act.tanh ? 1 - v * v : 1;
-        dxs[i] = dys[i] * slope;
-      }
+    activationBackward(act, y, dy, dx, count, alpha = NaN) {
+      const ys = f32(y, count), dys = f32(dy, count), dxs = f32(dx, count), a = Math.fround(alpha);
+      for (let i = 0; i < count; i++) dxs[i] = dys[i] * slopeFromOutput(ys[i], act, a);
+    },
+
+    activationBackwardFromInput(act, x, dy, dx, count) {
+      const xs = f32(x, count), dys = f32(dy, count), dxs = f32(dx, count);
+      for (let i = 0; i < count; i++) dxs[i] = dys[i] * slopeFromInput(xs[i], act);
     },
 
     softmaxForward(x, y, rows, cols) {
@@ -402,5 +497,131 @@ export function createReferenceKernels(): Kernels {
       const xs = f32(x, rows * cols), ss = f32(s, rows).slice(), ys = f32(y, rows * cols);
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) ys[r * cols + c] = xs[r * cols + c] * ss[r];
     },
+
+    // ---- data movement ----------------------------------------------------------------------------
+
+    permute(x, n, d0, d1, d2, d3, p0, p1, p2, p3, y) {
+      const d = [d0, d1, d2, d3], perm = [p0, p1, p2, p3];
+      const size = d0 * d1 * d2 * d3;
+      const inStride = [d1 * d2 * d3, d2 * d3, d3, 1];
+      const o = perm.map((p) => d[p]);
+      const u32 = new Uint32Array(memory.buffer); // bit patterns: a copy must not touch NaN payloads
+      let dst = at(y);
+      for (let img = 0; img < n; img++)
+        for (let i0 = 0; i0 < o[0]; i0++)
+          for (let i1 = 0; i1 < o[1]; i1++)
+            for (let i2 = 0; i2 < o[2]; i2++)
+              for (let i3 = 0; i3 < o[3]; i3++) {
+                const index = i0 * inStride[perm[0]] + i1 * inStride[perm[1]] + i2 * inStride[perm[2]] + i3 * inStride[perm[3]];
+                u32[dst++] = u32[at(x) + img * size + index];
+              }
+    },
+
+    zeroPad2d(x, n, h, w, c, top, bottom, left, right, y) {
+      const mem = all();
+      const oh = h + top + bottom, ow = w + left + right;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              const iy = oy - top, ix = ox - left;
+              const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = inside ? mem[at(x) + ((img * h + iy) * w + ix) * c + ch] : 0;
+            }
+    },
+
+    crop2d(x, n, h, w, c, top, bottom, left, right, y) {
+      const mem = all();
+      const oh = h - top - bottom, ow = w - left - right;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = mem[at(x) + ((img * h + oy + top) * w + ox + left) * c + ch];
+            }
+    },
+
+    upsampleNearestForward(x, n, h, w, c, sh, sw, y) {
+      const mem = all();
+      const oh = h * sh, ow = w * sw;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++)
+            for (let ch = 0; ch < c; ch++) {
+              const iy = Math.floor(oy / sh), ix = Math.floor(ox / sw);
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+            }
+    },
+
+    upsampleNearestBackward(dy, n, h, w, c, sh, sw, dx) {
+      // f32 sums in the block's row-major order, as the wasm kernel adds them, so the two agree exactly.
+      const mem = all();
+      const oh = h * sh, ow = w * sw;
+      for (let img = 0; img < n; img++)
+        for (let iy = 0; iy < h; iy++)
+          for (let ix = 0; ix < w; ix++)
+            for (let ch = 0; ch < c; ch++) {
+              let sum = 0;
+              for (let a = 0; a < sh; a++)
+                for (let b = 0; b < sw; b++) sum = Math.fround(sum + mem[at(dy) + ((img * oh + iy * sh + a) * ow + ix * sw + b) * c + ch]);
+              mem[at(dx) + ((img * h + iy) * w + ix) * c + ch] = sum;
+            }
+    },
+
+    resizeBilinearForward(x, n, h, w, c, oh, ow, halfPixelCenters, y) {
+      const mem = all();
+      const f = Math.fround;
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++) {
+          const r = bilinearSource(oy, h, oh, halfPixelCenters);
+          for (let ox = 0; ox < ow; ox++) {
+            const q = bilinearSource(ox, w, ow, halfPixelCenters);
+            for (let ch = 0; ch < c; ch++) {
+              const v = (iy: number, ix: number) => mem[at(x) + ((img * h + iy) * w + ix) * c + ch];
+              const top = f(v(r.lo, q.lo) + f(f(v(r.lo, q.hi) - v(r.lo, q.lo)) * q.frac));
+              const bottom = f(v(r.hi, q.lo) + f(f(v(r.hi, q.hi) - v(r.hi, q.lo)) * q.frac));
+              mem[at(y) + ((img * oh + oy) * ow + ox) * c + ch] = f(top + f(f(bottom - top) * r.frac));
+            }
+          }
+        }
+    },
+
+    resizeBilinearBackward(dy, n, h, w, c, oh, ow, halfPixelCenters, dx) {
+      // The four products are rounded to f32 and added in the wasm kernel's order, so the two agree exactly.
+      const mem = all();
+      const f = Math.fround;
+      mem.fill(0, at(dx), at(dx) + n * h * w * c);
+      for (let img = 0; img < n; img++)
+        for (let oy = 0; oy < oh; oy++) {
+          const r = bilinearSource(oy, h, oh, halfPixelCenters);
+          for (let ox = 0; ox < ow; ox++) {
+            const q = bilinearSource(ox, w, ow, halfPixelCenters);
+            for (let ch = 0; ch < c; ch++) {
+              const g = mem[at(dy) + ((img * oh + oy) * ow + ox) * c + ch];
+              const upper = f(g * f(1 - r.frac)), lower = f(g * r.frac);
+              const add = (iy: number, ix: number, v: number) => {
+                const i = at(dx) + ((img * h + iy) * w + ix) * c + ch;
+                mem[i] = f(mem[i] + v);
+              };
+              add(r.lo, q.lo, f(upper * f(1 - q.frac)));
+              add(r.lo, q.hi, f(upper * q.frac));
+              add(r.hi, q.lo, f(lower * f(1 - q.frac)));
+              add(r.hi, q.hi, f(lower * q.frac));
+            }
+          }
+        }
+    },
   };
+}
+
+/**
+ * The two input indices output index o of a bilinear resize reads and the weight of the second, as
+ * tf.image.resize_bilinear: source (o + ½)·in/out − ½ with half-pixel centers, o·in/out without,
+ * clamped to [0, in − 1].
+ */
+function bilinearSource(o: number, inSize: number, outSize: number, halfPixelCenters: boolean) {
+  const ratio = inSize / outSize;
+  const s = Math.max(halfPixelCenters ? (o + 0.5) * ratio - 0.5 : o * ratio, 0);
+  const lo = Math.floor(s);
+  return { lo, hi: Math.min(Math.ceil(s), inSize - 1), frac: Math.fround(s - lo) };
 }

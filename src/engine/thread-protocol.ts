@@ -25,6 +25,11 @@ export const PARALLEL_KERNELS = [
   ["im2col", 13],
   ["col2im", 13],
   ["maxPoolForward", 14],
+  // Convolution variants.
+  ["im2colGeneral", 17],
+  ["col2imGeneral", 17],
+  ["depthwiseConv2dForward", 19],
+  ["depthwiseConv2dBackwardInput", 18],
 ] as const;
 
 /** Atomic loads a thread spins through (tens of microseconds) before it sleeps on a futex. */

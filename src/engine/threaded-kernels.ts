@@ -17,6 +17,10 @@ const OP_GEMM = opIndex("gemm");
 const OP_IM2COL = opIndex("im2col");
 const OP_COL2IM = opIndex("col2im");
 const OP_MAX_POOL = opIndex("maxPoolForward");
+const OP_IM2COL_GENERAL = opIndex("im2colGeneral");
+const OP_COL2IM_GENERAL = opIndex("col2imGeneral");
+const OP_DEPTHWISE_FORWARD = opIndex("depthwiseConv2dForward");
+const OP_DEPTHWISE_INPUT = opIndex("depthwiseConv2dBackwardInput");
 
 /**
  * Below this many multiply-adds a GEMM runs on one thread: measured here, handing work to a helper and
@@ -166,7 +170,7 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
       if (to <= from) return null;
       return args.map((v, i) => (i === nIndex ? to - from : perImage.has(i) ? (v === 0 ? 0 : v + from * perImage.get(i)!) : v));
     };
-    const name = PARALLEL_KERNELS[op][0] as "im2col" | "col2im" | "maxPoolForward";
+    const name = PARALLEL_KERNELS[op][0] as Exclude<(typeof PARALLEL_KERNELS)[number][0], "gemm">;
     const call = (a: number[]) => (exports[name] as unknown as (...x: number[]) => void)(...a);
     if (n < minImages || parts < 2) {
       call(args);
@@ -193,6 +197,35 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     byImages(OP_MAX_POOL, [x, n, h, w, c, ph, pw, stride, padTop, padLeft, oh, ow, y, 0], 1, new Map([[0, 4 * h * w * c], [12, 4 * oh * ow * c]]));
   }
 
+  // ---- convolution variants: image by image, as above. (The depthwise filter gradient sums over the
+  // whole batch, so splitting it would change its summation order; it stays on one thread.)
+  type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const patchBytes = (g: Geometry) => {
+    const [, h, w, c, , kh, kw, , , , , , , oh, ow] = g;
+    return { image: 4 * h * w * c, patches: 4 * oh * ow * kh * kw * c, output: 4 * oh * ow * c };
+  };
+
+  function im2colGeneral(x: Pointer, ...rest: [...Geometry, Pointer]): void {
+    const b = patchBytes(rest.slice(0, 15) as Geometry);
+    byImages(OP_IM2COL_GENERAL, [x, ...rest], 1, new Map([[0, b.image], [16, b.patches]]));
+  }
+
+  function col2imGeneral(col: Pointer, ...rest: [...Geometry, Pointer]): void {
+    const b = patchBytes(rest.slice(0, 15) as Geometry);
+    byImages(OP_COL2IM_GENERAL, [col, ...rest], 1, new Map([[0, b.patches], [16, b.image]]));
+  }
+
+  // Geometry here: n, h, w, c, multiplier, … — output pixels carry c·multiplier channels.
+  function depthwiseConv2dForward(x: Pointer, ...rest: [...Geometry, Pointer, Pointer, Pointer]): void {
+    const [, h, w, c, m, , , , , , , , , oh, ow] = rest;
+    byImages(OP_DEPTHWISE_FORWARD, [x, ...rest], 1, new Map([[0, 4 * h * w * c], [18, 4 * oh * ow * c * m]]));
+  }
+
+  function depthwiseConv2dBackwardInput(dy: Pointer, ...rest: [...Geometry, Pointer, Pointer]): void {
+    const [, h, w, c, m, , , , , , , , , oh, ow] = rest;
+    byImages(OP_DEPTHWISE_INPUT, [dy, ...rest], 1, new Map([[0, 4 * oh * ow * c * m], [17, 4 * h * w * c]]));
+  }
+
   const kernels = {
     ...exports,
     variant: `${build.variant}, ${threads} threads`,
@@ -202,6 +235,10 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     im2col,
     col2im,
     maxPoolForward,
+    im2colGeneral,
+    col2imGeneral,
+    depthwiseConv2dForward,
+    depthwiseConv2dBackwardInput,
     dropoutMask: (mask: number, count: number, rate: number, state: number) => exports.dropoutMask(mask, count, rate, state) >>> 0,
   } as Kernels;
   helperReaper.register(kernels, helpers);

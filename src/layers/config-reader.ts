@@ -22,6 +22,11 @@ export class ConfigReader {
     return this.raw[key] !== undefined;
   }
 
+  /** The raw value under key (undefined when absent), for options with parsers of their own (padding). */
+  value(key: string): unknown {
+    return this.raw[key];
+  }
+
   int(key: string, options: { min?: number; max?: number; default?: number } = {}): number {
     const value = this.raw[key] ?? options.default;
     if (value === undefined) throw new InputError(`${this.where}: '${key}' is required`);

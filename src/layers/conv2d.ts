@@ -1,7 +1,13 @@
-// Conv2D over NHWC by im2col + GEMM; filters [kh, kw, cin, filters] as in Keras/TF.js.
+// Conv2D over NHWC by im2col + GEMM; filters [kh, kw, cin / groups, filters] as in Keras/TF.js.
 //   forward:  col = im2col(x) [batch·oh·ow × kh·kw·cin];  y = f(col·W + b)
 //   backward: dW = colᵀ·dz;  db = Σ dz;  dcol = dz·Wᵀ (into the col buffer, no longer needed);  dx = col2im(dcol)
-// A 1×1, stride-1 'valid' convolution is already a GEMM on x, so it skips im2col/col2im.
+// A 1×1, stride-1 convolution without padding is already a GEMM on x, so it skips im2col/col2im.
+//
+// Padding is 'valid', 'same', or explicit (p on every side, or [[top, bottom], [left, right]]); strides and
+// dilation may differ per axis. With `groups` (Keras 3, PyTorch), input channels and filters split into that
+// many independent convolutions: im2colGeneral lays each patch row out group by group, and each group is one
+// GEMM on strided views of col, W and y (affine.ts, groupedAffineForward). The plain case keeps the original
+// im2col/col2im, which the threaded kernels split across threads.
 
 import type { Pointer } from "../engine/kernels";
 import { AFFINE_OPTION_KEYS, AffineLayer, type AffineOptions } from "./affine";
@@ -9,21 +15,27 @@ import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
 import type { ForwardMode, LayerConfig } from "./layer";
-import { expectImage, explicitPads, slideWindow, type Padding, type Window } from "./spatial";
+import { expectImage, explicitPads, isNoPadding, parsePadding, positivePair, slideWindow, type Padding, type Window } from "./spatial";
 
 export interface Conv2DOptions extends AffineOptions {
   filters: number;
   kernelSize: number | [number, number];
-  strides?: number;
+  strides?: number | [number, number];
   padding?: Padding;
+  dilationRate?: number | [number, number];
+  /** Input channels and filters split into this many groups, each convolved on its own (both divisible). */
+  groups?: number;
 }
 
 export class Conv2D extends AffineLayer {
   readonly type = "Conv2D";
   readonly filters: number;
   readonly kernelSize: [number, number];
-  readonly strides: number;
+  /** [vertical, horizontal]. */
+  readonly stridePair: [number, number];
   readonly padding: Padding;
+  readonly dilationRate: [number, number];
+  readonly groups: number;
   private window!: Window;
   private input: Pointer = 0;
   private col: Pointer = 0;
@@ -32,44 +44,68 @@ export class Conv2D extends AffineLayer {
 
   constructor(options: Conv2DOptions) {
     super(options);
+    const who = `${options.name ?? ""} (Conv2D)`.trim();
     this.filters = options.filters;
-    const k = options.kernelSize;
-    this.kernelSize = typeof k === "number" ? [k, k] : k;
-    this.strides = options.strides ?? 1;
-    this.padding = options.padding ?? "valid";
+    this.kernelSize = positivePair(options.kernelSize, "kernelSize", who);
+    this.stridePair = positivePair(options.strides ?? 1, "strides", who);
+    this.padding = parsePadding(options.padding ?? "valid", who);
+    this.dilationRate = positivePair(options.dilationRate ?? 1, "dilationRate", who);
+    this.groups = options.groups ?? 1;
+    if (!Number.isInteger(this.groups) || this.groups < 1) throw new InputError(`${who}: 'groups' must be a positive integer, got ${this.groups}`);
+  }
+
+  /** The stride when it is the same both ways (what exporters read); use stridePair when they may differ. */
+  get strides(): number {
+    const [sh, sw] = this.stridePair;
+    if (sh !== sw) throw new InputError(`${this.name} (Conv2D) has strides [${sh}, ${sw}], which this use of the layer cannot represent`);
+    return sh;
   }
 
   protected get width(): number {
     return this.filters;
   }
 
-  /** Pixels of padding on each side, [top, left, bottom, right], for exporters. */
+  /** Pixels of padding on each side, [top, left, bottom, right], for exporters (explicit padding as given). */
   get pads(): [number, number, number, number] {
-    return explicitPads(this.inputShape[0], this.inputShape[1], this.kernelSize[0], this.kernelSize[1], this.strides, this.window);
+    return explicitPads(this.inputShape[0], this.inputShape[1], this.kernelSize[0], this.kernelSize[1], this.stridePair, this.window);
   }
 
   static fromConfig(raw: Record<string, unknown>, where: string): Conv2D {
-    const c = new ConfigReader(raw, where, ["filters", "kernelSize", "strides", "padding", ...AFFINE_OPTION_KEYS]);
-    const [sh, sw] = c.intPair("strides", 1);
-    if (sh !== sw) throw new InputError(`${where}: strides must be equal in both directions, got [${sh}, ${sw}]`);
+    const c = new ConfigReader(raw, where, ["filters", "kernelSize", "strides", "padding", "dilationRate", "groups", ...AFFINE_OPTION_KEYS]);
     return new Conv2D({
       filters: c.int("filters", { min: 1, max: 1 << 16 }),
       kernelSize: c.intPair("kernelSize"),
-      strides: sh,
-      padding: c.oneOf("padding", ["valid", "same"] as const, "valid"),
+      strides: c.intPair("strides", 1),
+      padding: parsePadding(c.value("padding") ?? "valid", where),
+      dilationRate: c.intPair("dilationRate", 1),
+      groups: c.int("groups", { min: 1, max: 1 << 16, default: 1 }),
       ...AffineLayer.readAffineOptions(c, raw, where),
     });
   }
 
   computeOutputShape(inputShape: number[]): number[] {
     const who = `${this.name} (Conv2D)`;
-    const [h, w] = expectImage(inputShape, who);
-    this.window = slideWindow(h, w, this.kernelSize[0], this.kernelSize[1], this.strides, this.padding, who);
+    const [h, w, cin] = expectImage(inputShape, who);
+    if (cin % this.groups !== 0 || this.filters % this.groups !== 0) {
+      throw new InputError(`${who}: ${this.groups} groups must divide both the ${cin} input channels and the ${this.filters} filters`);
+    }
+    const [ekh, ekw] = this.effectiveKernel;
+    this.window = slideWindow(h, w, ekh, ekw, this.stridePair, this.padding, who);
     return [this.window.outH, this.window.outW, this.filters];
   }
 
+  /** The span of the kernel on the input: (k − 1)·d + 1 per axis. */
+  private get effectiveKernel(): [number, number] {
+    return [(this.kernelSize[0] - 1) * this.dilationRate[0] + 1, (this.kernelSize[1] - 1) * this.dilationRate[1] + 1];
+  }
+
   private get pointwise(): boolean {
-    return this.kernelSize[0] === 1 && this.kernelSize[1] === 1 && this.strides === 1 && this.padding === "valid";
+    return this.kernelSize[0] === 1 && this.kernelSize[1] === 1 && this.stridePair[0] === 1 && this.stridePair[1] === 1 && isNoPadding(this.padding);
+  }
+
+  /** Whether the original im2col/col2im (one stride, no dilation, one group) can lay out the patches. */
+  private get plainPatches(): boolean {
+    return this.groups === 1 && this.stridePair[0] === this.stridePair[1] && this.dilationRate[0] === 1 && this.dilationRate[1] === 1;
   }
 
   private get patchSize(): number {
@@ -78,7 +114,7 @@ export class Conv2D extends AffineLayer {
 
   protected override createParameters(rng: Rng): void {
     const [kh, kw] = this.kernelSize;
-    this.createWeights([kh, kw, this.inputShape[2], this.filters], rng);
+    this.createWeights([kh, kw, this.inputShape[2] / this.groups, this.filters], rng);
   }
 
   allocate(maxBatch: number): void {
@@ -86,40 +122,57 @@ export class Conv2D extends AffineLayer {
     this.col = this.pointwise ? 0 : this.heap.allocFloats(positions * this.patchSize);
     this.output = this.heap.allocFloats(positions * this.filters);
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
+    this.allocatePreActivation(positions);
   }
 
   forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
-    const [h, w, c] = this.inputShape;
-    const { outH, outW, padTop, padLeft } = this.window;
-    const positions = batch * outH * outW;
+    const positions = batch * this.window.outH * this.window.outW;
     this.input = input;
-    if (!this.pointwise) {
-      this.kernels.im2col(input, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.col);
-    }
-    this.affineForward(this.pointwise ? input : this.col, positions, this.patchSize, this.output, mode.logits);
+    if (!this.pointwise) this.patches(input, batch);
+    const x = this.pointwise ? input : this.col;
+    if (this.groups === 1) this.affineForward(x, positions, this.patchSize, this.output, mode.logits);
+    else this.groupedAffineForward(x, positions, this.patchSize, this.groups, this.output, mode.logits);
     return this.output;
   }
 
   backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer {
-    const [h, w, c] = this.inputShape;
-    const { outH, outW, padTop, padLeft } = this.window;
-    const positions = batch * outH * outW;
-    if (this.pointwise) {
-      const dx = needInputGrad ? this.inputGrad : 0;
-      this.affineBackward(this.input, this.output, outputGrad, positions, this.patchSize, dx);
-      return dx;
-    }
-    // dcol goes into the col buffer: dW has been computed from it by the time dcol is written.
-    this.affineBackward(this.col, this.output, outputGrad, positions, this.patchSize, needInputGrad ? this.col : 0);
+    const positions = batch * this.window.outH * this.window.outW;
+    // Without im2col the input is the patch matrix; otherwise dcol goes into the col buffer, which dW has
+    // been computed from by the time dcol is written.
+    const x = this.pointwise ? this.input : this.col;
+    const dx = !needInputGrad ? 0 : this.pointwise ? this.inputGrad : this.col;
+    if (this.groups === 1) this.affineBackward(x, this.output, outputGrad, positions, this.patchSize, dx);
+    else this.groupedAffineBackward(x, this.output, outputGrad, positions, this.patchSize, this.groups, dx);
     if (!needInputGrad) return 0;
-    this.kernels.col2im(this.col, batch, h, w, c, this.kernelSize[0], this.kernelSize[1], this.strides, padTop, padLeft, outH, outW, this.inputGrad);
+    if (!this.pointwise) this.patchesAdjoint(batch);
     return this.inputGrad;
   }
 
+  private patches(input: Pointer, batch: number): void {
+    const [h, w, c] = this.inputShape;
+    const [kh, kw] = this.kernelSize, [sh, sw] = this.stridePair, [dh, dw] = this.dilationRate;
+    const { outH, outW, padTop, padLeft } = this.window;
+    if (this.plainPatches) this.kernels.im2col(input, batch, h, w, c, kh, kw, sh, padTop, padLeft, outH, outW, this.col);
+    else this.kernels.im2colGeneral(input, batch, h, w, c, this.groups, kh, kw, sh, sw, dh, dw, padTop, padLeft, outH, outW, this.col);
+  }
+
+  private patchesAdjoint(batch: number): void {
+    const [h, w, c] = this.inputShape;
+    const [kh, kw] = this.kernelSize, [sh, sw] = this.stridePair, [dh, dw] = this.dilationRate;
+    const { outH, outW, padTop, padLeft } = this.window;
+    if (this.plainPatches) this.kernels.col2im(this.col, batch, h, w, c, kh, kw, sh, padTop, padLeft, outH, outW, this.inputGrad);
+    else this.kernels.col2imGeneral(this.col, batch, h, w, c, this.groups, kh, kw, sh, sw, dh, dw, padTop, padLeft, outH, outW, this.inputGrad);
+  }
+
   getConfig(): LayerConfig {
+    const [sh, sw] = this.stridePair, [dh, dw] = this.dilationRate;
     return {
-      type: this.type, name: this.name, filters: this.filters, kernelSize: this.kernelSize, strides: this.strides,
-      padding: this.padding, ...this.affineConfig(),
+      type: this.type, name: this.name, filters: this.filters, kernelSize: this.kernelSize, strides: sh === sw ? sh : [sh, sw],
+      padding: this.padding,
+      // Written only when they differ from the defaults, so earlier models' configs stay as they were.
+      ...(dh !== 1 || dw !== 1 ? { dilationRate: dh === dw ? dh : [dh, dw] } : {}),
+      ...(this.groups !== 1 ? { groups: this.groups } : {}),
+      ...this.affineConfig(),
     };
   }
 }

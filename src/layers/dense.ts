@@ -49,6 +49,7 @@ export class Dense extends AffineLayer {
   allocate(maxBatch: number): void {
     this.output = this.heap.allocFloats(maxBatch * this.units);
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
+    this.allocatePreActivation(maxBatch);
   }
 
   forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {

@@ -2,7 +2,8 @@
 
 import type { Pointer } from "../engine/kernels";
 import type { ForwardMode } from "./layer";
-import { Pool2D } from "./pool2d";
+import { ConfigReader } from "./config-reader";
+import { POOL_OPTION_KEYS, Pool2D } from "./pool2d";
 
 export class MaxPool2D extends Pool2D {
   readonly type = "MaxPool2D";
@@ -11,7 +12,7 @@ export class MaxPool2D extends Pool2D {
   private inputGrad: Pointer = 0;
 
   static fromConfig(raw: Record<string, unknown>, where: string): MaxPool2D {
-    return new MaxPool2D(Pool2D.readOptions(raw, where));
+    return new MaxPool2D(Pool2D.readOptions(new ConfigReader(raw, where, POOL_OPTION_KEYS), raw, where));
   }
 
   allocate(maxBatch: number): void {

@@ -1,10 +1,15 @@
 // What MaxPool2D and AveragePool2D share: the window options, their parsing, the output-size arithmetic
-// and the config they write back. Subclasses supply the kernels.
+// and the config they write back. Subclasses supply the kernels. Padding may be 'valid', 'same' or explicit
+// (p on every side, or [[top, bottom], [left, right]], as PyTorch and ONNX pools take it); explicit padding
+// must be smaller than the window on every side, so no window lies wholly in the padding.
 
 import { InputError } from "../errors";
-import { ConfigReader } from "./config-reader";
+import type { ConfigReader } from "./config-reader";
 import { SingleInputLayer, type LayerConfig } from "./layer";
-import { expectImage, explicitPads, slideWindow, type Padding, type Window } from "./spatial";
+import { expectImage, explicitPads, parsePadding, slideWindow, type Padding, type Window } from "./spatial";
+
+/** The JSON keys of Pool2DOptions, for the subclasses' config readers. */
+export const POOL_OPTION_KEYS = ["poolSize", "strides", "padding"];
 
 export interface Pool2DOptions {
   poolSize?: number | [number, number];
@@ -24,22 +29,26 @@ export abstract class Pool2D extends SingleInputLayer {
     const p = options.poolSize ?? 2;
     this.poolSize = typeof p === "number" ? [p, p] : p;
     this.strides = options.strides ?? this.poolSize[0];
-    this.padding = options.padding ?? "valid";
+    this.padding = parsePadding(options.padding ?? "valid", `${options.name ?? ""} (pooling)`.trim());
     this.name = options.name ?? "";
   }
 
-  protected static readOptions(raw: Record<string, unknown>, where: string): Pool2DOptions {
-    const c = new ConfigReader(raw, where, ["poolSize", "strides", "padding"]);
+  protected static readOptions(c: ConfigReader, raw: Record<string, unknown>, where: string): Pool2DOptions {
     const poolSize = c.intPair("poolSize", 2);
     const [sh, sw] = c.intPair("strides", poolSize[0]);
     if (sh !== sw) throw new InputError(`${where}: strides must be equal in both directions, got [${sh}, ${sw}]`);
-    return { poolSize, strides: sh, padding: c.oneOf("padding", ["valid", "same"] as const, "valid"), name: raw.name as string | undefined };
+    return { poolSize, strides: sh, padding: parsePadding(c.value("padding") ?? "valid", where), name: raw.name as string | undefined };
   }
 
   computeOutputShape(inputShape: number[]): number[] {
     const who = `${this.name} (${this.type})`;
     const [h, w, c] = expectImage(inputShape, who);
-    this.window = slideWindow(h, w, this.poolSize[0], this.poolSize[1], this.strides, this.padding, who);
+    const [ph, pw] = this.poolSize;
+    this.window = slideWindow(h, w, ph, pw, this.strides, this.padding, who);
+    const { padTop, padBottom, padLeft, padRight } = this.window;
+    if (Math.max(padTop, padBottom) >= ph || Math.max(padLeft, padRight) >= pw) {
+      throw new InputError(`${who}: padding ${JSON.stringify(this.padding)} must be smaller than the ${ph}×${pw} pool on every side`);
+    }
     return [this.window.outH, this.window.outW, c];
   }
 
@@ -50,7 +59,7 @@ export abstract class Pool2D extends SingleInputLayer {
     return [h, w, c, this.poolSize[0], this.poolSize[1], this.strides, padTop, padLeft, outH, outW];
   }
 
-  /** Pixels of padding on each side, [top, left, bottom, right], for exporters. */
+  /** Pixels of padding on each side, [top, left, bottom, right], for exporters (explicit padding as given). */
   get pads(): [number, number, number, number] {
     return explicitPads(this.inputShape[0], this.inputShape[1], this.poolSize[0], this.poolSize[1], this.strides, this.window);
   }

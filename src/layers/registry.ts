@@ -5,12 +5,23 @@ import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
 import { Conv2D } from "./conv2d";
+import { Conv2DTranspose } from "./conv2d-transpose";
+import { DepthwiseConv2D } from "./depthwise-conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
+import { ELU } from "./elu";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
+import { LeakyReLU } from "./leaky-relu";
 import { MaxPool2D } from "./max-pool2d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "./merge";
+// Data-movement layers.
+import { Cropping2D } from "./cropping2d";
+import { Permute } from "./permute";
+import { Reshape } from "./reshape";
+import { UpSampling2D } from "./up-sampling2d";
+import { ZeroPadding2D } from "./zero-padding2d";
+import { ReLU } from "./relu";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -30,6 +41,19 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Minimum: Minimum.fromConfig,
   Concatenate: Concatenate.fromConfig,
   Dot: Dot.fromConfig,
+  // Data-movement layers.
+  Reshape: Reshape.fromConfig,
+  Permute: Permute.fromConfig,
+  ZeroPadding2D: ZeroPadding2D.fromConfig,
+  Cropping2D: Cropping2D.fromConfig,
+  UpSampling2D: UpSampling2D.fromConfig,
+  // Keras' activation layers with a parameter.
+  ReLU: ReLU.fromConfig,
+  LeakyReLU: LeakyReLU.fromConfig,
+  ELU: ELU.fromConfig,
+  // Convolution variants.
+  DepthwiseConv2D: DepthwiseConv2D.fromConfig,
+  Conv2DTranspose: Conv2DTranspose.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -41,6 +65,11 @@ const ALIASES: Record<string, string> = {
   GlobalAveragePooling2D: "GlobalAveragePool2D",
   BatchNorm: "BatchNormalization",
   Concat: "Concatenate",
+  // Convolution variants.
+  DepthwiseConvolution2D: "DepthwiseConv2D",
+  Deconvolution2D: "Conv2DTranspose",
+  Convolution2DTranspose: "Conv2DTranspose",
+  Deconv2D: "Conv2DTranspose",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);

@@ -118,6 +118,8 @@ export class Model implements TrainableModel {
       const outputs = Array.isArray(options.outputs) ? options.outputs : [options.outputs];
       this.graph = traceGraph(inputs, outputs);
       for (const node of this.graph.nodes) if (!this.layers.includes(node.layer)) this.layers.push(node.layer);
+      // Names now, as Keras gives them, so configs and errors can use them before the model is built.
+      assignDefaultNames(this.layers, this.graph.inputs.map((i) => i.name));
     }
   }
 
@@ -126,6 +128,7 @@ export class Model implements TrainableModel {
     const model = new Model(undefined, { name: options.name ?? "model", seed: options.seed, kernels: options.kernels });
     model.graph = graph;
     for (const node of graph.nodes) if (!model.layers.includes(node.layer)) model.layers.push(node.layer);
+    assignDefaultNames(model.layers, graph.inputs.map((i) => i.name));
     return model;
   }
 
@@ -179,6 +182,7 @@ export class Model implements TrainableModel {
 
   /** Every parameter, in layer order (kernel, then bias); a shared layer's once. */
   get params(): Parameter[] {
+    this.build();
     return this.layers.flatMap((l) => l.params);
   }
 

@@ -3,6 +3,8 @@
 import { Activation } from "../layers/activation";
 import type { ActivationName } from "../layers/activation-function";
 import { Dropout } from "../layers/dropout";
+import { ELU } from "../layers/elu";
+import { LeakyReLU } from "../layers/leaky-relu";
 import { MaxPool2D } from "../layers/max-pool2d";
 import { InputError } from "../errors";
 import { concatenate, type Value } from "./trace";
@@ -14,6 +16,26 @@ function activation(x: Value, name: ActivationName): Value {
 export const relu = (x: Value) => activation(x, "relu");
 export const sigmoid = (x: Value) => activation(x, "sigmoid");
 export const tanh = (x: Value) => activation(x, "tanh");
+export const relu6 = (x: Value) => activation(x, "relu6");
+export const silu = (x: Value) => activation(x, "swish");
+export const hardsigmoid = (x: Value) => activation(x, "hardSigmoid");
+export const hardswish = (x: Value) => activation(x, "hardSwish");
+
+/** F.gelu(x) (erf form) or F.gelu(x, { approximate: "tanh" }), as PyTorch's approximate= argument. */
+export function gelu(x: Value, options: { approximate?: "none" | "tanh" } = {}): Value {
+  const approximate = options.approximate ?? "none";
+  if (approximate !== "none" && approximate !== "tanh") throw new InputError(`gelu: approximate must be 'none' or 'tanh', got '${approximate}'`);
+  return activation(x, approximate === "tanh" ? "geluTanh" : "gelu");
+}
+
+export function leakyRelu(x: Value, negativeSlope = 0.01): Value {
+  return x.trace.apply(x, new LeakyReLU({ alpha: negativeSlope }, "leaky_relu"), "leaky_relu");
+}
+export const leaky_relu = leakyRelu;
+
+export function elu(x: Value, alpha = 1): Value {
+  return x.trace.apply(x, new ELU({ alpha }, "elu"), "elu");
+}
 
 /** Softmax over the features (dim 1, or −1). */
 export function softmax(x: Value, dim = -1): Value {

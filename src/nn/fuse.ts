@@ -2,8 +2,8 @@
 // epilogue instead of as a pass of their own (nn.ReLU() after nn.Linear is the usual PyTorch spelling of
 // Dense(activation: "relu")). Only where nothing else reads the pre-activation values.
 
-import { Activation } from "../layers/activation";
-import type { ActivationName } from "../layers/activation-function";
+import { ActivationLayer } from "../layers/activation";
+import { ActivationFunction } from "../layers/activation-function";
 import { Conv2D } from "../layers/conv2d";
 import { Dense } from "../layers/dense";
 import type { GraphDefinition, GraphNodeSpec } from "../model/graph";
@@ -26,11 +26,12 @@ export function fuseActivations(graph: GraphDefinition): GraphDefinition {
     const from = node.inputs.length === 1 ? id(node.inputs[0]) : -1;
     const producer = from >= inputs ? nodes[from - inputs].layer : undefined;
     const fusable =
-      node.layer instanceof Activation && uses.get(node.layer) === 1 &&
+      node.layer instanceof ActivationLayer && uses.get(node.layer) === 1 &&
       (producer instanceof Dense || producer instanceof Conv2D) && producer.activation.name === "linear" &&
       uses.get(producer) === 1 && readers.get(originalOf.get(from)!) === 1;
     if (fusable) {
-      (producer.activation as { name: ActivationName }).name = (node.layer as Activation).activation.name;
+      // A new function from the whole spec, so a parameter (leakyRelu's slope) comes along.
+      (producer as { activation: ActivationFunction }).activation = new ActivationFunction((node.layer as ActivationLayer).activation.config);
       renamed.set(old, from);
       return;
     }

@@ -11,14 +11,18 @@ import type { ActivationName } from "../layers/activation-function";
 import { AveragePool2D } from "../layers/average-pool2d";
 import { BatchNormalization } from "../layers/batch-normalization";
 import { Conv2D } from "../layers/conv2d";
+import { Conv2DTranspose } from "../layers/conv2d-transpose";
 import { Dense } from "../layers/dense";
 import { Dropout as DropoutLayer } from "../layers/dropout";
+import { ELU as ELULayer } from "../layers/elu";
+import { LeakyReLU as LeakyReLULayer } from "../layers/leaky-relu";
 import type { Layer } from "../layers/layer";
 import { MaxPool2D as MaxPoolLayer } from "../layers/max-pool2d";
 import type { InputData } from "../data/samples";
 import { Model } from "../model/model";
 import { fuseActivations } from "./fuse";
 import { isTensor, type Tensor } from "../tensor";
+import type { Padding } from "../layers/spatial";
 import { Trace, Value, type OutputKind } from "./trace";
 import { traceGraph } from "../model/graph";
 
@@ -131,22 +135,77 @@ export class Linear extends LayerModule {
   }
 }
 
+/** A PyTorch size or padding: one number for both axes, or [height, width]. */
+type PairOption = number | [number, number];
+
+/** PyTorch's per-axis (symmetric) padding as a wasmgrad padding. */
+function torchPadding(p: PairOption): number | [[number, number], [number, number]] {
+  return typeof p === "number" ? p : [[p[0], p[0]], [p[1], p[1]]];
+}
+
+export interface Conv2dOptions {
+  stride?: PairOption;
+  /** Pixels on every side (any stride), [padH, padW], 'valid', or 'same' (stride 1 only, as in PyTorch). */
+  padding?: PairOption | "same" | "valid";
+  dilation?: PairOption;
+  groups?: number;
+  bias?: boolean;
+}
+
 export class Conv2d extends LayerModule {
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: { stride?: number; padding?: number | "same" | "valid"; bias?: boolean } = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: PairOption, readonly options: Conv2dOptions = {}) {
     super();
   }
-  private get padding(): "same" | "valid" {
+  private get padding(): Padding {
     const p = this.options.padding ?? 0;
-    if (p === "same" || p === "valid") return p;
-    if (p === 0) return "valid";
-    if ((this.options.stride ?? 1) === 1 && this.kernelSize % 2 === 1 && p === (this.kernelSize - 1) / 2) return "same";
-    throw new InputError(`Conv2d padding ${p}: wasmgrad supports 0 ('valid') or (kernel_size − 1)/2 at stride 1 ('same')`);
+    if (p === "same" && [this.options.stride ?? 1].flat().some((s) => s !== 1)) {
+      throw new InputError(`Conv2d(${this.inChannels}, ${this.outChannels}): padding 'same' needs stride 1 (as in PyTorch); give the padding in pixels instead`);
+    }
+    return p === "same" || p === "valid" ? p : torchPadding(p);
+  }
+  private convolution(): Conv2D {
+    return new Conv2D({
+      filters: this.outChannels, kernelSize: this.kernelSize, strides: this.options.stride ?? 1, padding: this.padding,
+      dilationRate: this.options.dilation ?? 1, groups: this.options.groups ?? 1,
+      useBias: this.options.bias ?? true, kernelInitializer: "torchUniform",
+    });
   }
   protected makeLayer(input: number[]): Layer {
     if (input.length !== 3 || input[2] !== this.inChannels) {
       throw new InputError(`Conv2d(${this.inChannels}, ${this.outChannels}) gets inputs shaped [${input}]; it needs images [height, width, ${this.inChannels}] (channels last)`);
     }
-    return new Conv2D({ filters: this.outChannels, kernelSize: this.kernelSize, strides: this.options.stride ?? 1, padding: this.padding, useBias: this.options.bias ?? true, kernelInitializer: "torchUniform" });
+    return this.convolution();
+  }
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: PairOption;
+  /** Pixels cropped from every side of the full output, or [padH, padW]. */
+  padding?: PairOption;
+  /** Extra rows/columns at the bottom/right (less than the stride or the dilation). */
+  outputPadding?: PairOption;
+  dilation?: PairOption;
+  bias?: boolean;
+}
+
+/** PyTorch's nn.ConvTranspose2d(in, out, kernel_size, …), channels last; groups are not supported. */
+export class ConvTranspose2d extends LayerModule {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: PairOption, readonly options: ConvTranspose2dOptions = {}) {
+    super();
+  }
+  private transposed(): Conv2DTranspose {
+    return new Conv2DTranspose({
+      filters: this.outChannels, kernelSize: this.kernelSize, strides: this.options.stride ?? 1, padding: torchPadding(this.options.padding ?? 0),
+      outputPadding: this.options.outputPadding ?? 0, dilationRate: this.options.dilation ?? 1,
+      // PyTorch's U(±1/√fan_in) with fan_in = out_channels·kh·kw, which is what [kh, kw, out, in] gives.
+      useBias: this.options.bias ?? true, kernelInitializer: "torchUniform",
+    });
+  }
+  protected makeLayer(input: number[]): Layer {
+    if (input.length !== 3 || input[2] !== this.inChannels) {
+      throw new InputError(`ConvTranspose2d(${this.inChannels}, ${this.outChannels}) gets inputs shaped [${input}]; it needs images [height, width, ${this.inChannels}] (channels last)`);
+    }
+    return this.transposed();
   }
 }
 
@@ -213,6 +272,46 @@ export class Tanh extends ActivationModule {
 }
 export class Softmax extends ActivationModule {
   protected readonly activation = "softmax";
+}
+export class ReLU6 extends ActivationModule {
+  protected readonly activation = "relu6";
+}
+export class SiLU extends ActivationModule {
+  protected readonly activation = "swish";
+}
+export class Hardsigmoid extends ActivationModule {
+  protected readonly activation = "hardSigmoid";
+}
+export class Hardswish extends ActivationModule {
+  protected readonly activation = "hardSwish";
+}
+/** GELU(): the exact erf form, PyTorch's default; GELU({ approximate: "tanh" }): the tanh approximation. */
+export class GELU extends ActivationModule {
+  protected readonly activation: ActivationName;
+  constructor(readonly options: { approximate?: "none" | "tanh" } = {}) {
+    super();
+    const approximate = options.approximate ?? "none";
+    if (approximate !== "none" && approximate !== "tanh") throw new InputError(`GELU: approximate must be 'none' or 'tanh', got '${approximate}'`);
+    this.activation = approximate === "tanh" ? "geluTanh" : "gelu";
+  }
+}
+// The two with a parameter trace to layers of their own rather than to an Activation, which would be
+// fused into a preceding Linear by name alone and lose the parameter.
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Value): Value {
+    return x.trace.apply(x, new LeakyReLULayer({ alpha: this.negativeSlope }, "LeakyReLU"), "LeakyReLU");
+  }
+}
+export class ELU extends Module {
+  constructor(readonly alpha = 1) {
+    super();
+  }
+  forward(x: Value): Value {
+    return x.trace.apply(x, new ELULayer({ alpha: this.alpha }, "ELU"), "ELU");
+  }
 }
 
 /** nn.Sequential(a, b, c): applies its modules in order. */

@@ -1,6 +1,8 @@
 // What `nn.` offers: modules and losses, under PyTorch's names.
 export {
   Module, Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout, Flatten, ReLU, Sigmoid, Tanh, Softmax,
+  ReLU6, LeakyReLU, ELU, GELU, SiLU, Hardsigmoid, Hardswish,
   SequentialModule as Sequential, ModuleList, type Value,
+  ConvTranspose2d,
 } from "./modules";
 export { CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, LossValue } from "./losses";

@@ -1,36 +1,62 @@
-// Model → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers).
+// Model → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers), for any graph.
 //
-// wasmgrad computes in NHWC, ONNX's image operators in NCHW. The graph therefore takes the model's own
-// NHWC input (so `infer` feeds the same arrays as `predict`), transposes once to NCHW before the first
-// image operator, and transposes back before Flatten so the flattened order, and with it every Dense
-// weight, stays exactly ours. The batch dimension is symbolic ("batch"). Dropout is the identity at
-// inference and is left out. Outputs are what predict() returns (probabilities for a softmax model).
+// wasmgrad computes in NHWC, ONNX's image operators in NCHW. Every tensor is exported in one of two
+// layouts: "ours" (wasmgrad's own element order, any rank) or "NCHW" (an image with its channels moved to
+// axis 1). Inputs and outputs are in ours, so `infer` feeds the same arrays as `predict`; image operators
+// take NCHW; a Transpose is written where a consumer needs the other layout, once per tensor however many
+// consumers it has. Flattening happens in our order, so every Dense weight stays exactly ours. The batch
+// dimension is symbolic ("batch"). Dropout is the identity at inference and is left out. Outputs are what
+// predict() returns (probabilities for a softmax model). Shared layers export their weights once.
 
 import { InputError } from "../errors";
 import type { Layer } from "../layers/layer";
-import { Activation } from "../layers/activation";
+import { ActivationLayer } from "../layers/activation";
+import { activationNodes } from "./activation-nodes";
 import type { ActivationFunction } from "../layers/activation-function";
 import { AveragePool2D, GlobalAveragePool2D } from "../layers/average-pool2d";
 import { BatchNormalization } from "../layers/batch-normalization";
 import { Conv2D } from "../layers/conv2d";
+import { Conv2DTranspose } from "../layers/conv2d-transpose";
+import { DepthwiseConv2D } from "../layers/depthwise-conv2d";
+import { Cropping2D } from "../layers/cropping2d";
 import { Dense } from "../layers/dense";
 import { Dropout } from "../layers/dropout";
 import { Flatten } from "../layers/flatten";
 import { MaxPool2D } from "../layers/max-pool2d";
+import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "../layers/merge";
+import { Permute } from "../layers/permute";
+import { Reshape } from "../layers/reshape";
+import { UpSampling2D } from "../layers/up-sampling2d";
+import { ZeroPadding2D } from "../layers/zero-padding2d";
 import type { Model } from "../model/model";
+import type { TensorId } from "../model/plan";
 import { TensorDataType, encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "./onnx-proto";
 
 export const EXPORT_OPSET = 13;
 export const EXPORT_IR_VERSION = 7;
+/** The names of a one-input, one-output model's input and output (a graph's are its own). */
 export const INPUT_NAME = "input";
 export const OUTPUT_NAME = "output";
 
-type Layout = "NHWC" | "NCHW" | "flat";
+type Layout = "ours" | "NCHW";
 
-class GraphBuilder {
+/** A tensor as exported: its ONNX name, layout and per-sample shape (in our order). */
+interface Ref {
+  name: string;
+  layout: Layout;
+  shape: number[];
+}
+
+const ints = (name: string, values: number[]): AttributeProto => ({ name, type: "INTS", ints: values });
+const int = (name: string, i: number): AttributeProto => ({ name, type: "INT", i });
+
+class GraphWriter {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
+  private readonly written = new Set<string>();
   private counter = 0;
+  /** Tensors already transposed to the other layout, by ONNX name. */
+  private readonly converted = new Map<string, Ref>();
 
   constructor(readonly model: Model) {}
 
@@ -40,8 +66,24 @@ class GraphBuilder {
     return output;
   }
 
+  /** An initializer, written once per name (a shared layer's weights are one tensor). */
   weight(name: string, dims: number[], data: Float32Array): string {
-    this.initializers.push({ name, dataType: TensorDataType.FLOAT, dims, data });
+    if (!this.written.has(name)) {
+      this.written.add(name);
+      this.initializers.push({ name, dataType: TensorDataType.FLOAT, dims, data });
+    }
+    return name;
+  }
+
+  int64s(values: number[]): string {
+    const name = `const_${++this.counter}`;
+    this.initializers.push({ name, dataType: TensorDataType.INT64, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    return name;
+  }
+
+  floats(values: number[], dims = [values.length]): string {
+    const name = `const_${++this.counter}`;
+    this.initializers.push({ name, dataType: TensorDataType.FLOAT, dims, data: Float32Array.from(values) });
     return name;
   }
 
@@ -49,9 +91,29 @@ class GraphBuilder {
     const p = layer.params[index];
     return new Float32Array(this.model.kernels.memory.buffer, p.value, p.size).slice();
   }
-}
 
-const ints = (name: string, values: number[]): AttributeProto => ({ name, type: "INTS", ints: values });
+  /** The tensor in NCHW (an image in our layout is transposed once, then reused). */
+  nchw(ref: Ref): Ref {
+    if (ref.layout === "NCHW") return ref;
+    if (ref.shape.length !== 3) throw new InputError(`a tensor shaped [${ref.shape}] is not an image [height, width, channels]`);
+    return this.transpose(ref, "NCHW", [0, 3, 1, 2], "to_nchw");
+  }
+
+  /** The tensor in our element order. */
+  ours(ref: Ref): Ref {
+    return ref.layout === "ours" ? ref : this.transpose(ref, "ours", [0, 2, 3, 1], "to_nhwc");
+  }
+
+  private transpose(ref: Ref, layout: Layout, perm: number[], name: string): Ref {
+    const key = `${ref.name}→${layout}`;
+    let out = this.converted.get(key);
+    if (!out) {
+      out = { name: this.node("Transpose", [ref.name], [ints("perm", perm)], name), layout, shape: ref.shape };
+      this.converted.set(key, out);
+    }
+    return out;
+  }
+}
 
 /** Encodes the model as ONNX bytes. */
 export function exportOnnx(model: Model, options: { producerVersion?: string } = {}): Uint8Array {
@@ -59,72 +121,31 @@ export function exportOnnx(model: Model, options: { producerVersion?: string } =
 }
 
 export function toOnnxModel(model: Model, options: { producerVersion?: string } = {}): ModelProto {
-  model.build();
-  const g = new GraphBuilder(model);
-  let x = INPUT_NAME;
-  // An object, so TypeScript does not narrow the layout across the closure that changes it.
-  const at: { layout: Layout } = { layout: model.inputShape!.length === 3 ? "NHWC" : "flat" };
-  const toNchw = () => {
-    if (at.layout === "NHWC") {
-      x = g.node("Transpose", [x], [ints("perm", [0, 3, 1, 2])], "to_nchw");
-      at.layout = "NCHW";
-    }
-  };
-  for (const layer of model.layers) {
-    if (layer instanceof Dropout) continue;
-    if (layer instanceof Conv2D) {
-      toNchw();
-      const [kh, kw] = layer.kernelSize;
-      const cin = layer.inputShape[2], cout = layer.filters;
-      const ours = g.values(layer, 0);
-      const w = new Float32Array(ours.length);
-      // [kh, kw, cin, cout] → [cout, cin, kh, kw]
-      for (let y = 0; y < kh; y++)
-        for (let xx = 0; xx < kw; xx++)
-          for (let i = 0; i < cin; i++)
-            for (let o = 0; o < cout; o++) w[((o * cin + i) * kh + y) * kw + xx] = ours[((y * kw + xx) * cin + i) * cout + o];
-      const inputs = [x, g.weight(`${layer.name}/kernel`, [cout, cin, kh, kw], w)];
-      if (layer.bias) inputs.push(g.weight(`${layer.name}/bias`, [cout], g.values(layer, 1)));
-      x = g.node("Conv", inputs, [ints("kernel_shape", [kh, kw]), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads), ints("dilations", [1, 1])], layer.name);
-      x = activation(g, x, layer.activation, at.layout);
-    } else if (layer instanceof MaxPool2D || layer instanceof AveragePool2D) {
-      toNchw();
-      const attributes = [ints("kernel_shape", layer.poolSize), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads)];
-      if (layer instanceof AveragePool2D) attributes.push({ name: "count_include_pad", type: "INT", i: 0 });
-      x = g.node(layer instanceof MaxPool2D ? "MaxPool" : "AveragePool", [x], attributes, layer.name);
-    } else if (layer instanceof GlobalAveragePool2D) {
-      toNchw();
-      x = g.node("GlobalAveragePool", [x], [], layer.name);
-      x = g.node("Flatten", [x], [{ name: "axis", type: "INT", i: 1 }]);
-      at.layout = "flat";
-    } else if (layer instanceof BatchNormalization) {
-      if (at.layout === "NHWC") toNchw();
-      const c = layer.channels;
-      const inputs = [
-        x, g.weight(`${layer.name}/gamma`, [c], g.values(layer, 0)), g.weight(`${layer.name}/beta`, [c], g.values(layer, 1)),
-        g.weight(`${layer.name}/moving_mean`, [c], layer.movingMean.slice()), g.weight(`${layer.name}/moving_variance`, [c], layer.movingVariance.slice()),
-      ];
-      x = g.node("BatchNormalization", inputs, [{ name: "epsilon", type: "FLOAT", f: layer.epsilon }, { name: "momentum", type: "FLOAT", f: layer.momentum }], layer.name);
-    } else if (layer instanceof Flatten) {
-      if (at.layout === "NCHW") x = g.node("Transpose", [x], [ints("perm", [0, 2, 3, 1])], "to_nhwc");
-      if (at.layout !== "flat") x = g.node("Flatten", [x], [{ name: "axis", type: "INT", i: 1 }], layer.name);
-      at.layout = "flat";
-    } else if (layer instanceof Dense) {
-      if (at.layout !== "flat") throw new InputError(`${layer.name} (Dense) follows an image without a Flatten; ONNX export needs one`);
-      const inputs = [x, g.weight(`${layer.name}/kernel`, [layer.inputShape[0], layer.units], g.values(layer, 0))];
-      if (layer.bias) inputs.push(g.weight(`${layer.name}/bias`, [layer.units], g.values(layer, 1)));
-      x = g.node("Gemm", inputs, [], layer.name);
-      x = activation(g, x, layer.activation, at.layout);
-    } else if (layer instanceof Activation) {
-      x = activation(g, x, layer.activation, at.layout);
-    } else {
-      throw new InputError(`layer ${layer.name} (${layer.type}) has no ONNX export`);
-    }
+  const plan = model.executionPlan;
+  const g = new GraphWriter(model);
+  const single = plan.inputCount === 1 && plan.outputs.length === 1;
+  const inputNames = single ? [INPUT_NAME] : model.inputNames;
+  const refs = new Map<TensorId, Ref>();
+  inputNames.forEach((name, i) => refs.set(i, { name, layout: "ours", shape: plan.shapes[i] }));
+  for (const step of plan.steps) {
+    const inputs = step.inputs.map((t) => refs.get(t)!);
+    refs.set(step.output, exportStep(g, step.layer, inputs));
   }
-  // Outputs in wasmgrad's own (NHWC) order, whatever the last layer was.
-  if (at.layout === "NCHW") x = g.node("Transpose", [x], [ints("perm", [0, 2, 3, 1])], "to_nhwc");
-  if (g.nodes.length > 0) g.nodes[g.nodes.length - 1].outputs[0] = OUTPUT_NAME;
-  else g.nodes.push({ name: "identity", opType: "Identity", domain: "", inputs: [INPUT_NAME], outputs: [OUTPUT_NAME], attributes: [] });
+  const outputNames = single ? [OUTPUT_NAME] : model.outputNames.map((n) => n.replace(/:/g, "_"));
+  // Outputs in our own (NHWC) order, each under its own name (an Identity where a name is reused or an input).
+  const used = new Set<string>();
+  plan.outputs.forEach((t, i) => {
+    const ref = g.ours(refs.get(t)!);
+    const producer = g.nodes.find((n) => n.outputs[0] === ref.name);
+    if (producer && !used.has(ref.name) && !inputNames.includes(ref.name)) {
+      for (const n of g.nodes) n.inputs = n.inputs.map((x) => (x === ref.name ? outputNames[i] : x));
+      producer.outputs[0] = outputNames[i];
+      for (const [k, r] of refs) if (r.name === ref.name) refs.set(k, { ...r, name: outputNames[i] });
+    } else {
+      g.nodes.push({ name: `identity_${i}`, opType: "Identity", domain: "", inputs: [ref.name], outputs: [outputNames[i]], attributes: [] });
+    }
+    used.add(outputNames[i]);
+  });
 
   return {
     irVersion: EXPORT_IR_VERSION,
@@ -135,24 +156,156 @@ export function toOnnxModel(model: Model, options: { producerVersion?: string } 
       name: model.name,
       nodes: g.nodes,
       initializers: g.initializers,
-      inputs: [{ name: INPUT_NAME, elemType: TensorDataType.FLOAT, shape: ["batch", ...model.inputShape!] }],
-      outputs: [{ name: OUTPUT_NAME, elemType: TensorDataType.FLOAT, shape: ["batch", ...model.outputShape] }],
+      inputs: inputNames.map((name, i) => ({ name, elemType: TensorDataType.FLOAT, shape: ["batch", ...plan.shapes[i]] })),
+      outputs: plan.outputs.map((t, i) => ({ name: outputNames[i], elemType: TensorDataType.FLOAT, shape: ["batch", ...plan.shapes[t]] })),
     },
   };
 }
 
-function activation(g: GraphBuilder, x: string, fn: ActivationFunction, layout: Layout): string {
-  switch (fn.name) {
-    case "linear":
-      return x;
-    case "relu":
-      return g.node("Relu", [x]);
-    case "sigmoid":
-      return g.node("Sigmoid", [x]);
-    case "tanh":
-      return g.node("Tanh", [x]);
-    case "softmax":
-      // Softmax over channels: the last axis in wasmgrad's layout, axis 1 once the graph is NCHW.
-      return g.node("Softmax", [x], [{ name: "axis", type: "INT", i: layout === "NCHW" ? 1 : -1 }]);
+/** The ONNX nodes of one layer application; returns its output. */
+function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
+  const x = inputs[0];
+  const shape = layer.outputShape;
+  const at = (name: string, layout: Layout): Ref => ({ name, layout, shape });
+  if (layer instanceof Dropout) return x;
+  if (layer instanceof Conv2D) {
+    // [kh, kw, cin/groups, cout] → [cout, cin/groups, kh, kw]
+    const [kh, kw, cin, cout] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), kh, kw, cin, cout, (y, xx, i, o) => ((o * cin + i) * kh + y) * kw + xx);
+    const attributes = [ints("dilations", layer.dilationRate), int("group", layer.groups)];
+    return convNode(g, layer, "Conv", x, [cout, cin, kh, kw], w, layer.stridePair, attributes);
   }
+  if (layer instanceof DepthwiseConv2D) {
+    // Channel c's m-th filter makes output channel c·M + m: ONNX's Conv with one group per input channel,
+    // weight [cin·M, 1, kh, kw].
+    const [kh, kw, cin, m] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), kh, kw, cin, m, (y, xx, c, k) => ((c * m + k) * kh + y) * kw + xx);
+    const attributes = [ints("dilations", layer.dilationRate), int("group", cin)];
+    return convNode(g, layer, "Conv", x, [cin * m, 1, kh, kw], w, layer.stridePair, attributes);
+  }
+  if (layer instanceof Conv2DTranspose) {
+    // [kh, kw, filters, cin] → ConvTranspose's [cin, filters, kh, kw]
+    const [kh, kw, filters, cin] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), kh, kw, filters, cin, (y, xx, f, c) => ((c * filters + f) * kh + y) * kw + xx);
+    const attributes = [ints("dilations", layer.dilationRate), ints("output_padding", layer.trailingOutput)];
+    return convNode(g, layer, "ConvTranspose", x, [cin, filters, kh, kw], w, layer.stridePair, attributes);
+  }
+  if (layer instanceof MaxPool2D || layer instanceof AveragePool2D) {
+    const attributes = [ints("kernel_shape", layer.poolSize), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads)];
+    if (layer instanceof AveragePool2D) attributes.push(int("count_include_pad", layer.countIncludePad ? 1 : 0));
+    return at(g.node(layer instanceof MaxPool2D ? "MaxPool" : "AveragePool", [g.nchw(x).name], attributes, layer.name), "NCHW");
+  }
+  if (layer instanceof GlobalAveragePool2D) {
+    const pooled = g.node("GlobalAveragePool", [g.nchw(x).name], [], layer.name);
+    return at(g.node("Flatten", [pooled], [int("axis", 1)]), "ours");
+  }
+  if (layer instanceof BatchNormalization) {
+    // ONNX normalises axis 1: an image's channels once it is NCHW, a vector's features as they are.
+    const input = x.shape.length === 3 ? g.nchw(x) : x.shape.length === 1 ? x : unsupported(layer, `inputs shaped [${x.shape}]`);
+    const c = layer.channels;
+    const weights = [
+      input.name, g.weight(`${layer.name}/gamma`, [c], g.values(layer, 0)), g.weight(`${layer.name}/beta`, [c], g.values(layer, 1)),
+      g.weight(`${layer.name}/moving_mean`, [c], layer.movingMean.slice()), g.weight(`${layer.name}/moving_variance`, [c], layer.movingVariance.slice()),
+    ];
+    return at(g.node("BatchNormalization", weights, [{ name: "epsilon", type: "FLOAT", f: layer.epsilon }, { name: "momentum", type: "FLOAT", f: layer.momentum }], layer.name), input.layout);
+  }
+  if (layer instanceof Flatten) {
+    const input = g.ours(x);
+    return input.shape.length === 1 ? input : at(g.node("Flatten", [input.name], [int("axis", 1)], layer.name), "ours");
+  }
+  if (layer instanceof Dense) {
+    if (x.shape.length !== 1) unsupported(layer, `inputs shaped [${x.shape}]`);
+    const weights = [x.name, g.weight(`${layer.name}/kernel`, [layer.inputShape[0], layer.units], g.values(layer, 0))];
+    if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [layer.units], g.values(layer, 1)));
+    return activation(g, at(g.node("Gemm", weights, [], layer.name), "ours"), layer.activation, layer.name);
+  }
+  if (layer instanceof ActivationLayer) return activation(g, x, layer.activation, layer.name);
+  if (layer instanceof Add || layer instanceof Multiply || layer instanceof Maximum || layer instanceof Minimum || layer instanceof Average || layer instanceof Subtract) {
+    const same = common(g, inputs);
+    const op = layer instanceof Add ? "Sum" : layer instanceof Multiply ? "Mul" : layer instanceof Maximum ? "Max" : layer instanceof Minimum ? "Min" : layer instanceof Average ? "Mean" : "Sub";
+    // Mul and Sub take two inputs at opset 13; Sum, Max, Min and Mean any number.
+    let out = same[0].name;
+    if (op === "Mul") for (let i = 1; i < same.length; i++) out = g.node("Mul", [out, same[i].name], [], i === same.length - 1 ? layer.name : "mul");
+    else out = g.node(op, same.map((r) => r.name), [], layer.name);
+    return { name: out, layout: same[0].layout, shape };
+  }
+  if (layer instanceof Concatenate) {
+    const same = common(g, inputs);
+    const rank = shape.length;
+    const a = layer.axis < 0 ? rank + layer.axis : layer.axis - 1;
+    // Our per-sample axis a is ONNX axis a + 1; in NCHW, channels (our 2) are axis 1, height 2, width 3.
+    const axis = same[0].layout === "NCHW" ? [2, 3, 1][a] : a + 1;
+    return { name: g.node("Concat", same.map((r) => r.name), [int("axis", axis)], layer.name), layout: same[0].layout, shape };
+  }
+  if (layer instanceof Dot) {
+    const product = g.node("Mul", [x.name, inputs[1].name]);
+    return at(g.node("ReduceSum", [product, g.int64s([1])], [int("keepdims", 1)], layer.name), "ours");
+  }
+  if (layer instanceof Reshape) {
+    return at(g.node("Reshape", [g.ours(x).name, g.int64s([-1, ...shape])], [], layer.name), "ours");
+  }
+  if (layer instanceof Permute) {
+    return at(g.node("Transpose", [g.ours(x).name], [ints("perm", [0, ...layer.dims])], layer.name), "ours");
+  }
+  if (layer instanceof ZeroPadding2D) {
+    const [[top, bottom], [left, right]] = layer.padding;
+    return at(g.node("Pad", [g.nchw(x).name, g.int64s([0, 0, top, left, 0, 0, bottom, right])], [{ name: "mode", type: "STRING", s: "constant" }], layer.name), "NCHW");
+  }
+  if (layer instanceof Cropping2D) {
+    const [[top, bottom], [left, right]] = layer.cropping;
+    const [h, w] = x.shape;
+    const inputs2 = [g.nchw(x).name, g.int64s([top, left]), g.int64s([h - bottom, w - right]), g.int64s([2, 3])];
+    return at(g.node("Slice", inputs2, [], layer.name), "NCHW");
+  }
+  if (layer instanceof UpSampling2D) {
+    const [sh, sw] = layer.size;
+    const nearest = layer.interpolation === "nearest";
+    const attributes: AttributeProto[] = [
+      { name: "mode", type: "STRING", s: nearest ? "nearest" : "linear" },
+      { name: "coordinate_transformation_mode", type: "STRING", s: nearest || !layer.halfPixelCenters ? "asymmetric" : "half_pixel" },
+    ];
+    if (nearest) attributes.push({ name: "nearest_mode", type: "STRING", s: "floor" });
+    return at(g.node("Resize", [g.nchw(x).name, "", g.floats([1, 1, sh, sw])], attributes, layer.name), "NCHW");
+  }
+  return unsupported(layer, "this layer type");
+}
+
+/** A convolution node on the NCHW input, with the layer's bias, pads and activation. */
+function convNode(
+  g: GraphWriter, layer: Conv2D | DepthwiseConv2D | Conv2DTranspose, op: string, x: Ref, dims: number[], w: Float32Array,
+  strides: [number, number], extra: AttributeProto[],
+): Ref {
+  const weights = [g.nchw(x).name, g.weight(`${layer.name}/kernel`, dims, w)];
+  if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [layer.bias.size], g.values(layer, 1)));
+  const attributes = [ints("kernel_shape", [dims[2], dims[3]]), ints("strides", strides), ints("pads", layer.pads), ...extra];
+  return activation(g, { name: g.node(op, weights, attributes, layer.name), layout: "NCHW", shape: layer.outputShape }, layer.activation, layer.name);
+}
+
+/** A 4-D kernel [kh, kw, a, b] re-laid by `at(y, x, i, j)` → its index in the new layout. */
+function relayout(ours: Float32Array, kh: number, kw: number, a: number, b: number, at: (y: number, x: number, i: number, j: number) => number): Float32Array {
+  const out = new Float32Array(ours.length);
+  for (let y = 0; y < kh; y++)
+    for (let xx = 0; xx < kw; xx++)
+      for (let i = 0; i < a; i++)
+        for (let j = 0; j < b; j++) out[at(y, xx, i, j)] = ours[((y * kw + xx) * a + i) * b + j];
+  return out;
+}
+
+/** Inputs of a merge in one layout: NCHW when all are, else ours. */
+function common(g: GraphWriter, inputs: Ref[]): Ref[] {
+  return inputs.every((r) => r.layout === "NCHW") ? inputs : inputs.map((r) => g.ours(r));
+}
+
+function unsupported(layer: Layer, what: string): never {
+  throw new InputError(`layer ${layer.name} (${layer.type}) has no ONNX export for ${what}`);
+}
+
+function activation(g: GraphWriter, x: Ref, fn: ActivationFunction, where: string): Ref {
+  const name = activationNodes(
+    fn, x.name, (op, inputs, attributes) => g.node(op, inputs, attributes),
+    (hint, dims, data) => g.weight(`${where}/${hint}`, dims, data),
+    // Softmax over channels: the last axis in our layout, axis 1 in NCHW.
+    { softmaxAxis: x.layout === "NCHW" ? 1 : -1 },
+  );
+  return { ...x, name };
 }

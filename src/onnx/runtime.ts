@@ -117,17 +117,28 @@ export class OnnxSession {
   async run(data: Float32Array, dims: number[]): Promise<OnnxRunResult[]> {
     const inputs = this.inputs;
     if (inputs.length !== 1) throw new InputError(`${this.source} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}); wasmgrad infer feeds models with one input`);
-    const [input] = inputs;
-    if (input.type && input.type !== "float32") throw new InputError(`${this.source} wants input '${input.name}' of type ${input.type}; wasmgrad infer feeds float32`);
-    if (input.shape) {
-      const fits = input.shape.length === dims.length && input.shape.every((d, i) => typeof d !== "number" || d < 0 || d === dims[i]);
-      if (!fits) throw new InputError(`${this.source} expects input '${input.name}' shaped [${input.shape.join(", ")}], but the data is shaped [${dims.join(", ")}]`);
+    return this.runNamed([{ name: inputs[0].name, data, dims }]);
+  }
+
+  /** Runs the model on float inputs given by name; returns every output, raw. */
+  async runNamed(feeds: { name: string; data: Float32Array; dims: number[] }[]): Promise<OnnxRunResult[]> {
+    const tensors: Record<string, Ort.Tensor> = {};
+    for (const feed of feeds) {
+      const input = this.inputs.find((i) => i.name === feed.name);
+      if (!input) throw new InputError(`${this.source} has no input '${feed.name}' (its inputs: ${this.inputs.map((i) => i.name).join(", ")})`);
+      if (input.type && input.type !== "float32") throw new InputError(`${this.source} wants input '${input.name}' of type ${input.type}; wasmgrad infer feeds float32`);
+      const dims = feed.dims;
+      if (input.shape) {
+        const fits = input.shape.length === dims.length && input.shape.every((d, i) => typeof d !== "number" || d < 0 || d === dims[i]);
+        if (!fits) throw new InputError(`${this.source} expects input '${input.name}' shaped [${input.shape.join(", ")}], but the data is shaped [${dims.join(", ")}]`);
+      }
+      tensors[input.name] = new this.ort.Tensor("float32", feed.data, dims);
     }
     let results: Record<string, Ort.Tensor>;
     try {
-      results = await this.session.run({ [input.name]: new this.ort.Tensor("float32", data, dims) });
+      results = await this.session.run(tensors);
     } catch (error) {
-      throw new InputError(`${this.source}: onnxruntime-web could not run it on input [${dims.join(", ")}]: ${firstLine(error)}`);
+      throw new InputError(`${this.source}: onnxruntime-web could not run it on inputs ${feeds.map((f) => `[${f.dims.join(", ")}]`).join(", ")}: ${firstLine(error)}`);
     }
     return this.session.outputNames.map((name) => {
       const t = results[name];

@@ -11,7 +11,7 @@ import { Heap } from "../../src/engine/heap";
 import { Act } from "../../src/engine/kernels";
 import { newKernels } from "../../src/engine/backend";
 import { threadsUnavailableReason } from "../../src/engine/threaded-kernels";
-import { Conv2D, Dense, Flatten, MaxPool2D, Sequential } from "../../src/index";
+import { AveragePool2D, Conv2D, Conv2DTranspose, Dense, DepthwiseConv2D, Flatten, MaxPool2D, Sequential } from "../../src/index";
 import { seededValues } from "../support/twin-heaps";
 
 const reason = threadsUnavailableReason();
@@ -75,6 +75,29 @@ describe.skipIf(reason !== undefined)(`threaded GEMM${reason ? ` — SKIPPED: ${
     expect(two).toEqual(one);
   });
 
+  test("the convolution variants (depthwise, grouped and dilated, transposed) train to the same weights on 1 and 2 threads", async () => {
+    const x = seededValues(64 * 12 * 12 * 4, 2, 0, 1);
+    const y = Int32Array.from({ length: 64 }, (_, i) => i % 3);
+    const train = async (threads: number) => {
+      setThreads(threads);
+      const model = new Sequential({
+        inputShape: [12, 12, 4], seed: 4,
+        layers: [
+          new DepthwiseConv2D({ kernelSize: 3, strides: 2, padding: 1, depthMultiplier: 2, activation: "relu" }),
+          new Conv2D({ filters: 8, kernelSize: 3, groups: 4, dilationRate: 2, padding: "same", activation: "tanh" }),
+          new Conv2DTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: "same" }),
+          new AveragePool2D({ poolSize: 3, strides: 2, padding: 1, countIncludePad: true }),
+          new Flatten(), new Dense({ units: 3, activation: "softmax" }),
+        ],
+      });
+      model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy" });
+      await model.fit(x, y, { epochs: 2, batchSize: 16 });
+      return model.getWeights().map((w) => Array.from(w.data));
+    };
+    const one = await train(1), two = await train(2);
+    expect(two).toEqual(one);
+  });
+
   // A request lost or run twice would change this sum. (JavaScriptCore's occasional lost wake-ups, which
   // once made a helper re-run a request, could not be provoked on demand here; the executable's
   // resume test, whose checkpoints must match byte for byte, caught that one.)
@@ -113,6 +136,36 @@ describe.skipIf(reason !== undefined)(`threaded GEMM${reason ? ` — SKIPPED: ${
         out.push(heap.f32(dx, n * h * w * c).slice());
         heap.kernels.maxPoolForward(x, n, h, w, c, k, k, stride, pad, pad, oh, ow, y, 0);
         out.push(heap.f32(y, n * oh * ow * c).slice());
+      }
+      results.push(out);
+    }
+    results[0].forEach((a, i) => expect(Array.from(results[1][i])).toEqual(Array.from(a)));
+  });
+
+  test("im2colGeneral, col2imGeneral and the depthwise forward and input-gradient kernels split by images give the very bytes of one thread", () => {
+    const results: Float32Array[][] = [];
+    for (const threads of [1, 3]) {
+      setThreads(threads);
+      const heap = new Heap(newKernels());
+      const out: Float32Array[] = [];
+      // n, h, w, c, groups (im2col) / multiplier (depthwise), k, strides, dilation, padTop/Left
+      for (const [n, h, w, c, g, k, sh, sw, d, pad] of [[5, 9, 8, 4, 2, 3, 1, 2, 1, 1], [2, 7, 7, 6, 3, 2, 2, 2, 2, 0], [7, 6, 5, 5, 1, 3, 2, 1, 1, 2]]) {
+        const span = (k - 1) * d + 1;
+        const oh = Math.floor((h + 2 * pad - span) / sh) + 1, ow = Math.floor((w + 2 * pad - span) / sw) + 1;
+        const geometry = [n, h, w, c, g, k, k, sh, sw, d, d, pad, pad, oh, ow] as const;
+        const x = heap.allocFloats(n * h * w * c), col = heap.allocFloats(n * oh * ow * k * k * c), dx = heap.allocFloats(n * h * w * c);
+        const kernel = heap.allocFloats(k * k * c * g), bias = heap.allocFloats(c * g), y = heap.allocFloats(n * oh * ow * c * g);
+        heap.f32(x, n * h * w * c).set(seededValues(n * h * w * c, n + h));
+        heap.f32(kernel, k * k * c * g).set(seededValues(k * k * c * g, 3));
+        heap.f32(bias, c * g).set(seededValues(c * g, 4));
+        heap.kernels.im2colGeneral(x, ...geometry, col);
+        out.push(heap.f32(col, n * oh * ow * k * k * c).slice());
+        heap.kernels.col2imGeneral(col, ...geometry, dx);
+        out.push(heap.f32(dx, n * h * w * c).slice());
+        heap.kernels.depthwiseConv2dForward(x, ...geometry, kernel, bias, y);
+        out.push(heap.f32(y, n * oh * ow * c * g).slice());
+        heap.kernels.depthwiseConv2dBackwardInput(y, ...geometry, kernel, dx);
+        out.push(heap.f32(dx, n * h * w * c).slice());
       }
       results.push(out);
     }

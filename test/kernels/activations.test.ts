@@ -22,10 +22,37 @@
 //    in f32 (relative error ≤ cols·2⁻²⁴), the reference in f64. 1e-37 covers subnormal results.
 //  - softmax backward y·(dy − Σ dy·y): (cols + 2)·2⁻²⁴ absolute + 1e-6 relative; the f32 dot product is
 //    off by ≤ cols·2⁻²⁴·Σ|dy·y| ≤ cols·2⁻²⁴ (Σy = 1, |dy| ≤ 1), and dy − dot may cancel.
-// A wrong index, a missed tail element or a wrong formula is off by 1e-2 or more and fails by far.
+//
+// The newer activations (relu6, leakyRelu with alpha 0.2/0.01/1.5, elu with alpha 1/0.3, gelu, geluTanh,
+// swish, hardSigmoid, hardSwish), swept the same way over x ∈ [−8, 8] (through every kink and into every
+// saturation) plus far-out inputs (the list above, the kinks exactly, exp's subnormal and underflow edges,
+// subnormal x), forward and backward: through the output for relu6/leakyRelu/elu/hardSigmoid, through the
+// input for gelu/geluTanh/swish/hardSwish (activationBackwardFromInput). The reference evaluates each in the
+// form that is exact to f64 (gelu via erfc, geluTanh and swish via σ) and rounds once; alpha is the same f32
+// value on both sides. Tolerance |fast − ref| ≤ atol + perX·|x| + rtol·|ref|, and why:
+//  - relu6, leakyRelu, forward and backward: exact. min/max/select, and one f32 multiply by alpha, which
+//    f64 also rounds correctly once.
+//  - elu forward: rtol 4e-7 (expm1 to 0.85 ulp, then ×alpha; ≈2 ulp = 2.4e-7 worst). hardSigmoid: 2.5e-7
+//    ((x + 3) rounded, ×f32(1/6) whose own error is 2⁻²⁵ relative, rounded: ≤ 2 ulp). hardSwish: 4e-7 (one
+//    more rounding). swish: 5e-7 (exp ≤ 0.97 ulp, 1 + e, a divide and two multiplies), atol 2e-43 for
+//    subnormal σ(x) (granularity 1.4e-45) times |x| ≤ 104.
+//  - gelu and geluTanh forward: rtol 6e-7, perX 6e-8 = 2⁻²⁴. gelu's 1 + erf(x/√2) cancels for x ≪ 0, so an
+//    error of an ulp of 1 in erf (≤ 1.4 ulp; 2⁻²⁴ near −1) becomes ½|x|·2⁻²⁴ absolute, as in any f32 gelu
+//    (PyTorch's and tfjs' included). geluTanh's 2u = 2√(2/π)(x + 0.044715x³) carries a relative error of
+//    a few 2⁻²⁴ into σ(2u) ≈ e^(2u), i.e. a relative error of |2u|·2⁻²³ of tiny outputs; |x|·2⁻²⁴ bounds it.
+//    atol 1e-44: subnormal outputs.
+//  - elu and hardSigmoid backward: rtol 2.4e-7 = 2 ulp (dy·(y + alpha), dy·f32(1/6): two roundings each).
+//  - gelu, geluTanh backward: atol 2e-7 + rtol 6e-7; swish: atol 1.2e-7 + rtol 6e-7; hardSwish: atol 6e-8
+//    + rtol 1.2e-7. Each slope is a sum of terms of opposite sign near its zero (gelu′ at x ≈ −0.75,
+//    swish′ at −1.28, hardSwish′ at −1.5) whose f32 roundings, a few 2⁻²⁴ of O(1) terms, become an absolute
+//    error there; |dy| ≤ 1.
+// Worst ratio seen (printed at the end of a run): 0.66 (hardSwish backward); every other ≤ 0.5.
+// A wrong index, a missed tail element or a wrong formula is off by 1e-2 or more and fails by far (the
+// erf off in its 6th digit fails gelu, too).
 
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { Act, type ActCode } from "../../src/engine/kernels";
+import { erf, erfc } from "../../src/engine/reference-activations";
 import { TwinHeaps, seededValues, wasmVariants, worstMismatch } from "../support/twin-heaps";
 
 const GUARD = 5;
@@ -241,3 +268,252 @@ for (const variant of wasmVariants()) {
     });
   });
 }
+
+// ---- the newer activations: relu6, leakyRelu, elu, gelu, geluTanh, swish, hardSigmoid, hardSwish ----------
+
+interface NewerCase {
+  label: string;
+  act: ActCode;
+  alpha?: number;
+}
+
+const newerForward: NewerCase[] = [
+  { label: "relu6", act: Act.relu6 },
+  { label: "leakyRelu 0.2", act: Act.leakyRelu, alpha: 0.2 },
+  { label: "leakyRelu 0.01", act: Act.leakyRelu, alpha: 0.01 },
+  { label: "leakyRelu 1.5", act: Act.leakyRelu, alpha: 1.5 },
+  { label: "elu 1", act: Act.elu, alpha: 1 },
+  { label: "elu 0.3", act: Act.elu, alpha: 0.3 },
+  { label: "gelu", act: Act.gelu },
+  { label: "geluTanh", act: Act.geluTanh },
+  { label: "swish", act: Act.swish },
+  { label: "hardSigmoid", act: Act.hardSigmoid },
+  { label: "hardSwish", act: Act.hardSwish },
+];
+const fromOutput = newerForward.filter((c) => [Act.relu6, Act.leakyRelu, Act.elu, Act.hardSigmoid].includes(c.act as never));
+const fromInput = newerForward.filter((c) => !fromOutput.includes(c));
+
+/** |fast − ref| ≤ atol + perX·|x| + rtol·|ref|, per element: see the header for each value. */
+type Tol = { atol: number; perX: number; rtol: number };
+const NEWER_FORWARD_TOL: Record<number, Tol> = {
+  [Act.relu6]: { atol: 0, perX: 0, rtol: 0 },
+  [Act.leakyRelu]: { atol: 0, perX: 0, rtol: 0 },
+  [Act.elu]: { atol: 1e-44, perX: 0, rtol: 4e-7 },
+  [Act.gelu]: { atol: 1e-44, perX: 6e-8, rtol: 6e-7 },
+  [Act.geluTanh]: { atol: 1e-44, perX: 6e-8, rtol: 6e-7 },
+  [Act.swish]: { atol: 2e-43, perX: 0, rtol: 5e-7 },
+  [Act.hardSigmoid]: { atol: 0, perX: 0, rtol: 2.5e-7 },
+  [Act.hardSwish]: { atol: 0, perX: 0, rtol: 4e-7 },
+};
+const NEWER_BACKWARD_TOL: Record<number, Tol> = {
+  [Act.relu6]: { atol: 0, perX: 0, rtol: 0 },
+  [Act.leakyRelu]: { atol: 0, perX: 0, rtol: 0 },
+  [Act.elu]: { atol: 1e-44, perX: 0, rtol: 2.4e-7 },
+  [Act.hardSigmoid]: { atol: 0, perX: 0, rtol: 2.4e-7 },
+  [Act.gelu]: { atol: 2e-7, perX: 0, rtol: 6e-7 },
+  [Act.geluTanh]: { atol: 2e-7, perX: 0, rtol: 6e-7 },
+  [Act.swish]: { atol: 1.2e-7, perX: 0, rtol: 6e-7 },
+  [Act.hardSwish]: { atol: 6e-8, perX: 0, rtol: 1.2e-7 },
+};
+
+/** The worst |a − b| / tolerance over a buffer, where x (if given) holds the input each element came from. */
+function worstAgainst(a: ArrayLike<number>, b: ArrayLike<number>, tol: Tol, x?: ArrayLike<number>) {
+  let worst = 0, at = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i] || (a[i] !== a[i] && b[i] !== b[i])) continue;
+    const bound = tol.atol + tol.perX * Math.abs(x ? x[i] : 0) + tol.rtol * Math.abs(b[i]);
+    const ratio = Math.abs(a[i] - b[i]) / bound;
+    if (!(ratio <= worst)) { worst = ratio; at = i; }
+  }
+  return { worst, at, got: a[at], want: b[at] };
+}
+
+/** Worst tolerance ratio seen per activation and pass, printed once at the end (for the report and the header). */
+const seen = new Map<string, number>();
+const note = (key: string, ratio: number) => seen.set(key, Math.max(seen.get(key) ?? 0, ratio));
+
+/** Inputs over [−8, 8], through every kink (0, ±3, 6) and into both saturations of relu6 and the hard ones. */
+const spread = (count: number, seed: number) => seededValues(count, seed, -8, 8);
+
+/** Beyond the sweep: kinks exactly, the subnormal and overflow edges of exp, and the infinities. */
+function farInputs(): number[] {
+  return [...largeInputs(), 3, -3, 6, -6, 2.9999998, -2.9999998, 6.0000005, 10, -10, 17.3, -17.4, 87.3, -87.4, 103, -103, 1e-30, -1e-30, 1e-39, -1e-39];
+}
+
+for (const variant of wasmVariants()) {
+  describe(`newer activations (${variant.name})`, () => {
+    test("forward, every activation and alpha, ragged counts, aligned and misaligned, out of place and in place", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const failures: string[] = [];
+      for (const c of newerForward)
+        for (const count of counts)
+          for (const offset of [0, 1])
+            for (const inPlace of [false, true]) {
+              const mark = heaps.fast.mark();
+              const xs = spread(count, count * 7 + c.act);
+              const x = buffer(heaps, count, offset, xs, 1);
+              const y = inPlace ? x : buffer(heaps, count, offset, [], 2);
+              heaps.run((k) => k.activationForward(c.act, x.ptr, y.ptr, count, c.alpha));
+              const region = heaps.both(y.base, y.total);
+              const inputs = new Float32Array(y.total);
+              inputs.set(xs, offset);
+              const r = worstAgainst(region.fast, region.reference, NEWER_FORWARD_TOL[c.act], inputs);
+              note(`${c.label} forward`, r.worst);
+              if (r.worst > 1)
+                failures.push(`${c.label} count=${count} offset=${offset}${inPlace ? " in place" : ""}: y[${r.at - offset}] got ${r.got} want ${r.want}`);
+              heaps.fast.release(mark);
+              heaps.reference.release(mark);
+            }
+      expect(failures).toEqual([]);
+    });
+
+    test("far-out inputs (±1e30, ±∞, exp's edges, the kinks exactly) match the reference and give the limits, never NaN", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const xs = farInputs();
+      const failures: string[] = [];
+      for (const c of newerForward) {
+        const x = heaps.floats(xs.length, xs);
+        const y = heaps.floats(xs.length);
+        heaps.run((k) => k.activationForward(c.act, x, y, xs.length, c.alpha));
+        const { fast, reference } = heaps.both(y, xs.length);
+        for (let i = 0; i < xs.length; i++) {
+          const r = worstAgainst([fast[i]], [reference[i]], NEWER_FORWARD_TOL[c.act], [xs[i]]);
+          note(`${c.label} forward`, r.worst);
+          if (Number.isNaN(fast[i]) || r.worst > 1) failures.push(`${c.label}(${xs[i]}): got ${fast[i]} want ${reference[i]}`);
+        }
+        const at = (v: number) => fast[xs.indexOf(v)];
+        const limits: Record<string, [number, number]> = {
+          relu6: [0, 6], hardSigmoid: [0, 1], hardSwish: [0, Infinity], swish: [0, Infinity], gelu: [0, Infinity], geluTanh: [0, Infinity],
+          "elu 1": [-1, Infinity], "leakyRelu 0.2": [-Infinity, Infinity],
+        };
+        if (limits[c.label]) expect({ label: c.label, limits: [at(-Infinity) + 0, at(Infinity) + 0] }).toEqual({ label: c.label, limits: limits[c.label] });
+      }
+      expect(failures).toEqual([]);
+    });
+
+    test("backward through the output (relu6, leakyRelu, elu, hardSigmoid), ragged counts, misaligned, dx = dy", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const failures: string[] = [];
+      for (const c of fromOutput)
+        for (const count of counts)
+          for (const offset of [0, 1])
+            for (const inPlace of [false, true]) {
+              const mark = heaps.fast.mark();
+              // y is a genuine forward output (exact 0 and 6 for relu6, values near −alpha for elu).
+              const ys = heaps.floats(count, spread(count, count * 3 + c.act));
+              heaps.reference.kernels.activationForward(c.act, ys, ys, count, c.alpha);
+              heaps.fast.f32(ys, count).set(heaps.reference.f32(ys, count));
+              const dy = buffer(heaps, count, offset, seededValues(count, count + 11), 3);
+              const dx = inPlace ? dy : buffer(heaps, count, offset, [], 4);
+              heaps.run((k) => k.activationBackward(c.act, ys, dy.ptr, dx.ptr, count, c.alpha));
+              const region = heaps.both(dx.base, dx.total);
+              const r = worstAgainst(region.fast, region.reference, NEWER_BACKWARD_TOL[c.act]);
+              note(`${c.label} backward`, r.worst);
+              if (r.worst > 1)
+                failures.push(`${c.label} count=${count} offset=${offset}${inPlace ? " dx=dy" : ""}: dx[${r.at - offset}] got ${r.got} want ${r.want}`);
+              heaps.fast.release(mark);
+              heaps.reference.release(mark);
+            }
+      expect(failures).toEqual([]);
+    });
+
+    test("backward through the input (gelu, geluTanh, swish, hardSwish), ragged counts, misaligned, dx = dy, far-out x", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const failures: string[] = [];
+      const far = farInputs();
+      for (const c of fromInput)
+        for (const count of [...counts, far.length])
+          for (const offset of [0, 1])
+            for (const inPlace of [false, true]) {
+              const mark = heaps.fast.mark();
+              const xs = heaps.floats(count, count === far.length ? far : spread(count, count * 5 + c.act));
+              const dy = buffer(heaps, count, offset, seededValues(count, count + 13), 5);
+              const dx = inPlace ? dy : buffer(heaps, count, offset, [], 6);
+              heaps.run((k) => k.activationBackwardFromInput(c.act, xs, dy.ptr, dx.ptr, count));
+              const region = heaps.both(dx.base, dx.total);
+              const r = worstAgainst(region.fast, region.reference, NEWER_BACKWARD_TOL[c.act]);
+              note(`${c.label} backward`, r.worst);
+              const nan = Array.from(region.fast).some(Number.isNaN);
+              if (r.worst > 1 || nan)
+                failures.push(`${c.label} count=${count} offset=${offset}${inPlace ? " dx=dy" : ""}: dx[${r.at - offset}] got ${r.got} want ${r.want}${nan ? " (NaN)" : ""}`);
+              heaps.fast.release(mark);
+              heaps.reference.release(mark);
+            }
+      expect(failures).toEqual([]);
+    });
+
+    test("backward through the input passes dy through for linear and refuses an activation that keeps its output", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const x = heaps.floats(9, seededValues(9, 2));
+      const dy = heaps.floats(9, seededValues(9, 3));
+      const dx = heaps.floats(9);
+      heaps.run((k) => k.activationBackwardFromInput(Act.linear, x, dy, dx, 9));
+      expect(Array.from(heaps.both(dx, 9).fast)).toEqual(Array.from(heaps.both(dy, 9).fast));
+      expect(() => heaps.fast.kernels.activationBackwardFromInput(Act.relu6, x, dy, dx, 9)).toThrow();
+      expect(() => heaps.reference.kernels.activationBackwardFromInput(Act.relu6, x, dy, dx, 9)).toThrow(/from its output/);
+      expect(() => heaps.fast.kernels.activationBackward(Act.gelu, x, dy, dx, 9)).toThrow();
+      expect(() => heaps.reference.kernels.activationBackward(Act.gelu, x, dy, dx, 9)).toThrow(/not a function of its output/);
+    });
+
+    test("the comparison can fail: gelu off by its tolerance's width, a relu6 slope at the cap, a wrong elu alpha", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const xs = seededValues(9, 4, -3, 3);
+      const x = heaps.floats(9, xs);
+      const y = heaps.floats(9);
+      heaps.run((k) => k.activationForward(Act.gelu, x, y, 9));
+      const t = NEWER_FORWARD_TOL[Act.gelu];
+      const f = heaps.fast.f32(y, 9);
+      f[8] += 2 * (t.perX * Math.abs(xs[8]) + t.rtol * Math.abs(f[8]));
+      const g = heaps.both(y, 9);
+      expect(worstAgainst(g.fast, g.reference, t, xs).worst).toBeGreaterThan(1);
+      heaps.run((k) => k.activationForward(Act.elu, x, y, 9, 1));
+      const eluOne = heaps.both(y, 9).fast;
+      heaps.run((k) => k.activationForward(Act.elu, x, y, 9, 1.001));
+      expect(worstAgainst(eluOne, heaps.both(y, 9).reference, NEWER_FORWARD_TOL[Act.elu]).worst).toBeGreaterThan(1);
+      // A slope of 1 at y = 6 (x clipped) would be a relu in disguise.
+      const capped = heaps.floats(4, [6, 6, 6, 6]);
+      const dy = heaps.floats(4, [1, 1, 1, 1]);
+      const dx = heaps.floats(4);
+      heaps.run((k) => k.activationBackward(Act.relu6, capped, dy, dx, 4));
+      expect(Array.from(heaps.both(dx, 4).fast)).toEqual([0, 0, 0, 0]);
+    });
+  });
+}
+
+describe("the reference's f64 erf and erfc", () => {
+  // Known values (40-digit mpmath), relative error ≤ 1e-14: the series and the continued fraction are
+  // accurate to a few f64 ulps; 1 − erf(x) for x just below 2 loses two digits to cancellation.
+  const known: [string, (x: number) => number, number, number][] = [
+    ["erf", erf, 1e-5, 1.128379167057899935e-5], ["erf", erf, 0.1, 0.1124629160182848922], ["erf", erf, 0.5, 0.52049987781304653768],
+    ["erf", erf, 1, 0.84270079294971486934], ["erf", erf, 2, 0.99532226501895273416], ["erf", erf, 3.5, 0.99999925690162765859],
+    ["erf", erf, -1, -0.84270079294971486934], ["erf", erf, 0, 0],
+    ["erfc", erfc, 0.5, 0.47950012218695346232], ["erfc", erfc, 2, 0.0046777349810472658379], ["erfc", erfc, 3, 2.2090496998585441373e-5],
+    ["erfc", erfc, 5, 1.5374597944280348502e-12], ["erfc", erfc, 10, 2.088487583762544757e-45], ["erfc", erfc, 27, 5.237048923789255685e-319],
+    ["erfc", erfc, -2, 1.9953222650189527342],
+  ];
+  test("matches known values across the series, the continued fraction and the far tail", () => {
+    const failures = known.filter(([, f, x, want]) => !(Math.abs(f(x) - want) <= 1e-14 * Math.abs(want) + (want < 1e-300 ? 1e-321 : 0)))
+      .map(([name, f, x, want]) => `${name}(${x}) = ${f(x)}, want ${want}`);
+    expect(failures).toEqual([]);
+  });
+  test("erf is odd, erf + erfc = 1, and the limits hold", () => {
+    for (const x of [0.3, 1.7, 1.99, 2.01, 4.2]) {
+      expect(erf(-x)).toBe(-erf(x));
+      expect(Math.abs(erf(x) + erfc(x) - 1)).toBeLessThan(2e-16);
+    }
+    expect([erf(Infinity), erf(-Infinity), erfc(Infinity), erfc(-Infinity), erfc(40)]).toEqual([1, -1, 0, 2, 0]);
+    expect(Number.isNaN(erf(NaN))).toBe(true);
+  });
+  test("the check can fail: the Abramowitz–Stegun 7.1.26 erf (error 1.5e-7) is caught", () => {
+    const as = (x: number) => {
+      const t = 1 / (1 + 0.3275911 * x);
+      return 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
+    };
+    expect(known.some(([name, , x, want]) => name === "erf" && x > 0 && !(Math.abs(as(x) - want) <= 1e-14 * want))).toBe(true);
+  });
+});
+
+afterAll(() => {
+  const lines = [...seen].map(([k, v]) => `  ${k}: ${v.toFixed(3)}`);
+  if (lines.length) console.log(`worst |fast − reference| / tolerance:\n${lines.join("\n")}`);
+});

@@ -1,6 +1,7 @@
 // GEMM against naive loops over a sweep of shapes: sizes below, at and just past the 4×8 micro-tile and the
 // MC/KC/NC cache blocks (64/256/512), all three transposition patterns backprop uses, accumulate on/off,
-// with and without the fused bias + activation epilogue; and the few-row path (m < 4, B walked in place).
+// with and without the fused bias + activation epilogue (linear, relu, sigmoid, tanh, relu6); and the few-row
+// path (m < 4, B walked in place).
 //
 // Tolerance: |fast − ref| ≤ 1e-6·(k + 1) + 1e-5·|ref|. Inputs are in [−1, 1], so the exact f32 rounding error
 // of a k-term dot product is bounded by about k·2⁻²⁴·k; blocking reorders the sum, which moves results by
@@ -51,7 +52,7 @@ for (const variant of wasmVariants()) {
       for (const layout of ["A·B", "Aᵀ·B"] as Layout[])
         for (const m of [1, 2, 3])
           for (const [n, k] of [[10, 784], [128, 784], [130, 300], [17, 1]])
-            for (const act of [Act.linear, Act.relu, Act.sigmoid, Act.tanh] as ActCode[])
+            for (const act of [Act.linear, Act.relu, Act.sigmoid, Act.tanh, Act.relu6] as ActCode[])
               for (const accumulate of [false, true]) {
                 const r = runCase(heaps, m, n, k, layout, accumulate, act !== Act.linear, act);
                 if (r.worst > 1) failures.push(`${layout} m=${m} n=${n} k=${k} act=${act} acc=${accumulate}: got ${r.got} want ${r.want} at ${r.at}`);
@@ -75,13 +76,30 @@ for (const variant of wasmVariants()) {
     test("fused bias + activation epilogue, full and ragged tiles, one and several K blocks", () => {
       const heaps = new TwinHeaps(variant.make());
       const failures: string[] = [];
-      for (const act of [Act.linear, Act.relu, Act.sigmoid, Act.tanh] as ActCode[])
+      for (const act of [Act.linear, Act.relu, Act.sigmoid, Act.tanh, Act.relu6] as ActCode[])
         for (const [m, n, k] of [[8, 16, 10], [7, 13, 5], [12, 24, 300], [5, 3, 0], [66, 70, 257]])
           for (const accumulate of [false, true]) {
             const r = runCase(heaps, m, n, k, "A·B", accumulate, true, act);
             if (r.worst > 1) failures.push(`act=${act} m=${m} n=${n} k=${k} acc=${accumulate}: got ${r.got} want ${r.want}`);
           }
       expect(failures).toEqual([]);
+    });
+
+    test("the relu6 epilogue clips at both ends, in full tiles and ragged ones", () => {
+      const heaps = new TwinHeaps(variant.make());
+      const [m, n, k] = [13, 21, 300]; // k = 300: sums of ±1 products spread past ±6
+      const a = heaps.floats(m * k, seededValues(m * k, 5));
+      const b = heaps.floats(k * n, seededValues(k * n, 6));
+      const c = heaps.floats(m * n);
+      heaps.run((kernels) => kernels.gemm(m, n, k, a, k, 1, b, n, 1, c, n, false, 0, Act.relu6));
+      const { fast, reference } = heaps.both(c, m * n);
+      expect(worstMismatch(fast, reference, 1e-6 * (k + 1), 1e-5).worst).toBeLessThanOrEqual(1);
+      const tile = (i: number) => (Math.floor(i / n) < 12 && i % n < 16 ? "full" : "ragged");
+      for (const where of ["full", "ragged"]) {
+        const values = Array.from(fast).filter((_, i) => tile(i) === where);
+        expect({ where, zeros: values.some((v) => v === 0), sixes: values.some((v) => v === 6), inside: values.some((v) => v > 0 && v < 6) })
+          .toEqual({ where, zeros: true, sixes: true, inside: true });
+      }
     });
 
     test("the comparison can fail: a corrupted result is caught", () => {

@@ -2,16 +2,21 @@
 // gradients of small models (model.computeGradients) against finite differences of model.evaluate.
 //
 // Layers: for L = Σ r ⊙ forward(x) with a fixed random r, backward(r) must give ∂L/∂x and ∂L/∂θ. Swept:
-//   Dense — activations linear, relu, sigmoid, tanh, softmax, with and without bias;
+//   Dense — every activation (linear, relu, sigmoid, tanh, softmax, relu6, leakyRelu, elu, gelu, geluTanh,
+//            swish, hardSigmoid, hardSwish; leakyRelu α = 0.05 and elu α = 0.4 besides their defaults), with
+//            and without bias;
 //   Conv2D — kernels 1×1 (the pointwise GEMM shortcut when stride 1 / 'valid'), 3×3 and 3×2; strides 1 and 2;
-//            'valid' and 'same'; 1 and 3 input channels; activations linear, tanh, relu (72 cases);
+//            'valid' and 'same'; 1 and 3 input channels; activations linear, tanh, relu (72 cases); and relu6
+//            (fused in the GEMM), gelu and hardSwish (pre-activation kept per output position), leakyRelu
+//            α = 0.05 (a separate pass), 3×3 'same' and 1×1, on 3 channels;
 //   MaxPool2D — pools 2 and 3, strides 1 (overlapping windows) and 2, 'valid' and 'same';
 //   AveragePool2D — as MaxPool2D (padding excluded from the mean); GlobalAveragePool2D;
 //   BatchNormalization — on images [5, 6, 3] and features [4], training (batch statistics, whose
 //            gradient couples every row) and inference (random running statistics);
 //   Flatten; Dropout (inference; training with the RNG state replayed via setState before every forward, so
 //            the mask is fixed and the layer is linear; and training-mode backward == dy ⊙ mask exactly);
-//   Activation — every activation on flat [7] and on [3, 4] inputs (softmax over the last axis).
+//   Activation — every activation (and the two α) on flat [7] and on [3, 4] inputs (softmax over the last
+//            axis); the newer ones on inputs over [−8, 8], so every tail and saturation is probed.
 // Inputs are 5×6 images in batches of 2 (3 for flat inputs); x ∈ [−1, 1], kernels ∈ [−1, 1], biases
 // ∈ [−0.5, 0.5]. Every element of the input and of every parameter is probed (the largest tensor has 180).
 // Each case runs on both WebAssembly builds (plain SIMD and, where the engine has it, relaxed SIMD with
@@ -19,11 +24,15 @@
 // different r, so a layer that accumulated into a gradient buffer instead of overwriting it would fail.
 //
 // Kinks: finite differences are meaningless across a kink, so inputs are chosen to keep every probe ±h on
-// one side of it. ReLU (Dense, Conv2D): inputs and parameters are redrawn until every pre-activation
-// (read by switching the layer to emit logits) is farther than 1.5·h·max(1, |x|max, |W|max) from 0 — one
-// element moved by h moves any pre-activation by at most h times one weight, one input or 1 (bias).
-// ReLU (Activation layer): |x| ≥ 0.05 > h. MaxPool2D: inputs are a random permutation of distinct
-// multiples of 0.05, so any two values in a window differ by ≥ 0.05 > 2h and no argmax can switch.
+// one side of it. The kinks: relu, leakyRelu and elu at 0 (elu with α = 1 is only C¹ there, which costs
+// an O(h) error), relu6 at 0 and 6, hardSigmoid and hardSwish at ±3. Dense, Conv2D: inputs and parameters
+// are redrawn until every pre-activation (read by switching the layer to emit logits) is farther than
+// 1.5·h·max(1, |x|max, |W|max) from every kink — one element moved by h moves any pre-activation by at
+// most h times one weight, one input or 1 (bias) — and until some pre-activation lies in every piece
+// between kinks; for relu6 the kernel is scaled ×4 and for the hard ones ×2.5 first, so pre-activations
+// reach the saturations. Activation layer: relu |x| ≥ 0.05 > h; the newer ones x ∈ [−8, 8] at least 0.05
+// from a kink. MaxPool2D: inputs are a random permutation of distinct multiples of 0.05, so any two values
+// in a window differ by ≥ 0.05 > 2h and no argmax can switch.
 //
 // Steps: h = 1e-2 on the wasm kernels, whose forward pass is f32 throughout; h = 1e-3 on the reference,
 // which accumulates in f64 and rounds each output to f32 only once, so it can afford a step 10× smaller
@@ -34,10 +43,11 @@
 // at h = 1e-2 (tanh/sigmoid/softmax third derivatives are O(1), inputs and weights ≤ 1; ReLU, max-pool and
 // linear layers are piecewise linear, so there it is 0). Rounding: each output the probe moves carries an
 // f32 error of a few 1e-8–1e-7; a weight probe moves all of them (up to 120), so the difference quotient
-// picks up ~√120·1e-7 / 2h ≈ 5e-5 on wasm and up to ~3e-4 at the reference's smaller step. Worst
-// |error| / tolerance observed over the sweep: 0.04 on wasm, 0.13 on the reference. A real bug — a missing
-// activation derivative, an off-by-one index, a lost bias or stride term — moves gradients by O(0.1–1)
-// and fails by far, as the last tests show.
+// picks up ~√120·1e-7 / 2h ≈ 5e-5 on wasm and up to ~3e-4 at the reference's smaller step (more where a
+// scaled kernel makes outputs reach 20). Worst |error| / tolerance observed over the sweep: 0.05 on wasm,
+// 0.28 on the reference (Conv2D relu6, kernel ×4). A real bug — a missing activation derivative, a slope
+// taken at the output instead of the input, a lost α, an off-by-one index, a lost bias or stride term —
+// moves gradients by O(0.1–1) and fails by far, as the last tests show.
 //
 // Models: loss and gradients from model.computeGradients(x, y, {training: false}) against central
 // differences of model.evaluate(x, y).loss over every weight (weights set through setWeights, |w| ≥ 0.1 so
@@ -56,7 +66,7 @@ import type { Kernels } from "../../src/engine/kernels";
 import { createReferenceKernels } from "../../src/engine/reference-kernels";
 import { Rng } from "../../src/engine/rng";
 import { Activation } from "../../src/layers/activation";
-import { ACTIVATIONS, type ActivationName } from "../../src/layers/activation-function";
+import { ACTIVATIONS, ActivationFunction, type ActivationName, type ActivationSpec } from "../../src/layers/activation-function";
 import { Conv2D } from "../../src/layers/conv2d";
 import { Dense } from "../../src/layers/dense";
 import { Dropout } from "../../src/layers/dropout";
@@ -111,18 +121,48 @@ function fillUniform(probe: LayerProbe, seed: number): void {
   });
 }
 
-/** Redraws x and θ until every pre-activation is clear of ReLU's kink by more than one probe can move it. */
-function avoidReluKinks(probe: LayerProbe, h: number): void {
-  const layer = probe.layer as Dense | Conv2D;
-  for (let attempt = 0; attempt < 20000; attempt++) {
-    fillUniform(probe, 100 + attempt);
-    probe.logits = true;
-    const z = probe.forward();
-    probe.logits = false;
-    const reach = h * Math.max(1, maxAbs(probe.inputView()), maxAbs(probe.paramView(layer.kernel)));
-    if (minAbs(z) > 1.5 * reach) return;
-  }
-  throw new Error(`no kink-free draw found for ${layer.name}`);
+/** Where an activation's slope jumps: finite differences must not straddle these. */
+const KINKS: Partial<Record<ActivationName, number[]>> = {
+  relu: [0], relu6: [0, 6], leakyRelu: [0], elu: [0], hardSigmoid: [-3, 3], hardSwish: [-3, 3],
+};
+/** Kernel scale for Dense/Conv2D, so pre-activations reach past relu6's cap and the hard ones' ±3. */
+const KERNEL_SCALE: Partial<Record<ActivationName, number>> = { relu6: 4, hardSigmoid: 2.5, hardSwish: 2.5 };
+/** The activations added after relu/sigmoid/tanh/softmax, whose Activation-layer inputs span [−8, 8]. */
+const NEWER: ActivationName[] = ["relu6", "leakyRelu", "elu", "gelu", "geluTanh", "swish", "hardSigmoid", "hardSwish"];
+/** Non-default parameters, swept besides the defaults. */
+const WITH_ALPHA: ActivationSpec[] = [{ name: "leakyRelu", alpha: 0.05 }, { name: "elu", alpha: 0.4 }];
+
+const specName = (spec: ActivationSpec) => (typeof spec === "string" ? spec : spec.name);
+const specLabel = (spec: ActivationSpec) => (typeof spec === "string" ? spec : `${spec.name} α=${spec.alpha}`);
+
+/**
+ * Redraws x and θ (kernel × scale) until every pre-activation is clear of every kink by more than one probe
+ * can move it, and lands on every side of every kink (so each piece of the activation is exercised).
+ */
+function avoidKinks(kinks: number[], scale = 1) {
+  return (probe: LayerProbe, h: number): void => {
+    const layer = probe.layer as Dense | Conv2D;
+    for (let attempt = 0; attempt < 20000; attempt++) {
+      fillUniform(probe, 100 + attempt);
+      const w = probe.paramView(layer.kernel);
+      w.set(w.map((v) => v * scale));
+      probe.logits = true;
+      const z = probe.forward();
+      probe.logits = false;
+      const reach = h * Math.max(1, maxAbs(probe.inputView()), maxAbs(w));
+      const clear = kinks.every((k) => minAbs(z.map((v) => v - k)) > 1.5 * reach);
+      const pieces = [-Infinity, ...kinks].every((lo, i) => z.some((v) => v > lo && v < (kinks[i] ?? Infinity)));
+      if (clear && pieces) return;
+    }
+    throw new Error(`no kink-free draw found for ${layer.name}`);
+  };
+}
+const avoidReluKinks = avoidKinks([0]);
+
+/** Dense/Conv2D inputs for an activation: drawn clear of its kinks, or uniform when it has none. */
+function affinePrepare(spec: ActivationSpec) {
+  const name = specName(spec);
+  return KINKS[name] ? avoidKinks(KINKS[name]!, KERNEL_SCALE[name]) : undefined;
 }
 
 /** Distinct multiples of 0.05 in random order: no near-ties inside any pooling window. */
@@ -133,6 +173,14 @@ function distinctInputs(probe: LayerProbe): void {
   probe.inputView().set(order.map((k) => (k - n / 2) * 0.05));
 }
 
+/** Uniform over [−8, 8] (both tails, every saturation), moved to ≥ 0.05 > h from the nearest kink. */
+function spreadAwayFromKinks(kinks: number[]) {
+  return (probe: LayerProbe): void => {
+    const u = seededValues(probe.inputCount, 79, -8, 8);
+    probe.inputView().set(Array.from(u, (v) => kinks.reduce((x, k) => (Math.abs(x - k) < 0.05 ? k + Math.sign(x - k || 1) * 0.05 : x), v)));
+  };
+}
+
 /** Uniform in ±[0.05, 1]: away from ReLU's kink at 0. */
 function awayFromZero(probe: LayerProbe): void {
   const u = seededValues(probe.inputCount, 77);
@@ -141,13 +189,13 @@ function awayFromZero(probe: LayerProbe): void {
 
 function layerCases(): LayerCase[] {
   const cases: LayerCase[] = [];
-  for (const activation of ACTIVATIONS)
+  for (const activation of [...ACTIVATIONS, ...WITH_ALPHA])
     for (const useBias of [true, false]) {
       cases.push({
-        label: `Dense 5→4 ${activation}${useBias ? "" : " no-bias"}`,
+        label: `Dense 5→4 ${specLabel(activation)}${useBias ? "" : " no-bias"}`,
         make: () => new Dense({ units: 4, activation, useBias }),
         inputShape: [5], batch: 3,
-        prepare: activation === "relu" ? avoidReluKinks : undefined,
+        prepare: affinePrepare(activation),
       });
     }
   const kernelSizes: [number, number][] = [[1, 1], [3, 3], [3, 2]];
@@ -207,13 +255,25 @@ function layerCases(): LayerCase[] {
       },
     });
   }
-  for (const activation of ACTIVATIONS)
-    for (const inputShape of [[7], [3, 4]]) {
+  // The newer activations on the GEMM's two paths (im2col, pointwise): the pre-activation buffer is per
+  // output position, and relu6 is fused into the epilogue.
+  for (const activation of ["relu6", "gelu", "hardSwish", { name: "leakyRelu", alpha: 0.05 }] as ActivationSpec[])
+    for (const kernelSize of [[3, 3], [1, 1]] as [number, number][]) {
       cases.push({
-        label: `Activation ${activation} [${inputShape}]`,
+        label: `Conv2D 5×6×3 k=${kernelSize.join("×")} s=1 same ${specLabel(activation)}`,
+        make: () => new Conv2D({ filters: 2, kernelSize, padding: kernelSize[0] === 1 ? "valid" : "same", activation }),
+        inputShape: [5, 6, 3], batch: 2,
+        prepare: affinePrepare(activation),
+      });
+    }
+  for (const activation of [...ACTIVATIONS, ...WITH_ALPHA])
+    for (const inputShape of [[7], [3, 4]]) {
+      const name = specName(activation);
+      cases.push({
+        label: `Activation ${specLabel(activation)} [${inputShape}]`,
         make: () => new Activation({ activation }),
         inputShape, batch: 3,
-        prepare: activation === "relu" ? awayFromZero : undefined,
+        prepare: name === "relu" ? awayFromZero : NEWER.includes(name) ? spreadAwayFromKinks(KINKS[name] ?? []) : undefined,
       });
     }
   return cases;
@@ -413,6 +473,22 @@ describe("the checks can fail", () => {
     const failures = checkLayer(heap, backend, c, tamper);
     expect(failures.length).toBeGreaterThan(0);
     expect(failures.join("\n")).toContain("∂/∂kernel");
+  });
+
+  test("a gelu slope taken at the output instead of the pre-activation, and an elu backward that loses α, are caught", () => {
+    const heap = new Heap(backend.make());
+    const atOutput = (probe: LayerProbe) => {
+      const fn = (probe.layer as Dense).activation;
+      const backward = fn.backwardInPlace.bind(fn);
+      fn.backwardInPlace = (kernels, _x, y, dy, rows, cols, logits) => backward(kernels, y, y, dy, rows, cols, logits);
+    };
+    expect(checkLayer(heap, backend, layerCases().find((k) => k.label === "Dense 5→4 gelu")!, atOutput).join("\n")).toContain("∂/∂kernel");
+    const defaultAlpha = (probe: LayerProbe) => {
+      const fn = (probe.layer as Dense).activation;
+      const plain = new ActivationFunction("elu");
+      fn.backwardInPlace = (...args) => plain.backwardInPlace(...args);
+    };
+    expect(checkLayer(heap, backend, layerCases().find((k) => k.label === "Dense 5→4 elu α=0.4")!, defaultAlpha).length).toBeGreaterThan(0);
   });
 
   test("a MaxPool2D backward that routes gradients to the wrong element is caught", () => {

@@ -101,7 +101,7 @@ function filterImage(model: Model, scale: number): { pixels: Uint8Array; width: 
   const conv = model.layers[index] as Conv2D;
   const weights = model.getWeights()[model.params.indexOf(conv.kernel)].data;
   const [kh, kw] = conv.kernelSize;
-  const cin = conv.inputShape[2], cout = conv.filters;
+  const cin = conv.kernel.shape[2], cout = conv.filters; // input channels per group
   const all = new Float32Array(cout * kh * kw);
   for (let o = 0; o < cout; o++)
     for (let p = 0; p < kh * kw; p++) {

@@ -2,6 +2,7 @@
 
 import type { CAC } from "cac";
 import { exportOnnx } from "../../onnx/export";
+import { decodeModel } from "../../onnx/onnx-proto";
 import { writeFileAtomic } from "../../io/atomic-file";
 import { InputError } from "../../errors";
 import { stringFlag } from "../options";
@@ -19,8 +20,13 @@ export function registerExport(cli: CAC, version: string): void {
       const model = loadCheckpoint(checkpoint);
       const bytes = exportOnnx(model, { producerVersion: version });
       writeFileAtomic(output, bytes);
-      const summary = { checkpoint, output, bytes: bytes.length, input: ["batch", ...model.inputShape!], output_shape: ["batch", ...model.outputShape], opset: 13 };
+      // Read the names back from what was written: "input"/"output" for one of each, the graph's own otherwise.
+      const graph = decodeModel(bytes, output).graph;
+      const tensors = (list: { name: string; shape?: (number | string)[] }[]) => list.map((t) => ({ name: t.name, shape: t.shape ?? [] }));
+      const inputs = tensors(graph.inputs), outputs = tensors(graph.outputs);
+      const summary = { checkpoint, output, bytes: bytes.length, inputs, outputs, input: inputs[0].shape, output_shape: outputs[0].shape, opset: 13 };
+      const show = (list: typeof inputs) => list.map((t) => `"${t.name}" [${t.shape.join(", ")}]`).join(", ");
       if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
-      else process.stdout.write(`wrote ${output} (${bytes.length.toLocaleString("en-US")} bytes): input "input" [batch, ${model.inputShape}] NHWC, output "output" [batch, ${model.outputShape}], opset 13\n`);
+      else process.stdout.write(`wrote ${output} (${bytes.length.toLocaleString("en-US")} bytes): ${inputs.length === 1 ? "input" : "inputs"} ${show(inputs)} (images NHWC), ${outputs.length === 1 ? "output" : "outputs"} ${show(outputs)}, opset 13\n`);
     });
 }

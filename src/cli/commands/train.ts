@@ -53,7 +53,7 @@ interface TrainFlags {
 export function registerTrain(cli: CAC): void {
   cli
     .command("train", "Train a model and report train/validation/test metrics")
-    .option("--model <name|file>", "mlp, mlp512, cnn, torch_mlp, linear, logistic, or a model .json file", { default: "mlp" })
+    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic, or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
     .option("--from <model.onnx>", "Start from an ONNX model's graph and weights instead (fine-tuning / transfer learning)")
     .option("--input-shape <dims>", "For --from: the per-sample input shape in the file's layout where it leaves sizes open, e.g. 3,224,224 (name=3,224,224 per input for several)")
     .option("--freeze <n>", "Keep the first n layers fixed (their weights are not trained)")
