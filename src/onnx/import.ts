@@ -2,8 +2,9 @@
 // weights shared between nodes that use one initializer). Files shaped as a chain import as a chain.
 // The pieces live in src/onnx/import/: values.ts (what is known about each tensor, and its layout),
 // context.ts (the walk's state and each node's reader), shape-folding.ts (constants and shape arithmetic),
-// weights.ts (re-laying weights), capabilities.ts (which layers this build has), operators/ (one file per
-// family of operators).
+// data.ts (bringing tensors into the form a layer takes), weights.ts (re-laying weights), and operators/
+// (one file per family of operators, and the table of them). Layers are made from their JSON configs, so
+// an imported model's description is the one its checkpoints carry.
 //
 // Layout: ONNX image operators are NCHW, wasmgrad's layers NHWC. A PyTorch model's [N, C, H, W] input
 // becomes a per-sample [H, W, C] input (callers feed channels-last data: the same bytes only when C = 1),

@@ -17,7 +17,9 @@ export const ORT_NAME = ortNode ? "ONNX Runtime (onnxruntime-node, native CPU)" 
 /** Every output of the model for the feeds, in the graph's output order. */
 export async function runOrt(bytes: Uint8Array, feeds: Feed[]): Promise<Float32Array[]> {
   if (ortNode) {
-    const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    // Unoptimized: ORT's Pad fusion folds a zero Pad into a following MaxPool, whose padding never wins a
+    // max, which changes the result wherever a window's values are all negative.
+    const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: "disabled" });
     const out = await session.run(Object.fromEntries(feeds.map((f) => [f.name, new ortNode.Tensor("float32", Float32Array.from(f.data), f.shape)])));
     const results = session.outputNames.map((n) => out[n].data as Float32Array);
     await session.release();

@@ -1,6 +1,6 @@
-// Graph-shaped models exported by PyTorch itself (torch.onnx.export, opsets 9, 11 and 13), generated once by
-// fixtures/make-graph-models.py into a temporary folder: hand-written residual, branch/concat, two-input
-// two-output and shared-weight (siamese) nets, torchvision's ResNet-18 and MobileNetV2.
+// Graph-shaped models exported by PyTorch itself (torch.onnx.export, opsets 9, 11, 13 and 14), generated once
+// by fixtures/make-graph-models.py into a temporary folder: hand-written residual, branch/concat, two-input
+// two-output, shared-weight (siamese) and convolution-family (mobile) nets, torchvision's ResNet-18 and MobileNetV2.
 //   outputs — wasmgrad's import must give PyTorch's eval-mode outputs, and native ONNX Runtime
 //             (onnxruntime-node; onnxruntime-web where it is not installed) the same;
 //   training — one SGD step (lr 0.1, cross-entropy from logits on fixed labels, batch norm in train mode,
@@ -8,8 +8,8 @@
 //             parameters, every one of them, re-laid by the importer's own ParameterSource functions.
 // Tolerances: outputs |Δ| ≤ 1e-4·(1 + |want|), parameters |Δ| ≤ 1e-6 + 1e-4·|want|. Both sides compute in
 // float32 in different orders (im2col + GEMM against oneDNN/ORT's kernels); ResNet-18's logits pass 20
-// convolutions. MobileNetV2 needs depthwise convolution and ReLU6: until this build has them its import
-// must be refused with one line naming the node and what is missing; then it must match like the rest.
+// convolutions. The torchvision models run at 3×65×65, where every stride-2 layer sees an odd size and
+// PyTorch's padding is TensorFlow's 'same', and at 3×64×64, where it takes explicit padding.
 // Torch is Debian's python3-torch for /usr/bin/python3: without it these tests skip with the reason,
 // except under CI=true, where they fail (scripts/install-test-packages.sh installs it there).
 
@@ -20,7 +20,6 @@ import { join } from "node:path";
 import "../../src/index";
 import type { Model } from "../../src/model/model";
 import { readOnnx, type OnnxImport } from "../../src/onnx/import";
-import { engine } from "../../src/onnx/import/capabilities";
 import { worstMismatch } from "../support/twin-heaps";
 import { ORT_NAME as ortName, runOrt } from "./ort-reference";
 import { runPython, toNhwc, torchAvailable, torchRequired, TORCH_MISSING } from "./torch-support";
@@ -83,6 +82,7 @@ describe.skipIf(!hasTorch)(`models exported by PyTorch${hasTorch ? "" : ` — SK
     ["branches", "opset 9: per-channel scale buffer, three branches with Pad + AveragePool, channel concat, sigmoid gate, ReduceMean"],
     ["two_inputs", "opset 11: an image and a vector, stride-2 conv, Clip(min 0), global pooling, concat, two outputs"],
     ["siamese", "opset 13: one Linear applied to two inputs (shared weights), Sub, Mul, BatchNorm1d, MatMul + Add"],
+    ["mobile", "opset 14: explicit padding at stride 2, depthwise, dilated grouped conv, ReLU6, HardSwish, LeakyRelu, Elu, HardSigmoid, Pad + strided AveragePool"],
   ];
   for (const [name, what] of handWritten) {
     test(`${name} (${what}): PyTorch's outputs, and ${ortName} agrees`, async () => {
@@ -116,38 +116,22 @@ describe.skipIf(!hasTorch)(`models exported by PyTorch${hasTorch ? "" : ` — SK
     });
   }
 
-  test(`ResNet-18 (torchvision, opset 13, batch norm folded, dynamic H and W): PyTorch's logits at 3×65×65, and ${ortName} agrees`, async () => {
-    const { bytes, reference } = load("resnet18");
-    const imported = readOnnx(bytes, { source: "resnet18.onnx", inputShape: [3, 65, 65] });
-    expect(imported.inputs[0]).toEqual({ name: "input", fileShape: [3, 65, 65], shape: [65, 65, 3], channelsLast: true });
-    expect(imported.model.layers.filter((l) => l.type === "Add").length).toBe(8);
-    expectOutputs(imported.model, imported, reference, "resnet18");
-    const [ort] = await runOrt(bytes, reference.inputs);
-    expectClose(ort, reference.outputs[0].data, 1e-4, 1e-4, `resnet18 ${ortName}`, "ONNX Runtime vs PyTorch");
-  }, 30_000);
-
-  test(`ResNet-18 at 3×64×64 ${engine.explicitPadding ? "matches PyTorch (explicit padding)" : "is refused: its stride-2 padding is not 'same' there and this build has no explicit padding"}`, () => {
-    const { bytes, reference } = load("resnet18");
-    const read = () => readOnnx(bytes, { source: "resnet18.onnx", inputShape: [3, 64, 64] });
-    if (!engine.explicitPadding) {
-      expect(read).toThrow(/resnet18\.onnx: node \/conv1\/Conv \(Conv\): pads \[top 3, bottom 3, left 3, right 3\] on a 64×64 input are neither 'valid' nor 'same'.*no explicit padding/);
-      return;
-    }
-    const imported = read();
-    expectOutputs(imported.model, imported, reference.even!, "resnet18 64×64");
-  }, 30_000);
-
-  const mobileNetReady = engine.depthwiseConvolution && engine.hasActivation("relu6");
-  test(`MobileNetV2 (torchvision, opset 13): ${mobileNetReady ? "PyTorch's logits at 3×65×65" : "refused with the node and what is missing (ReLU6, depthwise convolution)"}`, async () => {
-    const { bytes, reference } = load("mobilenet_v2");
-    const read = () => readOnnx(bytes, { source: "mobilenet_v2.onnx", inputShape: [3, 65, 65] });
-    if (!mobileNetReady) {
-      expect(read).toThrow(/mobilenet_v2\.onnx: node \/features\/features\.\d+\/[\w./]+ \((Clip|Conv)\): .*(relu6|DepthwiseConv2D|groups).*which this build lacks/);
-      return;
-    }
-    const imported = read();
-    expectOutputs(imported.model, imported, reference, "mobilenet_v2");
-    const [ort] = await runOrt(bytes, reference.inputs);
-    expectClose(ort, reference.outputs[0].data, 1e-4, 1e-4, `mobilenet_v2 ${ortName}`, "ONNX Runtime vs PyTorch");
-  }, 30_000);
+  const zoo: [string, string, number][] = [
+    ["resnet18", "ResNet-18 (torchvision, batch norm folded into the convolutions)", 8],
+    ["mobilenet_v2", "MobileNetV2 (torchvision: depthwise convolutions, ReLU6, inverted residuals)", 10],
+  ];
+  for (const [name, what, adds] of zoo) {
+    test(`${what}, opset 13 with dynamic H and W: PyTorch's logits at 3×65×65 ('same' padding) and 3×64×64 (explicit padding), and ${ortName} agrees`, async () => {
+      const { bytes, reference } = load(name);
+      const imported = readOnnx(bytes, { source: `${name}.onnx`, inputShape: [3, 65, 65] });
+      expect(imported.inputs[0]).toEqual({ name: "input", fileShape: [3, 65, 65], shape: [65, 65, 3], channelsLast: true });
+      expect(imported.model.layers.filter((l) => l.type === "Add").length).toBe(adds);
+      expectOutputs(imported.model, imported, reference, `${name} 65×65`);
+      const [ort] = await runOrt(bytes, reference.inputs);
+      expectClose(ort, reference.outputs[0].data, 1e-4, 1e-4, `${name} ${ortName}`, "ONNX Runtime vs PyTorch");
+      const even = readOnnx(bytes, { source: `${name}.onnx`, inputShape: [3, 64, 64] });
+      expect(even.model.layers.some((l) => Array.isArray(l.getConfig().padding))).toBe(true);
+      expectOutputs(even.model, even, reference.even!, `${name} 64×64`);
+    }, 60_000);
+  }
 });

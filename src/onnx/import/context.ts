@@ -8,7 +8,6 @@ import type { Layer, LayerConfig } from "../../layers/layer";
 import { layerFromConfig } from "../../layers/registry";
 import type { SymbolicTensor } from "../../layers/symbolic";
 import { attribute, type NodeProto, type TensorProto } from "../onnx-proto";
-import { engine } from "./capabilities";
 import { BATCH, channelsLastLayout, type DataValue, type FloatConstant, type IntConstant, type Value } from "./values";
 
 /** One parameter of the imported model that is an initializer of the file, re-laid. */
@@ -90,16 +89,13 @@ export class ImportContext {
   }
 
   /**
-   * The padding of a Pad whose reader cannot take it into its own window: a ZeroPadding2D layer where this
-   * build has one. The padded value is remembered, so a Pad read by several such nodes pads once.
+   * The padding of a Pad whose reader cannot take it into its own window: a ZeroPadding2D layer. The padded
+   * value is remembered, so a Pad read by several such nodes pads once.
    */
   applyPendingPad(r: NodeReader, v: DataValue): DataValue {
     const pending = v.pendingPad!;
     const done = this.materializedPads.get(v);
     if (done) return done;
-    if (!engine.zeroPadding) {
-      r.fail(`reads the output of Pad node ${pending.node}; wasmgrad takes zero padding into a following Conv or AveragePool only, and this build has no ZeroPadding2D layer for a Pad on its own`);
-    }
     const [top, bottom, left, right] = pending.pads;
     const { output } = this.addLayer(r.at, { type: "ZeroPadding2D", padding: [[top, bottom], [left, right]] }, [pending.source.sym]);
     const [c, h, w] = pending.source.shape;

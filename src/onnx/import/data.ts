@@ -2,7 +2,6 @@
 // a flat vector), and reading a constant that broadcasts over the channel axis only.
 
 import type { SymbolicTensor } from "../../layers/symbolic";
-import { engine } from "./capabilities";
 import type { NodeReader } from "./context";
 import {
   channelsLastLayout, isChannelsLastImage, isIdentityLayout, product, relabel, sameLayout, type DataValue, type FloatConstant, type Layout,
@@ -21,13 +20,11 @@ export function asImage(r: NodeReader, v: DataValue): DataValue {
   const [c, h, w] = v.shape;
   if (sameLayout(v.layout, channelsLastLayout(v.shape))) {
     // The bytes are right but ours lost the image shape (global pooling made it [C]).
-    if (!engine.reshape) r.fail(`needs its [${c}, ${h}, ${w}] input as an image again after it was pooled or flattened; that takes a Reshape layer, which this build lacks`);
     const { output } = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: [h, w, c] }, [v.sym]);
     return dataValue(output, v.shape, v.layout);
   }
   if (isIdentityLayout(v.layout) && sameDims(v.sym.shape, v.shape)) {
     // Channels-first bytes (a Reshape made this image): a Permute makes them channels-last.
-    if (!engine.permute) r.fail(`needs its channels-first [${c}, ${h}, ${w}] input channels-last; that takes a Permute layer, which this build lacks`);
     const { output } = r.ctx.addLayer(r.at, { type: "Permute", dims: [2, 3, 1] }, [v.sym]);
     return dataValue(output, v.shape, channelsLastLayout(v.shape));
   }

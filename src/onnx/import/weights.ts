@@ -37,15 +37,4 @@ export function denseKernel(b: Float32Array, inputs: number, units: number, tran
   return out;
 }
 
-/**
- * Average pooling that counts the padding as zeros (PyTorch's count_include_pad) as a frozen convolution:
- * each channel convolved with a box of 1/(kh·kw), kernel [kh, kw, c, c], zero off the diagonal.
- */
-export function boxKernel(channels: number, kh: number, kw: number): Float32Array {
-  const out = new Float32Array(kh * kw * channels * channels);
-  const v = 1 / (kh * kw);
-  for (let p = 0; p < kh * kw; p++) for (let c = 0; c < channels; c++) out[(p * channels + c) * channels + c] = v;
-  return out;
-}
-
 export const copyOf = (v: Float32Array): Float32Array => v.slice();

@@ -1,8 +1,7 @@
 // Activation operators → wasmgrad activation names: an Activation layer on their own, or the activation of
-// the Conv2D/Dense right before them (epilogue.ts). ReLU6 (Clip 0..6), LeakyRelu, Elu, HardSigmoid,
-// HardSwish and Gelu map once the engine has those activations; until then they are refused by name.
+// the Conv2D/Dense right before them (epilogue.ts). Clip(0, ∞) is ReLU and Clip(0, 6) ReLU6; LeakyRelu and
+// Elu carry their alpha; HardSigmoid must be PyTorch's (alpha 1/6, beta 1/2), which is wasmgrad's.
 
-import { engine } from "../capabilities";
 import type { NodeReader } from "../context";
 import { dataValue } from "../data";
 import { axisIn } from "../shape-folding";
@@ -12,17 +11,6 @@ import { axisOrder, product, type DataValue, type Value } from "../values";
 export type ActivationSpec = string | { name: string; alpha: number };
 
 export const ACTIVATION_OPS = ["Relu", "Sigmoid", "Tanh", "Softmax", "Clip", "LeakyRelu", "Elu", "HardSigmoid", "HardSwish", "Gelu"];
-
-function needs(r: NodeReader, name: string, what: string): string {
-  if (!engine.hasActivation(name)) r.fail(`${what} needs wasmgrad's '${name}' activation, which this build lacks`);
-  return name;
-}
-
-function withAlpha(r: NodeReader, name: string, alpha: number, what: string): ActivationSpec {
-  needs(r, name, what);
-  if (!engine.activationAlpha) r.fail(`${what} needs '${name}' with a parameter (alpha ${alpha}), which this build's activations cannot take`);
-  return { name, alpha };
-}
 
 /**
  * The activation `r`'s node computes on a tensor of file shape `shape` laid out as `v`, or a refusal.
@@ -40,24 +28,25 @@ export function activationOf(r: NodeReader, v: { shape: number[]; layout: DataVa
     case "Clip": {
       const [lo, hi] = r.opset < 11 ? [r.float("min", -Infinity), r.float("max", Infinity)] : [r.scalar(1, "min", -Infinity), r.scalar(2, "max", Infinity)];
       if (lo === 0 && hi === Infinity) return { spec: "relu" };
-      if (lo === 0 && hi === 6) return { spec: needs(r, "relu6", "Clip(0, 6) (ReLU6)") };
+      if (lo === 0 && hi === 6) return { spec: "relu6" };
       return r.fail(`Clip to [${lo}, ${hi}] is supported only as ReLU (min 0) or ReLU6 (0 to 6)`);
     }
     case "LeakyRelu":
-      return { spec: withAlpha(r, "leakyRelu", r.float("alpha", 0.01), "LeakyRelu") };
+      return { spec: { name: "leakyRelu", alpha: r.float("alpha", 0.01) } };
     case "Elu":
-      return { spec: withAlpha(r, "elu", r.float("alpha", 1), "Elu") };
+      return { spec: { name: "elu", alpha: r.float("alpha", 1) } };
     case "HardSigmoid": {
       // wasmgrad's hardSigmoid is PyTorch's: relu6(x + 3) / 6, i.e. ONNX alpha 1/6, beta 0.5.
       const alpha = r.float("alpha", 0.2), beta = r.float("beta", 0.5);
       if (Math.abs(alpha - 1 / 6) > 1e-6 || beta !== 0.5) r.fail(`HardSigmoid with alpha ${alpha}, beta ${beta} differs from wasmgrad's (alpha 1/6, beta 0.5, as PyTorch's)`);
-      return { spec: needs(r, "hardSigmoid", "HardSigmoid") };
+      return { spec: "hardSigmoid" };
     }
     case "HardSwish":
-      return { spec: needs(r, "hardSwish", "HardSwish") };
+      return { spec: "hardSwish" };
     case "Gelu": {
       const approximate = r.string("approximate", "none");
-      return { spec: needs(r, approximate === "tanh" ? "geluTanh" : "gelu", `Gelu (approximate '${approximate}')`) };
+      if (approximate !== "none" && approximate !== "tanh") r.fail(`Gelu with approximate '${approximate}' is not an ONNX mode`);
+      return { spec: approximate === "tanh" ? "geluTanh" : "gelu" };
     }
     case "Softmax": {
       const rank = v.shape.length + 1;

@@ -1,7 +1,7 @@
-// Conv → Conv2D (group 1), DepthwiseConv2D (group = channels) or grouped Conv2D, with the padding of a
-// Pad right before it taken into its own, and the bias add and activation after it (epilogue.ts).
+// Conv → Conv2D (group 1, or grouped), or DepthwiseConv2D (group = channels, one input channel per group),
+// with strides, dilations and padding as the file has them, the padding of a Pad right before it taken into
+// its own, and the bias add and activation after it (epilogue.ts).
 
-import { engine } from "../capabilities";
 import type { Mapper, NodeReader } from "../context";
 import { asImage, dataValue } from "../data";
 import { convKernel, copyOf, depthwiseKernel } from "../weights";
@@ -31,9 +31,8 @@ export function conv(r: NodeReader): ReturnType<Mapper> {
   const spec = windowOf(r, h, wd, [kh, kw]);
   const pads = addPads(spec.pads, extra);
   const padding = layerPadding(r, h, wd, spec, pads);
-  const strides = layerStrides(r, spec);
+  const strides = layerStrides(r, spec, true);
   const dilated = spec.dilations[0] !== 1 || spec.dilations[1] !== 1;
-  if (dilated && !engine.dilation) r.fail(`dilations [${spec.dilations}] need dilated convolutions, which this build's Conv2D lacks`);
   const spanH = (kh - 1) * spec.dilations[0] + 1, spanW = (kw - 1) * spec.dilations[1] + 1;
   const outShape = [cout, outputSize(h, pads[0], pads[1], spanH, spec.strides[0]), outputSize(wd, pads[2], pads[3], spanW, spec.strides[1])];
   const outOurs = [outShape[1], outShape[2], cout];
@@ -52,16 +51,14 @@ export function conv(r: NodeReader): ReturnType<Mapper> {
     type = "Conv2D";
     options = { filters: cout, kernelSize: [kh, kw] };
     kernel = (v) => convKernel(v, w.dims);
-  } else if (depthwise && engine.depthwiseConvolution) {
+  } else if (depthwise) {
     type = "DepthwiseConv2D";
     options = { kernelSize: [kh, kw], depthMultiplier: cout / c };
     kernel = (v) => depthwiseKernel(v, c, cout / c, kh, kw);
-  } else if (engine.groupedConvolution) {
+  } else {
     type = "Conv2D";
     options = { filters: cout, kernelSize: [kh, kw], groups: group };
     kernel = (v) => convKernel(v, w.dims);
-  } else {
-    return r.fail(`${depthwise ? "a depthwise" : "a grouped"} convolution (group ${group} over ${c} channels) needs ${depthwise ? "DepthwiseConv2D or " : ""}Conv2D with groups, which this build lacks`);
   }
   const config = {
     type, ...options, strides, padding, activation: tail.activation, useBias,

@@ -38,7 +38,7 @@ export function epilogue(r: NodeReader, shape: number[], ours: number[], layout:
   };
   for (;;) {
     const next = ctx.soleConsumer(output);
-    if (!next || (next.domain && next.domain !== "ai.onnx")) break;
+    if (!next || !isDefaultDomain(next)) break;
     const reader = new NodeReader(next, `${ctx.source}: node ${next.name || "(unnamed)"} (${next.opType})`, ctx);
     if (next.opType === "Add" || next.opType === "Sub") {
       const other = next.inputs[0] === output ? 1 : 0;
@@ -56,17 +56,22 @@ export function epilogue(r: NodeReader, shape: number[], ours: number[], layout:
       continue;
     }
     if (ACTIVATION_OPS.includes(next.opType) && next.inputs[0] === output) {
-      let found: ReturnType<typeof activationOf> | undefined;
-      try {
-        found = activationOf(reader, { shape, layout, ours });
-      } catch {
-        // Not one this layer can take (or not available): the node maps on its own, and says why there.
-        break;
-      }
-      if (found.flatten) break;
-      parts.push(`act:${JSON.stringify(found.spec)}`);
+      const found = tryActivation(reader, shape, layout, ours);
+      // Not one this layer can take: the node maps on its own, and says why there if it cannot.
+      if (!found || found.flatten) break;
       absorb(next);
-      return { biasAdd, biasInitializer: single(added), activation: found.spec, output, signature: parts.join(",") };
+      let activation = found.spec;
+      // PyTorch 1.13 writes F.relu6 as Relu then Clip(0, 6): one relu6.
+      const clip = activation === "relu" ? ctx.soleConsumer(output) : undefined;
+      if (clip?.opType === "Clip" && isDefaultDomain(clip) && clip.inputs[0] === output) {
+        const spec = tryActivation(new NodeReader(clip, `${ctx.source}: node ${clip.name || "(unnamed)"} (Clip)`, ctx), shape, layout, ours);
+        if (spec?.spec === "relu6" || spec?.spec === "relu") {
+          absorb(clip);
+          activation = spec.spec;
+        }
+      }
+      parts.push(`act:${JSON.stringify(activation)}`);
+      return { biasAdd, biasInitializer: single(added), activation, output, signature: parts.join(",") };
     }
     break;
   }
@@ -74,3 +79,13 @@ export function epilogue(r: NodeReader, shape: number[], ours: number[], layout:
 }
 
 const single = (names: (string | undefined)[]) => (names.length === 1 ? names[0] : undefined);
+
+const isDefaultDomain = (node: NodeProto) => !node.domain || node.domain === "ai.onnx";
+
+function tryActivation(r: NodeReader, shape: number[], layout: Layout, ours: number[]): ReturnType<typeof activationOf> | undefined {
+  try {
+    return activationOf(r, { shape, layout, ours });
+  } catch {
+    return undefined;
+  }
+}

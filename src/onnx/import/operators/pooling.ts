@@ -1,21 +1,14 @@
 // MaxPool, AveragePool (also after a Pad, PyTorch 1.13's export of count_include_pad=True), GlobalAveragePool,
 // GlobalMaxPool, and ReduceMean over H and W (PyTorch's x.mean((2, 3))) → wasmgrad's pooling layers.
-//
-// Average pooling that counts zero padding: AveragePool2D's countIncludePad where the engine has it; until
-// then a frozen Conv2D whose kernel is a per-channel box of 1/(kh·kw), which is the same function (the
-// zeros of the padding simply count), limited to a few million weights.
+// Padding a Pad adds before an AveragePool is counted (its zeros are real), as is the pool's own padding
+// with count_include_pad = 1: both are AveragePool2D's countIncludePad.
 
-import { engine } from "../capabilities";
 import type { NodeReader } from "../context";
 import { asImage, dataValue } from "../data";
 import { axesOf } from "../shape-folding";
-import { boxKernel } from "../weights";
 import { channelsLastLayout, identityLayout, type SpatialPads, type Value } from "../values";
 import { addPads, paddedImage } from "./convolution";
 import { layerPadding, layerStrides, outputSize, windowOf, type WindowSpec } from "./windows";
-
-/** Box kernels larger than this (channels² · kh · kw) are refused rather than allocated. */
-const MAX_BOX_WEIGHTS = 1 << 22;
 
 function poolOutput(h: number, w: number, spec: WindowSpec, pads: SpatialPads): [number, number] {
   return [outputSize(h, pads[0], pads[1], spec.kernel[0], spec.strides[0]), outputSize(w, pads[2], pads[3], spec.kernel[1], spec.strides[1])];
@@ -66,18 +59,7 @@ export function averagePool(r: NodeReader): Value {
   if (!counted || padding === "valid") {
     return result(r.ctx.addLayer(r.at, { type: "AveragePool2D", poolSize: spec.kernel, strides, padding }, [x.sym]).output);
   }
-  if (engine.countIncludePad) {
-    return result(r.ctx.addLayer(r.at, { type: "AveragePool2D", poolSize: spec.kernel, strides, padding, countIncludePad: true }, [x.sym]).output);
-  }
-  const [kh, kw] = spec.kernel;
-  if (c * c * kh * kw > MAX_BOX_WEIGHTS) {
-    r.fail(`average pooling that counts the padding (count_include_pad) over ${c} channels needs AveragePool2D's countIncludePad, which this build lacks (and a ${c * c * kh * kw}-weight box convolution in its place is too large)`);
-  }
-  const { output } = r.ctx.addLayer(
-    r.at, { type: "Conv2D", filters: c, kernelSize: [kh, kw], strides, padding, useBias: false }, [x.sym],
-    { values: [boxKernel(c, kh, kw)], trainable: false },
-  );
-  return result(output);
+  return result(r.ctx.addLayer(r.at, { type: "AveragePool2D", poolSize: spec.kernel, strides, padding, countIncludePad: true }, [x.sym]).output);
 }
 
 /** Global pooling of an image: [C, 1, 1] (keepdims) or [C] in the file, [C] ours, in the same order. */

@@ -1,9 +1,8 @@
 // Operators that move or relabel data rather than compute: Concat, Flatten, Reshape, Transpose, Squeeze,
 // Unsqueeze, Identity, Dropout, Cast, Pad. Most are free in wasmgrad's layout: only the record of how our
-// bytes relate to the file's changes (values.ts). A Reshape that is not a flatten, or a Transpose the next
-// layer cannot absorb, needs the Reshape/Permute layers, and is refused where the build lacks them.
+// bytes relate to the file's changes (values.ts). A Reshape of data in the file's own order becomes a Reshape
+// layer; a Reshape of a channels-last image other than a flatten is refused.
 
-import { engine } from "../capabilities";
 import type { NodeReader } from "../context";
 import { asFlat, dataValue } from "../data";
 import {
@@ -175,7 +174,6 @@ export function reshape(r: NodeReader, fixedBatch: number | undefined): Value {
   if (nonUnit(shape) === nonUnit(x.shape)) return relabelled(r, x, shape);
   if (isIdentityLayout(x.layout)) {
     // A real reshape of data in the file's own order: ours becomes the target shape.
-    if (!engine.reshape) r.fail(`reshapes [batch, ${x.shape}] to [batch, ${shape}], which needs a Reshape layer; this build has none`);
     const { output } = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: shape }, [x.sym]);
     return dataValue(output, shape, identityLayout(shape));
   }

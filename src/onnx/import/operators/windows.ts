@@ -3,7 +3,6 @@
 // and the output size, so explicit pads that give the same three as 'valid' or 'same' are that padding
 // (PyTorch's padding = k // 2 at stride 1, or at stride 2 on an odd size, is TensorFlow's 'same').
 
-import { engine } from "../capabilities";
 import type { NodeReader } from "../context";
 import type { SpatialPads } from "../values";
 
@@ -59,8 +58,8 @@ export function outputSize(size: number, before: number, after: number, span: nu
 }
 
 /**
- * The padding to give the layer: 'valid' or 'same' where they compute the same windows, else explicit
- * [[top, bottom], [left, right]] where the engine has it, else a refusal naming the pads.
+ * The padding to give the layer: 'valid' or 'same' where they compute the same windows (the forms wasmgrad
+ * writes back most simply), else explicit [[top, bottom], [left, right]].
  */
 export function layerPadding(r: NodeReader, h: number, w: number, spec: WindowSpec, pads: SpatialPads = spec.pads): LayerPadding {
   const [top, bottom, left, right] = pads;
@@ -76,16 +75,13 @@ export function layerPadding(r: NodeReader, h: number, w: number, spec: WindowSp
   if (top === sameTop && left === sameLeft && outH === sameH && outW === sameW) return "same";
   // Explicit padding, trimmed to what the windows reach (the rest is never read).
   const usedBottom = Math.max((outH - 1) * sh + spanH - h - top, 0), usedRight = Math.max((outW - 1) * sw + spanW - w - left, 0);
-  if (!engine.explicitPadding) {
-    r.fail(`pads [top ${top}, bottom ${bottom}, left ${left}, right ${right}] on a ${h}×${w} input are neither 'valid' nor 'same' (which would be top ${sameTop}, left ${sameLeft}), and this build's layers take no explicit padding; PyTorch's padding k // 2 is 'same' at stride 1, and at stride 2 on odd sizes (e.g. --input-shape 3,65,65 rather than 3,64,64)`);
-  }
   return [[top, usedBottom], [left, usedRight]];
 }
 
-/** Strides as the layer config takes them: one number when equal, else a pair (where the engine has that). */
-export function layerStrides(r: NodeReader, spec: WindowSpec): number | [number, number] {
+/** Strides as the layer config takes them: one number when equal, else a pair (convolutions only). */
+export function layerStrides(r: NodeReader, spec: WindowSpec, perAxis = false): number | [number, number] {
   const [sh, sw] = spec.strides;
   if (sh === sw) return sh;
-  if (!engine.perAxisStrides) r.fail(`strides [${sh}, ${sw}] differ per axis, which this build's layers do not take`);
+  if (!perAxis) r.fail(`strides [${sh}, ${sw}] differ per axis, which wasmgrad's pooling layers do not take`);
   return [sh, sw];
 }
