@@ -21,6 +21,7 @@ import { Input, type SymbolicTensor } from "../layers/symbolic";
 import { Model } from "../model/model";
 import { decodeModel, type NodeProto, type TensorProto, type ValueInfoProto } from "./onnx-proto";
 import { ImportContext, NodeReader, type ParameterSource } from "./import/context";
+import { inFileOrder } from "./import/data";
 import { IMPORTABLE_OPS, operatorTable } from "./import/operators/index";
 import { constantNode, tensorValue } from "./import/shape-folding";
 import { channelsLastLayout, identityLayout, isIdentityLayout, sameLayout, type Value } from "./import/values";
@@ -118,12 +119,16 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
     const value = ctx.values.get(info.name);
     if (!value) throw new InputError(`${at}: no node produces it`);
     if (value.kind !== "data") throw new InputError(`${at} is a constant; wasmgrad imports outputs computed from the inputs`);
-    const v = value.pendingPad ? ctx.applyPendingPad(new NodeReader(outputNode(info.name), at, ctx), value) : value;
+    const reader = new NodeReader(outputNode(info.name), at, ctx);
+    const padded = value.pendingPad ? ctx.applyPendingPad(reader, value) : value;
+    // Images come out channels-last; anything else a Transpose left in another order is put back in the file's.
+    const keep = padded.shape.length === 3 && padded.shape[0] > 1 && sameLayout(padded.layout, channelsLastLayout(padded.shape));
+    const v = keep ? padded : (inFileOrder(reader, padded) ?? padded);
     if (v.sym.isInput) throw new InputError(`${at} is the input '${v.sym.inputName}' itself; wasmgrad imports outputs that some layer computes`);
-    // Images come out channels-last (ours may be flat after a whole-image softmax: the same bytes).
-    const image = v.shape.length === 3 && v.shape[0] > 1 && sameLayout(v.layout, channelsLastLayout(v.shape));
+    // (Ours may be flat after a whole-image softmax: the same bytes as the image.)
+    const image = keep;
     if (!image && !isIdentityLayout(v.layout)) {
-      throw new InputError(`${at} [batch, ${v.shape}] is stored in another order than the file's in wasmgrad (a flattened channels-first image, or a transpose); end the model with a Linear, pooling or an NCHW image`);
+      throw new InputError(`${at} [batch, ${v.shape}] is stored in another order than the file's in wasmgrad (a flattened channels-first image, or a transpose); end the model with a Linear, a pooling or an NCHW image`);
     }
     outputs.push(v.sym);
     outputReport.push({ name: info.name, fileShape: v.shape, shape: [...v.sym.shape], channelsLast: image });

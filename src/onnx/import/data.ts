@@ -4,14 +4,12 @@
 import type { SymbolicTensor } from "../../layers/symbolic";
 import type { NodeReader } from "./context";
 import {
-  channelsLastLayout, isChannelsLastImage, isIdentityLayout, product, relabel, sameLayout, type DataValue, type FloatConstant, type Layout,
+  axisOrder, channelsLastLayout, identityLayout, isChannelsLastImage, isIdentityLayout, product, relabel, sameLayout, type DataValue, type FloatConstant, type Layout,
 } from "./values";
 
 export function dataValue(sym: SymbolicTensor, shape: number[], layout: Layout): DataValue {
   return { kind: "data", sym, shape, layout };
 }
-
-const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The file's [C, H, W] tensor as wasmgrad's [H, W, C] image, for convolutions and pools. */
 export function asImage(r: NodeReader, v: DataValue): DataValue {
@@ -23,12 +21,9 @@ export function asImage(r: NodeReader, v: DataValue): DataValue {
     const { output } = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: [h, w, c] }, [v.sym]);
     return dataValue(output, v.shape, v.layout);
   }
-  if (isIdentityLayout(v.layout) && sameDims(v.sym.shape, v.shape)) {
-    // Channels-first bytes (a Reshape made this image): a Permute makes them channels-last.
-    const { output } = r.ctx.addLayer(r.at, { type: "Permute", dims: [2, 3, 1] }, [v.sym]);
-    return dataValue(output, v.shape, channelsLastLayout(v.shape));
-  }
-  return r.fail(`needs an NCHW image; its input [${c}, ${h}, ${w}] is laid out in an order wasmgrad cannot convolve without moving data (a Transpose or Reshape before it)`);
+  // Another order (channels-first bytes a Reshape made, or axes a Transpose swapped): one Permute makes it channels-last.
+  return permutedTo(r, v, [1, 2, 0], channelsLastLayout(v.shape)) ??
+    r.fail(`needs an NCHW image; its input [${c}, ${h}, ${w}] was flattened and reshaped in an order wasmgrad cannot bring back to an image`);
 }
 
 /** The tensor as ours-flat ([F]), inserting a Flatten where ours is not; the layout is unchanged. */
@@ -72,4 +67,22 @@ export function perChannel(c: FloatConstant, shape: readonly number[], channels:
   }
   if (varying < 0) return new Float32Array(channels).fill(c.data[0]);
   return c.data.length === channels ? c.data : undefined;
+}
+
+/**
+ * The tensor with our bytes walking the file's axes in `target` order (slowest first), by one Permute, or
+ * undefined where a flatten merged axes that no permutation of ours separates.
+ */
+function permutedTo(r: NodeReader, v: DataValue, target: number[], layout: Layout): DataValue | undefined {
+  const order = axisOrder(v.layout, v.shape);
+  const ours = v.sym.shape;
+  if (!order || ours.length !== v.shape.length || !order.every((a, k) => ours[k] === v.shape[a])) return undefined;
+  const { output } = r.ctx.addLayer(r.at, { type: "Permute", dims: target.map((a) => order.indexOf(a) + 1) }, [v.sym]);
+  return dataValue(output, v.shape, layout);
+}
+
+/** The tensor in the file's own order: where a Transpose left ours otherwise (at a graph output, to merge with a tensor that was not transposed). */
+export function inFileOrder(r: NodeReader, v: DataValue): DataValue | undefined {
+  if (isIdentityLayout(v.layout)) return v;
+  return permutedTo(r, v, v.shape.map((_, i) => i), identityLayout(v.shape));
 }

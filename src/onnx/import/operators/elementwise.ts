@@ -4,7 +4,7 @@
 // constants shaped otherwise are refused. All-constant operands are folded while importing (shape-folding.ts).
 
 import type { NodeReader } from "../context";
-import { asFlat, channelsLast, dataValue, perChannel } from "../data";
+import { asFlat, channelsLast, dataValue, inFileOrder, perChannel } from "../data";
 import { arithmetic, isConstant } from "../shape-folding";
 import { sameLayout, type DataValue, type Value } from "../values";
 import { constantAffine } from "./normalization";
@@ -26,13 +26,16 @@ function merge(r: NodeReader, op: string): Value {
   const type = MERGE_LAYERS[op];
   if (!type) r.fail(`${op} of two computed tensors is not supported (wasmgrad merges by Add, Sub, Mul, Mean, Max and Min)`);
   let values = r.node.inputs.map((_, i) => r.data(i));
-  const first = values[0];
   for (const v of values) {
-    if (v.shape.join() !== first.shape.join()) {
-      r.fail(`combines tensors shaped [batch, ${first.shape}] and [batch, ${v.shape}]; wasmgrad merges tensors of one shape only (no broadcasting)`);
+    if (v.shape.join() !== values[0].shape.join()) {
+      r.fail(`combines tensors shaped [batch, ${values[0].shape}] and [batch, ${v.shape}]; wasmgrad merges tensors of one shape only (no broadcasting)`);
     }
-    if (!sameLayout(v.layout, first.layout)) r.fail("combines tensors whose elements wasmgrad stores in different orders (one went through a Transpose the other did not)");
   }
+  // Stored in different orders (one went through a Transpose the other did not): all in the file's order.
+  if (values.some((v) => !sameLayout(v.layout, values[0].layout))) {
+    values = values.map((v) => inFileOrder(r, v) ?? r.fail("combines tensors whose elements wasmgrad stores in different orders, one of them after a flatten"));
+  }
+  const first = values[0];
   // Same bytes, but one of ours is flat and another not (after global pooling, say): flatten them all.
   if (values.some((v) => v.sym.shape.join() !== first.sym.shape.join())) values = values.map((v) => asFlat(r, v));
   const { output } = r.ctx.addLayer(r.at, { type }, values.map((v) => v.sym));

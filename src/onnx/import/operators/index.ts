@@ -1,13 +1,14 @@
 // The operator table: ONNX op type → mapper. An operator missing here is refused by name, with this list.
 
 import type { Mapper } from "../context";
-import { constantNode, gather, isConstant, shapeOf, sliceConstant, type Constant } from "../shape-folding";
+import { constantNode, gather, isConstant, shapeOf, type Constant } from "../shape-folding";
 import { activationLayer } from "./activations";
 import { conv } from "./convolution";
 import { gemm, matMul } from "./dense";
 import { elementwise } from "./elementwise";
 import { batchNormalization } from "./normalization";
 import { averagePool, globalAveragePool, globalMaxPool, maxPool, reduceMean } from "./pooling";
+import { convTranspose, resize, slice } from "./resampling";
 import { cast, concat, dropout, flatten, identity, pad, reshape, squeeze, transpose, unsqueeze } from "./structure";
 
 /** Operators that only fold constants (their inputs must all be known when importing). */
@@ -58,7 +59,10 @@ export function operatorTable(options: { fixedBatch?: number }): Record<string, 
     Constant: constantNode,
     Shape: shapeOf,
     Gather: onConstants("Gather", gather),
-    Slice: onConstants("Slice", sliceConstant),
+    Slice: slice,
+    ConvTranspose: convTranspose,
+    Resize: resize,
+    Upsample: resize,
   };
 }
 
