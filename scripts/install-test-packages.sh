@@ -5,7 +5,7 @@
 #  - PyTorch and torchvision (python3-torch, python3-torchvision: 1.13 and 0.14 in bookworm), which the
 #    PyTorch comparison tests (test/onnx/pytorch-*.test.ts) export models with. Debian's torch is for the
 #    system interpreter /usr/bin/python3, which is what those tests run. Measured on the 2-core machine:
-#    about 80 s to download and unpack (some 700 MB with their libraries), once; nothing afterwards.
+#    about 80 s to download and unpack (560 MB installed with their libraries), once; 0.3 s afterwards.
 # Without root or apt this does nothing but say so. The WebGPU tests then skip and say why; the PyTorch
 # tests skip and say why, except under CI=true, where a missing torch is a failure.
 set -u

@@ -265,13 +265,14 @@ describe("import: what cannot be imported is one InputError naming the node and 
     refuse({ inputs: x, nodes: [n("Flatten", ["x"], "y")], outputs: ["y"] }, /g\.onnx: output 'y' \[batch, 32\] is stored in another order than the file's/);
   });
 
-  test("unsupported attributes: ceil_mode, dilated pooling, Clip to other bounds, the batch axis in Concat/Softmax/Transpose", () => {
+  test("unsupported attributes: ceil_mode, Clip to other bounds, the batch axis in Concat/Softmax/Transpose, a channel slice", () => {
     const x = [{ name: "x", shape: ["N", 2, 5, 5] as (number | string)[] }];
     refuse({ inputs: x, nodes: [n("MaxPool", ["x"], "y", [ints("kernel_shape", [2, 2]), ints("strides", [2, 2]), int("ceil_mode", 1)])], outputs: ["y"] }, /ceil_mode = 1 \(a partial window at the edge\) is not supported/);
     refuse({ inputs: x, nodes: [n("Clip", ["x", "lo", "hi"], "y")], initializers: [f32("lo", [], -1, -1), f32("hi", [], 1, 1)], outputs: ["y"] }, /node \/Clip_y \(Clip\): Clip to \[-1, 1\] is supported only as ReLU/);
     refuse({ inputs: x, nodes: [n("Concat", ["x", "x"], "y", [int("axis", 0)])], outputs: ["y"] }, /concatenates along the batch axis/);
     refuse({ inputs: x, nodes: [n("Softmax", ["x"], "y", [int("axis", 0)])], outputs: ["y"] }, /Softmax over the batch axis/);
     refuse({ inputs: x, nodes: [n("Transpose", ["x"], "t", [ints("perm", [1, 0, 2, 3])]), n("Relu", ["t"], "y")], outputs: ["y"] }, /moves the batch axis/);
+    refuse({ inputs: x, nodes: [n("Slice", ["x", "s", "e", "a"], "y")], initializers: [i64("s", [0]), i64("e", [1]), i64("a", [1])], outputs: ["y"] }, /node \/Slice_y \(Slice\): slices the channel axis; only crops of H and W are supported/);
   });
 
   test("a node that reads a tensor nothing produces, and a second definition of a tensor", () => {

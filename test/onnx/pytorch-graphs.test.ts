@@ -1,6 +1,6 @@
 // Graph-shaped models exported by PyTorch itself (torch.onnx.export, opsets 9, 11, 13 and 14), generated once
 // by fixtures/make-graph-models.py into a temporary folder: hand-written residual, branch/concat, two-input
-// two-output, shared-weight (siamese) and convolution-family (mobile) nets, torchvision's ResNet-18 and MobileNetV2.
+// two-output, shared-weight (siamese), U-Net and convolution-family (mobile) nets, torchvision's ResNet-18 and MobileNetV2.
 //   outputs — wasmgrad's import must give PyTorch's eval-mode outputs, and native ONNX Runtime
 //             (onnxruntime-node; onnxruntime-web where it is not installed) the same;
 //   training — one SGD step (lr 0.1, cross-entropy from logits on fixed labels, batch norm in train mode,
@@ -82,6 +82,7 @@ describe.skipIf(!hasTorch)(`models exported by PyTorch${hasTorch ? "" : ` — SK
     ["branches", "opset 9: per-channel scale buffer, three branches with Pad + AveragePool, channel concat, sigmoid gate, ReduceMean"],
     ["two_inputs", "opset 11: an image and a vector, stride-2 conv, Clip(min 0), global pooling, concat, two outputs"],
     ["siamese", "opset 13: one Linear applied to two inputs (shared weights), Sub, Mul, BatchNorm1d, MatMul + Add"],
+    ["unet", "opset 11: ConvTranspose2d, nearest and bilinear F.interpolate (Resize), a center crop (Slice), skips concatenated on channels"],
     ["mobile", "opset 14: explicit padding at stride 2, depthwise, dilated grouped conv, ReLU6, HardSwish, LeakyRelu, Elu, HardSigmoid, Pad + strided AveragePool"],
   ];
   for (const [name, what] of handWritten) {
