@@ -51,5 +51,5 @@ export { WasmgradError, InputError, DivergenceError } from "./errors";
 export { nn, F, optim, DataLoader, TensorDataset } from "./nn/index";
 export { encodeCheckpoint, decodeCheckpoint } from "./model/checkpoint";
 export { exportOnnx } from "./onnx/export";
-export { importOnnx } from "./onnx/import";
+export { importOnnx, readOnnx, type ImportOnnxOptions, type ImportedTensor, type OnnxImport, type ParameterSource } from "./onnx/import";
 export { OnnxSession, configureOnnxRuntime, type ProviderChoice } from "./onnx/runtime";

@@ -1,348 +1,224 @@
-// ONNX → a trainable Sequential. Reads chain-shaped graphs (each operator consumes the previous one's
-// output, as MLPs and CNNs exported from PyTorch, Keras or wasmgrad are) made of Gemm, MatMul, Add,
-// Conv, BatchNormalization, Relu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool,
-// Flatten, Reshape, Transpose (the layout changes wasmgrad's exporter writes), Dropout and Identity.
+// ONNX → a trainable wasmgrad Model (a graph: several inputs and outputs, fan-out, residual adds, concats,
+// weights shared between nodes that use one initializer). Files shaped as a chain import as a chain.
+// The pieces live in src/onnx/import/: values.ts (what is known about each tensor, and its layout),
+// context.ts (the walk's state and each node's reader), shape-folding.ts (constants and shape arithmetic),
+// data.ts (bringing tensors into the form a layer takes), weights.ts (re-laying weights), and operators/
+// (one file per family of operators, and the table of them). Layers are made from their JSON configs, so
+// an imported model's description is the one its checkpoints carry.
 //
 // Layout: ONNX image operators are NCHW, wasmgrad's layers NHWC. A PyTorch model's [N, C, H, W] input
-// becomes inputShape [H, W, C] (the same bytes when C = 1, as for MNIST; with C > 1 feed channels-last
-// data). Weights are re-laid as they are read, and a Flatten of an NCHW tensor is followed by a row
-// permutation of the next Dense kernel, so the imported model computes exactly what the file does.
+// becomes a per-sample [H, W, C] input (callers feed channels-last data: the same bytes only when C = 1),
+// and image outputs come out channels-last too. Weights are re-laid as they are read, and a flatten of a
+// channels-first image re-orders the rows of the Gemm/MatMul after it, so the model computes exactly
+// what the file does. wasmgrad's own exports (NHWC input, transposed once inside) keep their NHWC input.
+//
+// Dynamic sizes: a file may leave dims open (PyTorch's dynamic_axes); the batch always may, the rest must
+// be given in the file's own layout (inputShape: [3, 224, 224]; the CLI's --input-shape 3,224,224).
 
-import { InputError } from "../errors";
 import type { Kernels } from "../engine/kernels";
-import { Activation } from "../layers/activation";
-import type { ActivationName } from "../layers/activation-function";
-import { AveragePool2D, GlobalAveragePool2D } from "../layers/average-pool2d";
-import { BatchNormalization } from "../layers/batch-normalization";
-import { Conv2D } from "../layers/conv2d";
-import { Dense } from "../layers/dense";
-import { Flatten } from "../layers/flatten";
-import type { Layer } from "../layers/layer";
-import { MaxPool2D } from "../layers/max-pool2d";
-import { slideWindow, type Padding } from "../layers/spatial";
-import { Sequential } from "../model/sequential";
-import { attribute, decodeModel, type AttributeProto, type NodeProto, type TensorProto } from "./onnx-proto";
+import { InputError } from "../errors";
+import { Input, type SymbolicTensor } from "../layers/symbolic";
+import { Model } from "../model/model";
+import { decodeModel, type NodeProto, type TensorProto, type ValueInfoProto } from "./onnx-proto";
+import { ImportContext, NodeReader, type ParameterSource } from "./import/context";
+import { inFileOrder } from "./import/data";
+import { IMPORTABLE_OPS, operatorTable } from "./import/operators/index";
+import { constantNode, tensorValue } from "./import/shape-folding";
+import { channelsLastLayout, identityLayout, isIdentityLayout, sameLayout, type Value } from "./import/values";
 
-export const IMPORTABLE_OPS = [
-  "Gemm", "MatMul", "Add", "Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "Softmax", "MaxPool", "AveragePool",
-  "GlobalAveragePool", "Flatten", "Reshape", "Transpose", "Dropout", "Identity", "Constant",
-];
+export { IMPORTABLE_OPS };
+export type { ParameterSource };
 
-/** What the importer knows about the tensor flowing between layers. */
-interface Flow {
-  /** Logical ONNX shape without the batch: [C, H, W] when "NCHW", [H, W, C] when "NHWC", [F] when "flat". */
-  layout: "NCHW" | "NHWC" | "flat";
-  dims: number[];
+export interface ImportOnnxOptions {
+  /** Names the file in error messages. */
+  source?: string;
+  seed?: number;
+  kernels?: Kernels;
+  name?: string;
   /**
-   * For "flat" data that came from flattening a multi-channel NCHW image: that image's [C, H, W]. The next
-   * Dense's rows are then re-ordered (ours[j] = theirs[permutation[j]]); the permutation is built only once
-   * that layer's weight is known to hold C·H·W rows, so a file cannot claim a huge image to make us allocate it.
+   * Per-sample input shape in the file's own layout (e.g. [3, 224, 224] for a PyTorch image input), for
+   * the sizes a file leaves open; with several inputs, a record by input name.
    */
-  image?: [number, number, number];
+  inputShape?: number[] | Record<string, number[]>;
 }
 
-interface PendingWeights {
-  layer: Layer;
-  values: Float32Array[];
-  state?: number[];
+export interface ImportedTensor {
+  name: string;
+  /** Per sample, in the file's layout (e.g. [3, 224, 224]). */
+  fileShape: number[];
+  /** Per sample, as wasmgrad feeds or returns it (e.g. [224, 224, 3]). */
+  shape: number[];
+  /** Whether the file's channels-first image is channels-last in wasmgrad (its data must be fed so). */
+  channelsLast: boolean;
 }
 
-export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?: number; kernels?: Kernels; name?: string } = {}): Sequential {
+export interface OnnxImport {
+  model: Model;
+  inputs: ImportedTensor[];
+  outputs: ImportedTensor[];
+  /** The model's parameters that are initializers of the file, with how to re-lay the file's values. */
+  parameters: ParameterSource[];
+}
+
+/** The file as a trainable Model (built, with the file's weights). */
+export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): Model {
+  return readOnnx(bytes, options).model;
+}
+
+/** importOnnx, with what the import found out about inputs, outputs and parameters. */
+export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): OnnxImport {
   const source = options.source ?? "ONNX model";
-  const model = decodeModel(bytes, source);
-  const graph = model.graph;
-  const constants = new Map<string, TensorProto>(graph.initializers.map((t) => [t.name, t]));
-  const inputs = graph.inputs.filter((i) => !constants.has(i.name));
-  if (inputs.length !== 1) throw new InputError(`${source}: the graph has ${inputs.length} data inputs; wasmgrad imports models with exactly one`);
-  const input = inputs[0];
-  const shape = input.shape;
-  if (!shape || shape.length < 2 || shape.slice(1).some((d) => typeof d !== "number" || d < 1)) {
-    throw new InputError(`${source}: input '${input.name}' must have fixed sizes after the batch dimension, e.g. [batch, 1, 28, 28]; it is [${shape?.join(", ") ?? "unknown"}]`);
-  }
-  const sample = shape.slice(1) as number[];
-  let flow: Flow;
-  if (sample.length === 3) flow = { layout: "NCHW", dims: sample };
-  else if (sample.length === 1) flow = { layout: "flat", dims: sample };
-  else if (sample.length === 2) flow = { layout: "NCHW", dims: [1, ...sample] };
-  else throw new InputError(`${source}: input '${input.name}' shaped [${shape.join(", ")}] is not an image ([batch, C, H, W]) or a feature vector ([batch, F])`);
+  const file = decodeModel(bytes, source);
+  const graph = file.graph;
+  const opset = file.opsetImports.find((o) => o.domain === "" || o.domain === "ai.onnx")?.version ?? 13;
+  const initializers = new Map<string, TensorProto>(graph.initializers.map((t) => [t.name, t]));
+  const dataInputs = graph.inputs.filter((i) => !initializers.has(i.name));
+  if (dataInputs.length === 0) throw new InputError(`${source}: the graph has no inputs besides its weights`);
+  if (graph.outputs.length === 0) throw new InputError(`${source}: the graph has no outputs`);
 
-  // wasmgrad's own exports take NHWC input (a Transpose to NCHW precedes their first image operator).
-  const first = graph.nodes.find((n) => n.opType !== "Constant");
-  const takesNhwc = sample.length === 3 && (model.producerName === "wasmgrad" || (first?.opType === "Transpose" && sameInts(ints(first, "perm"), [0, 3, 1, 2])));
-  if (takesNhwc) flow = { layout: "NHWC", dims: sample };
-  const inputShape = flow.layout === "NCHW" ? [flow.dims[1], flow.dims[2], flow.dims[0]] : flow.layout === "NHWC" ? flow.dims : flow.dims;
+  const ctx = new ImportContext(source, opset, graph.nodes, graph.outputs.map((o) => o.name), initializers);
+  for (const [name, t] of initializers) ctx.values.set(name, tensorValue(t, name));
 
-  const layers: PendingWeights[] = [];
-  let current = input.name;
-  const where = (node: NodeProto, i: number) => `${source}: node ${node.name || `#${i}`} (${node.opType})`;
-  const lastLayer = () => layers[layers.length - 1]?.layer;
-  /** Whether the last layer produced `current` and its activation can still take a fused activation. */
-  let fusable = false;
-
-  graph.nodes.forEach((node, i) => {
-    const at = where(node, i);
-    if (node.domain && node.domain !== "ai.onnx") throw new InputError(`${at}: operators of domain '${node.domain}' are not supported`);
-    if (node.opType === "Constant") {
-      const value = attribute(node, "value");
-      if (value?.type !== "TENSOR") throw new InputError(`${at}: only tensor constants are supported`);
-      constants.set(node.outputs[0], { ...value.t, name: node.outputs[0] });
-      return;
-    }
-    if (!IMPORTABLE_OPS.includes(node.opType)) {
-      throw new InputError(`${at}: unsupported operator '${node.opType}'; wasmgrad imports ${IMPORTABLE_OPS.filter((o) => o !== "Constant").join(", ")}`);
-    }
-    if (node.inputs[0] !== current) {
-      throw new InputError(`${at}: reads '${node.inputs[0]}' rather than the previous operator's output '${current}'; wasmgrad imports chain-shaped graphs (no branches or skip connections)`);
-    }
-    const param = (index: number, what: string): TensorProto => {
-      const t = constants.get(node.inputs[index] ?? "");
-      if (!t) throw new InputError(`${at}: its ${what} ('${node.inputs[index] ?? "missing"}') must be a constant (an initializer)`);
-      return t;
-    };
-    const wasFusable = fusable;
-    fusable = false;
-    switch (node.opType) {
-      case "Identity":
-      case "Dropout":
-        fusable = wasFusable;
-        break;
-      case "Transpose": {
-        const perm = ints(node, "perm");
-        if (flow.layout === "NHWC" && sameInts(perm, [0, 3, 1, 2])) flow = { layout: "NCHW", dims: [flow.dims[2], flow.dims[0], flow.dims[1]] };
-        else if (flow.layout === "NCHW" && sameInts(perm, [0, 2, 3, 1])) flow = { layout: "NHWC", dims: [flow.dims[1], flow.dims[2], flow.dims[0]] };
-        else throw new InputError(`${at}: only the NHWC↔NCHW transposes are supported, not perm [${perm.join(", ")}] on a ${flow.layout} tensor`);
-        fusable = wasFusable;
-        break;
-      }
-      case "Relu":
-      case "Sigmoid":
-      case "Tanh":
-      case "Softmax": {
-        const name = node.opType.toLowerCase() as ActivationName;
-        if (name === "softmax") {
-          const axis = intAttr(node, "axis", -1);
-          const rank = flow.layout === "flat" ? 2 : 4;
-          const channelAxis = flow.layout === "NCHW" ? 1 : rank - 1;
-          if ((axis + rank) % rank !== channelAxis) throw new InputError(`${at}: Softmax over axis ${axis} is supported only over the channels/features axis`);
-        }
-        const last = lastLayer();
-        if (wasFusable && (last instanceof Dense || last instanceof Conv2D)) {
-          (last.activation as { name: ActivationName }).name = name;
-        } else {
-          layers.push({ layer: new Activation({ activation: name }), values: [] });
-        }
-        break;
-      }
-      case "Gemm":
-      case "MatMul": {
-        if (flow.layout !== "flat") throw new InputError(`${at}: needs a flat input; this model applies it to a ${flow.layout} image without a Flatten`);
-        const b = param(1, "weight");
-        if (b.dims.length !== 2) throw new InputError(`${at}: the weight must be 2-D, it is [${b.dims.join(", ")}]`);
-        const transB = node.opType === "Gemm" && intAttr(node, "transB", 0) === 1;
-        if (node.opType === "Gemm" && intAttr(node, "transA", 0) !== 0) throw new InputError(`${at}: transA = 1 is not supported`);
-        const [inputs, units] = transB ? [b.dims[1], b.dims[0]] : b.dims;
-        if (inputs !== flow.dims[0]) throw new InputError(`${at}: the weight takes ${inputs} inputs but ${flow.dims[0]} arrive`);
-        // An empty weight ([n, 0] holds no values whatever n claims) would make the loops below run n times for nothing.
-        if (inputs < 1 || units < 1) throw new InputError(`${at}: the weight [${b.dims.join(", ")}] is empty`);
-        const permutation = flow.image && nchwRowOrder(flow.image);
-        const alpha = node.opType === "Gemm" ? floatAttr(node, "alpha", 1) : 1, beta = node.opType === "Gemm" ? floatAttr(node, "beta", 1) : 1;
-        const w = floats(b, at);
-        const kernel = new Float32Array(inputs * units);
-        // Ours is [inputs, units], rows in our flattened order.
-        for (let r = 0; r < inputs; r++) {
-          const theirs = permutation ? permutation[r] : r;
-          for (let u = 0; u < units; u++) kernel[r * units + u] = alpha * (transB ? w[u * inputs + theirs] : w[theirs * units + u]);
-        }
-        const bias = new Float32Array(units);
-        if (node.opType === "Gemm" && node.inputs[2]) {
-          const c = floats(param(2, "bias"), at);
-          if (c.length !== units && c.length !== 1) throw new InputError(`${at}: the bias has ${c.length} values for ${units} units`);
-          for (let u = 0; u < units; u++) bias[u] = beta * c[c.length === 1 ? 0 : u];
-        }
-        layers.push({ layer: new Dense({ units }), values: [kernel, bias] });
-        flow = { layout: "flat", dims: [units] };
-        fusable = true;
-        break;
-      }
-      case "Add": {
-        const last = layers[layers.length - 1];
-        const c = param(1, "addend");
-        const values = floats(c, at);
-        const width = flow.dims[flow.layout === "NCHW" ? 0 : flow.dims.length - 1];
-        if (!wasFusable || !(last.layer instanceof Dense || last.layer instanceof Conv2D) || (values.length !== width && values.length !== 1)) {
-          throw new InputError(`${at}: Add is supported only as the bias right after MatMul, Gemm or Conv (a constant per output)`);
-        }
-        for (let u = 0; u < width; u++) last.values[1][u] += values[values.length === 1 ? 0 : u];
-        fusable = true;
-        break;
-      }
-      case "Conv": {
-        if (flow.layout !== "NCHW") throw new InputError(`${at}: needs an NCHW image, it gets a ${flow.layout} tensor`);
-        const w = param(1, "weight");
-        if (w.dims.length !== 4) throw new InputError(`${at}: only 2-D convolutions are supported (weight [${w.dims.join(", ")}])`);
-        const [cout, cin, kh, kw] = w.dims;
-        // An empty weight ([n, n, 0, n] holds no values) would make the re-laying loops below run n² times for nothing.
-        if (w.data.length === 0) throw new InputError(`${at}: the weight [${w.dims.join(", ")}] is empty`);
-        const [c, h, wd] = flow.dims;
-        if (intAttr(node, "group", 1) !== 1) throw new InputError(`${at}: grouped or depthwise convolutions are not supported`);
-        if (cin !== c) throw new InputError(`${at}: the weight takes ${cin} channels but ${c} arrive`);
-        if (ints(node, "dilations", [1, 1]).some((d) => d !== 1)) throw new InputError(`${at}: dilated convolutions are not supported`);
-        const stride = equalStrides(node, at);
-        const padding = paddingOf(node, at, h, wd, kh, kw, stride);
-        const ws = floats(w, at);
-        const kernel = new Float32Array(ws.length);
-        for (let o = 0; o < cout; o++)
-          for (let i = 0; i < cin; i++)
-            for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) kernel[((y * kw + x) * cin + i) * cout + o] = ws[((o * cin + i) * kh + y) * kw + x];
-        const bias = node.inputs[2] ? floats(param(2, "bias"), at).slice() : new Float32Array(cout);
-        const layer = new Conv2D({ filters: cout, kernelSize: [kh, kw], strides: stride, padding });
-        layers.push({ layer, values: [kernel, bias] });
-        const out = slideWindow(h, wd, kh, kw, stride, padding, at);
-        flow = { layout: "NCHW", dims: [cout, out.outH, out.outW] };
-        fusable = true;
-        break;
-      }
-      case "MaxPool":
-      case "AveragePool": {
-        if (flow.layout !== "NCHW") throw new InputError(`${at}: needs an NCHW image, it gets a ${flow.layout} tensor`);
-        const [kh, kw] = ints(node, "kernel_shape");
-        if (intAttr(node, "ceil_mode", 0) !== 0) throw new InputError(`${at}: ceil_mode = 1 is not supported`);
-        const [c, h, w] = flow.dims;
-        const stride = equalStrides(node, at);
-        const padding = paddingOf(node, at, h, w, kh, kw, stride);
-        if (node.opType === "AveragePool" && padding === "same" && intAttr(node, "count_include_pad", 0) !== 0) {
-          throw new InputError(`${at}: count_include_pad = 1 is not supported (wasmgrad averages over real pixels only)`);
-        }
-        const options = { poolSize: [kh, kw] as [number, number], strides: stride, padding };
-        layers.push({ layer: node.opType === "MaxPool" ? new MaxPool2D(options) : new AveragePool2D(options), values: [] });
-        const out = slideWindow(h, w, kh, kw, stride, padding, at);
-        flow = { layout: "NCHW", dims: [c, out.outH, out.outW] };
-        break;
-      }
-      case "GlobalAveragePool": {
-        if (flow.layout !== "NCHW") throw new InputError(`${at}: needs an NCHW image, it gets a ${flow.layout} tensor`);
-        layers.push({ layer: new GlobalAveragePool2D(), values: [] });
-        // [C, 1, 1] in ONNX; flattening it later is free, and the order is the same.
-        flow = { layout: "flat", dims: [flow.dims[0]] };
-        break;
-      }
-      case "BatchNormalization": {
-        const c = flow.layout === "NCHW" ? flow.dims[0] : flow.layout === "flat" ? flow.dims[0] : flow.dims[2];
-        const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((k) => floats(param(k, ["", "scale", "bias", "mean", "variance"][k]), at));
-        if ([gamma, beta, mean, variance].some((t) => t.length !== c)) throw new InputError(`${at}: its parameters must have one value per channel (${c})`);
-        if (flow.image) throw new InputError(`${at}: batch normalization after flattening an image is not supported`);
-        const layer = new BatchNormalization({ epsilon: floatAttr(node, "epsilon", 1e-5), momentum: floatAttr(node, "momentum", 0.9) });
-        layers.push({ layer, values: [gamma.slice(), beta.slice()], state: [...mean, ...variance] });
-        break;
-      }
-      case "Flatten":
-      case "Reshape": {
-        if (node.opType === "Flatten" && intAttr(node, "axis", 1) !== 1) throw new InputError(`${at}: only Flatten with axis 1 is supported`);
-        if (node.opType === "Reshape") {
-          const target = Array.from(integers(param(1, "shape"), at));
-          const size = flow.dims.reduce((a, b) => a * b, 1);
-          const flat = target.length === 2 && (target[1] === -1 || target[1] === size) && (target[0] === -1 || target[0] === 0 || target[1] !== -1);
-          if (!flat) throw new InputError(`${at}: only a reshape to [batch, features] is supported, not [${target.join(", ")}]`);
-        }
-        if (flow.layout === "flat") {
-          fusable = wasFusable;
-          break;
-        }
-        layers.push({ layer: new Flatten(), values: [] });
-        if (flow.layout === "NCHW" && flow.dims[0] > 1 && flow.dims[1] * flow.dims[2] > 1) {
-          // Our flatten order is (h, w, c); theirs (c, h, w): the next Dense re-orders its rows (see Flow.image).
-          const [c, h, w] = flow.dims;
-          flow = { layout: "flat", dims: [c * h * w], image: [c, h, w] };
-        } else {
-          flow = { layout: "flat", dims: [flow.dims.reduce((a, b) => a * b, 1)] };
-        }
-        break;
-      }
-    }
-    if (flow.image && !["Flatten", "Reshape", "Identity", "Dropout"].includes(node.opType) && node.opType !== "Gemm" && node.opType !== "MatMul") {
-      throw new InputError(`${at}: after flattening an image, the next operator must be Gemm or MatMul`);
-    }
-    if (node.opType === "Gemm" || node.opType === "MatMul") flow.image = undefined;
-    current = node.outputs[0];
+  const perSample = resolveInputShapes(source, dataInputs, options.inputShape);
+  const batches = dataInputs.map((i) => i.shape?.[0]);
+  const fixedBatch = batches.every((b) => typeof b === "number" && b === batches[0]) ? (batches[0] as number) : undefined;
+  const inputs: SymbolicTensor[] = [];
+  const inputReport: ImportedTensor[] = [];
+  dataInputs.forEach((info, k) => {
+    const shape = perSample[k];
+    const nchw = shape.length === 3 && !takesNhwc(file.producerName, graph.nodes, info.name);
+    const ours = nchw ? [shape[1], shape[2], shape[0]] : shape;
+    const sym = Input({ shape: ours, name: info.name });
+    inputs.push(sym);
+    ctx.values.set(info.name, { kind: "data", sym, shape, layout: nchw ? channelsLastLayout(shape) : identityLayout(shape) });
+    inputReport.push({ name: info.name, fileShape: shape, shape: ours, channelsLast: nchw && shape[0] > 1 });
   });
 
-  const outputs = graph.outputs.map((o) => o.name);
-  if (!outputs.includes(current)) throw new InputError(`${source}: the last operator's output '${current}' is not a graph output (${outputs.join(", ")}); the graph is not one chain`);
-  if (layers.length === 0) throw new InputError(`${source}: the graph has no layers wasmgrad can train`);
-  if (flow.layout !== "flat") layers.push({ layer: new Flatten(), values: [] });
+  const where = (node: NodeProto, i: number) => `${source}: node ${node.name || `#${i}`} (${node.opType})`;
+  // Constant nodes first: they read nothing, and a mapper looking ahead (a bias add after a Conv) may need one defined later.
+  graph.nodes.forEach((node, i) => {
+    if (node.opType === "Constant" && isDefaultDomain(node)) define(ctx, node, constantNode(new NodeReader(node, where(node, i), ctx)), where(node, i));
+  });
+  const mappers = operatorTable({ fixedBatch });
+  graph.nodes.forEach((node, i) => {
+    if (ctx.absorbed.has(node) || (node.opType === "Constant" && isDefaultDomain(node))) return;
+    const at = where(node, i);
+    if (!isDefaultDomain(node)) throw new InputError(`${at}: operators of domain '${node.domain}' are not supported`);
+    const mapper = Object.hasOwn(mappers, node.opType) ? mappers[node.opType] : undefined;
+    if (!mapper) {
+      throw new InputError(`${at}: unsupported operator '${node.opType}'; wasmgrad imports ${IMPORTABLE_OPS.join(", ")} — replace it in the model before exporting`);
+    }
+    define(ctx, node, mapper(new NodeReader(node, at, ctx)), at);
+  });
 
-  const sequential = new Sequential({ name: options.name ?? (graph.name || "imported"), inputShape, seed: options.seed, kernels: options.kernels, layers: layers.map((l) => l.layer) });
-  sequential.build();
-  sequential.setWeights(layers.flatMap((l) => l.values.slice(0, l.layer.params.length)));
-  for (const l of layers) if (l.state) l.layer.setState(l.state);
-  return sequential;
-}
-
-/** Row order of a flattened [C, H, W] image: ours (h, w, c) → theirs (c, h, w). */
-function nchwRowOrder([c, h, w]: [number, number, number]): Int32Array {
-  const permutation = new Int32Array(c * h * w);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) permutation[(y * w + x) * c + ch] = (ch * h + y) * w + x;
-  return permutation;
-}
-
-function ints(node: NodeProto, name: string, fallback?: number[]): number[] {
-  const a = attribute(node, name);
-  if (!a) {
-    if (fallback) return fallback;
-    throw new InputError(`node ${node.name} (${node.opType}): attribute '${name}' is required`);
+  const outputs: SymbolicTensor[] = [];
+  const outputReport: ImportedTensor[] = [];
+  const taken = new Set<string>(dataInputs.map((i) => i.name));
+  for (const info of graph.outputs) {
+    const at = `${source}: output '${info.name}'`;
+    const value = ctx.values.get(info.name);
+    if (!value) throw new InputError(`${at}: no node produces it`);
+    if (value.kind !== "data") throw new InputError(`${at} is a constant; wasmgrad imports outputs computed from the inputs`);
+    const reader = new NodeReader(outputNode(info.name), at, ctx);
+    const padded = value.pendingPad ? ctx.applyPendingPad(reader, value) : value;
+    // Images come out channels-last; anything else a Transpose left in another order is put back in the file's.
+    const keep = padded.shape.length === 3 && padded.shape[0] > 1 && sameLayout(padded.layout, channelsLastLayout(padded.shape));
+    const v = keep ? padded : (inFileOrder(reader, padded) ?? padded);
+    if (v.sym.isInput) throw new InputError(`${at} is the input '${v.sym.inputName}' itself; wasmgrad imports outputs that some layer computes`);
+    // (Ours may be flat after a whole-image softmax: the same bytes as the image.)
+    const image = keep;
+    if (!image && !isIdentityLayout(v.layout)) {
+      throw new InputError(`${at} [batch, ${v.shape}] is stored in another order than the file's in wasmgrad (a flattened channels-first image, or a transpose); end the model with a Linear, a pooling or an NCHW image`);
+    }
+    outputs.push(v.sym);
+    outputReport.push({ name: info.name, fileShape: v.shape, shape: [...v.sym.shape], channelsLast: image });
+    // Name the layer after the output, so losses and metrics can be keyed by the file's names.
+    const layer = v.sym.node!.layer;
+    if (!layer.name && !taken.has(info.name)) {
+      layer.name = info.name;
+      taken.add(info.name);
+    }
   }
-  if (a.type !== "INTS") throw new InputError(`node ${node.name} (${node.opType}): attribute '${name}' must be a list of integers`);
-  return a.ints;
+
+  const model = new Model({ inputs, outputs, name: options.name ?? (graph.name || "imported"), seed: options.seed, kernels: options.kernels });
+  model.build();
+  const weights = model.layers.flatMap((layer) => {
+    const pending = ctx.pending.get(layer);
+    if (!pending && layer.params.length > 0) throw new Error(`importer: layer ${layer.name} (${layer.type}) has no weights from the file`);
+    return pending ? pending.values.slice(0, layer.params.length) : [];
+  });
+  model.setWeights(weights);
+  const parameters: ParameterSource[] = [];
+  for (const layer of model.layers) {
+    const pending = ctx.pending.get(layer);
+    if (!pending) continue;
+    if (pending.state) layer.setState(pending.state);
+    layer.params.forEach((p, i) => {
+      const s = pending.sources[i];
+      if (s) parameters.push({ parameter: p.name, initializer: s.initializer, toWasmgrad: s.toWasmgrad });
+    });
+  }
+  return { model, inputs: inputReport, outputs: outputReport, parameters };
 }
 
-function intAttr(node: NodeProto, name: string, fallback: number): number {
-  const a: AttributeProto | undefined = attribute(node, name);
-  if (!a) return fallback;
-  if (a.type !== "INT") throw new InputError(`node ${node.name} (${node.opType}): attribute '${name}' must be an integer`);
-  return a.i;
+function isDefaultDomain(node: NodeProto): boolean {
+  return !node.domain || node.domain === "ai.onnx";
 }
 
-function floatAttr(node: NodeProto, name: string, fallback: number): number {
-  const a = attribute(node, name);
-  if (!a) return fallback;
-  if (a.type !== "FLOAT") throw new InputError(`node ${node.name} (${node.opType}): attribute '${name}' must be a float`);
-  return a.f;
+function outputNode(name: string): NodeProto {
+  return { name: "", opType: "output", domain: "", inputs: [name], outputs: [], attributes: [] };
 }
 
-function sameInts(a: number[] | undefined, b: number[]): boolean {
-  return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+function define(ctx: ImportContext, node: NodeProto, result: Value | (Value | undefined)[], at: string): void {
+  const values = Array.isArray(result) ? result : [result];
+  if (values.length > node.outputs.length) throw new InputError(`${at}: has ${node.outputs.length} outputs, fewer than it computes`);
+  values.forEach((v, i) => {
+    const name = node.outputs[i];
+    if (v && name) {
+      if (ctx.values.has(name) && !ctx.initializers.has(name)) throw new InputError(`${at}: its output '${name}' is produced twice in the graph`);
+      ctx.values.set(name, v);
+    }
+  });
 }
 
-function equalStrides(node: NodeProto, at: string): number {
-  const [sh, sw] = ints(node, "strides", [1, 1]);
-  if (sh !== sw) throw new InputError(`${at}: strides must be equal in both directions, got [${sh}, ${sw}]`);
-  return sh;
+/** wasmgrad's own exports take NHWC images: the input's every reader transposes it to NCHW. */
+function takesNhwc(producer: string, nodes: NodeProto[], input: string): boolean {
+  if (producer === "wasmgrad") return true;
+  const readers = nodes.filter((n) => n.inputs.includes(input));
+  return readers.length > 0 && readers.every((n) => n.opType === "Transpose" && n.attributes.some((a) => a.name === "perm" && a.type === "INTS" && a.ints.join() === "0,3,1,2"));
 }
 
-/** ONNX pads or auto_pad → 'valid' or 'same' (TF's rule: the odd pixel at the bottom/right), or an error. */
-function paddingOf(node: NodeProto, at: string, h: number, w: number, kh: number, kw: number, stride: number): Padding {
-  const autoPad = attribute(node, "auto_pad");
-  const mode = autoPad?.type === "STRING" ? autoPad.s : "NOTSET";
-  if (mode === "VALID") return "valid";
-  if (mode === "SAME_UPPER") return "same";
-  if (mode !== "NOTSET") throw new InputError(`${at}: auto_pad ${mode} is not supported`);
-  const pads = ints(node, "pads", [0, 0, 0, 0]);
-  if (pads.every((p) => p === 0)) return "valid";
-  const same = slideWindow(h, w, kh, kw, stride, "same", at);
-  const padH = Math.max((same.outH - 1) * stride + kh - h, 0), padW = Math.max((same.outW - 1) * stride + kw - w, 0);
-  const expected = [same.padTop, same.padLeft, padH - same.padTop, padW - same.padLeft];
-  if (sameInts(pads, expected)) return "same";
-  throw new InputError(`${at}: pads [${pads.join(", ")}] are neither 'valid' (none) nor 'same' ([${expected.join(", ")}] for this input)`);
-}
-
-function floats(t: TensorProto, at: string): Float32Array {
-  if (t.data instanceof Float32Array) return t.data;
-  if (t.data instanceof Float64Array) return Float32Array.from(t.data);
-  throw new InputError(`${at}: tensor '${t.name}' must hold floats`);
-}
-
-function integers(t: TensorProto, at: string): number[] {
-  if (t.data instanceof BigInt64Array) return Array.from(t.data, Number);
-  if (t.data instanceof Int32Array) return Array.from(t.data);
-  throw new InputError(`${at}: tensor '${t.name}' must hold integers`);
+/** Per-sample shapes of the data inputs: the file's fixed sizes, open ones from the inputShape option. */
+function resolveInputShapes(source: string, inputs: ValueInfoProto[], given: ImportOnnxOptions["inputShape"]): number[][] {
+  if (Array.isArray(given) && inputs.length > 1) {
+    throw new InputError(`${source} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}); give each its shape by name (name=3,224,224)`);
+  }
+  if (given && !Array.isArray(given)) {
+    const unknown = Object.keys(given).find((n) => !inputs.some((i) => i.name === n));
+    if (unknown !== undefined) throw new InputError(`${source} has no input '${unknown}'; its inputs are ${inputs.map((i) => i.name).join(", ")}`);
+  }
+  return inputs.map((info) => {
+    const at = `${source}: input '${info.name}'`;
+    if (info.elemType !== 1) throw new InputError(`${at} holds data type ${info.elemType}, not float32; wasmgrad imports models with float inputs`);
+    const dims = info.shape;
+    if (!dims || dims.length < 2) {
+      throw new InputError(`${at} must have a batch dimension and sizes per sample, e.g. [batch, 3, 224, 224]; it is [${dims?.join(", ") ?? "unknown"}]`);
+    }
+    const shown = `[${dims.join(", ")}]`;
+    const override = Array.isArray(given) ? given : given?.[info.name];
+    if (override) {
+      if (override.length !== dims.length - 1 || !override.every((d) => Number.isInteger(d) && d >= 1)) {
+        throw new InputError(`${at} is ${shown}: its shape per sample needs ${dims.length - 1} positive sizes, not [${override.join(", ")}]`);
+      }
+      dims.slice(1).forEach((d, i) => {
+        if (typeof d === "number" && d !== override[i]) throw new InputError(`${at} is ${shown}: size ${override[i]} at position ${i + 1} of the input shape [${override.join(", ")}] contradicts the file's ${d}`);
+      });
+      return [...override];
+    }
+    const open = dims.slice(1).filter((d) => typeof d !== "number" || d < 1);
+    if (open.length > 0) {
+      throw new InputError(`${at} is ${shown}, with sizes left open: give its per-sample shape in the file's layout (inputShape [${dims.slice(1).map((d) => (typeof d === "number" ? d : "…")).join(", ")}]; on the command line --input-shape ${dims.slice(1).map((d) => (typeof d === "number" ? d : "N")).join(",")})`);
+    }
+    return dims.slice(1) as number[];
+  });
 }

@@ -5,8 +5,9 @@
 //   checkpoints (decodeCheckpoint): bytes, checksum broken or recomputed         N, then N on the JSON header
 //   model JSON files (parseModelJson + buildModel)                               N
 //   ONNX (decodeModel and importOnnx on the same bytes): byte mutations of
-//     wasmgrad-exported CNN and MLP and a PyTorch-style CNN                      N each, then N well-formed
-//     models with hostile sizes (input dims, attributes, empty [n, 0] weights) re-encoded, through both
+//     wasmgrad-exported CNN and MLP, a PyTorch-style CNN and a PyTorch-style     N each, then N well-formed
+//     graph (skip Add, Pad, Concat, shape folding), models with hostile sizes
+//     (input dims, attributes, integer constants, empty [n, 0] weights) re-encoded, through both
 //   CSV (parseCsv, then splitTarget with a real or hostile target)               N each
 //   arrays for infer (readArrayFile: .npy, JSON nested lists, IDX)               N, then N on the .npy header
 //                                                                                and JSON text (half each)
@@ -73,6 +74,36 @@ function torchStyleCnn(): ModelProto {
   };
 }
 
+/** A graph as PyTorch exports residual/inception nets: a skip Add, Pad + AveragePool, a channel Concat, x.view(x.size(0), -1). */
+function torchStyleGraph(): ModelProto {
+  const i64 = (name: string, values: number[], dims = [values.length]): TensorProto => ({ name, dataType: TensorDataType.INT64, dims, data: BigInt64Array.from(values.map(BigInt)) });
+  const cube: AttributeProto[] = [intsAttr("kernel_shape", [3, 3]), intsAttr("pads", [1, 1, 1, 1])];
+  return {
+    irVersion: 8, opsetImports: [{ domain: "", version: 13 }], producerName: "pytorch", producerVersion: "1.13.0",
+    graph: {
+      name: "main_graph",
+      nodes: [
+        onnxNode("Sub", ["input", "mean"], "s"),
+        onnxNode("Conv", ["s", "c1.weight", "c1.bias"], "c1", cube), onnxNode("Relu", ["c1"], "r1"),
+        onnxNode("Conv", ["r1", "c2.weight"], "c2", cube), onnxNode("Add", ["r1", "c2"], "sum"),
+        onnxNode("Pad", ["sum", "pads"], "p"), onnxNode("AveragePool", ["p"], "avg", [intsAttr("kernel_shape", [3, 3]), intsAttr("strides", [1, 1])]),
+        onnxNode("Concat", ["sum", "avg"], "cat", [intAttr("axis", 1)]),
+        onnxNode("Shape", ["cat"], "shape"), onnxNode("Gather", ["shape", "zero"], "n", [intAttr("axis", 0)]),
+        onnxNode("Unsqueeze", ["n", "axes"], "n1"), onnxNode("Concat", ["n1", "minus"], "target", [intAttr("axis", 0)]),
+        onnxNode("Reshape", ["cat", "target"], "flat"),
+        onnxNode("Gemm", ["flat", "fc.weight", "fc.bias"], "logits", [intAttr("transB", 1)]),
+      ],
+      initializers: [
+        f32Tensor("mean", [1, 2, 1, 1]), f32Tensor("c1.weight", [3, 2, 3, 3]), f32Tensor("c1.bias", [3]), f32Tensor("c2.weight", [3, 3, 3, 3]),
+        i64("pads", [0, 0, 1, 1, 0, 0, 1, 1]), i64("zero", [0], []), i64("axes", [0]), i64("minus", [-1]),
+        f32Tensor("fc.weight", [4, 6 * 5 * 5]), f32Tensor("fc.bias", [4]),
+      ],
+      inputs: [{ name: "input", elemType: TensorDataType.FLOAT, shape: ["batch_size", 2, 5, 5] }],
+      outputs: [{ name: "logits", elemType: TensorDataType.FLOAT, shape: ["batch_size", 4] }],
+    },
+  };
+}
+
 function onnxSeeds(): { name: string; model: ModelProto; bytes: Uint8Array }[] {
   const cnn = new Sequential({
     inputShape: [6, 6, 1], seed: 4,
@@ -83,7 +114,10 @@ function onnxSeeds(): { name: string; model: ModelProto; bytes: Uint8Array }[] {
     { name: "wasmgrad CNN", bytes: (cnn.build(), exportOnnx(cnn)) },
     { name: "wasmgrad MLP", bytes: (mlp.build(), exportOnnx(mlp)) },
     { name: "PyTorch-style CNN", bytes: encodeModel(torchStyleCnn()) },
+    { name: "PyTorch-style graph", bytes: encodeModel(torchStyleGraph()) },
   ];
+  // Each seed must import as it is, so that mutations explore the importer past its first check.
+  for (const s of seeds) importOnnx(s.bytes, { source: s.name });
   return seeds.map((s) => ({ ...s, model: decodeModel(s.bytes, s.name) }));
 }
 

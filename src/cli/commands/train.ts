@@ -5,6 +5,7 @@ import { writeSync } from "node:fs";
 import type { CAC } from "cac";
 import { ImageAugmenter } from "../../data/augmentation";
 import { importOnnx } from "../../onnx/import";
+import { parseInputShapeFlag } from "../input-shape-flag";
 import type { Model } from "../../model/model";
 import type { LossSpec } from "../../model/losses";
 import { trainingCurvesSvg } from "../training-curves";
@@ -24,6 +25,7 @@ import { loadCheckpoint, readInputFile, resolveModelFile } from "../sources";
 interface TrainFlags {
   model: string;
   from?: string;
+  inputShape?: unknown;
   freeze?: unknown;
   data: string;
   target?: string;
@@ -53,6 +55,7 @@ export function registerTrain(cli: CAC): void {
     .command("train", "Train a model and report train/validation/test metrics")
     .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic, or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
     .option("--from <model.onnx>", "Start from an ONNX model's graph and weights instead (fine-tuning / transfer learning)")
+    .option("--input-shape <dims>", "For --from: the per-sample input shape in the file's layout where it leaves sizes open, e.g. 3,224,224 (name=3,224,224 per input for several)")
     .option("--freeze <n>", "Keep the first n layers fixed (their weights are not trained)")
     .option("--data <embedded|dir|file.csv>", "'embedded' (the built-in MNIST sample), a folder of MNIST-layout IDX files, or a CSV table", { default: "embedded" })
     .option("--target <column>", "For CSV data: the column to predict (every other column is a feature)")
@@ -81,8 +84,11 @@ export function registerTrain(cli: CAC): void {
     .example("wasmgrad train --model models/mlp.json --data /usr/share/datasets/fashion-mnist --optimizer sgd --lr 0.05")
     .example("wasmgrad train --model linear --data points.csv --target y")
     .example("wasmgrad train --from pretrained.onnx --freeze 2 --epochs 2 --save tuned.wgd")
+    .example("wasmgrad train --from resnet.onnx --input-shape 3,65,65 --data images/   # a file with dynamic height and width")
     .action(async (flags: TrainFlags) => {
       if (flags.from && flags.resume) throw new InputError("--from starts a new run from an ONNX model and --resume continues a checkpoint; use one");
+      const inputShape = parseInputShapeFlag(flags.inputShape);
+      if (inputShape && !flags.from) throw new InputError("--input-shape sets the input shape of an ONNX model: use it with --from model.onnx");
       const { file, source } = flags.from ? { file: { name: "imported", layers: [] }, source: flags.from } : resolveModelFile(stringFlag(flags.model, "model"));
       const recipe = recipeOf(file);
       const epochs = numberFlag(flags.epochs ?? recipe.epochs, "epochs", { min: 1, max: 100000, integer: true });
@@ -112,7 +118,7 @@ export function registerTrain(cli: CAC): void {
       if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
       let model: Model;
       if (flags.resume) model = loadCheckpoint(flags.resume);
-      else if (flags.from) model = importOnnx(readInputFile(flags.from, "--from"), { source: flags.from, seed });
+      else if (flags.from) model = importOnnx(readInputFile(flags.from, "--from"), { source: flags.from, seed, inputShape });
       else model = buildModel(file, source, { seed, inputShape: data.train.shape });
       if (!flags.resume) {
         const loss = flags.from ? lossForImported(model) : recipe.loss;
