@@ -10,6 +10,11 @@ export class InputError extends WasmgradError {
   override name = "InputError";
 }
 
+/** A command line that cannot mean anything (an empty path, say): exit 2, like an unknown flag. */
+export class UsageError extends WasmgradError {
+  override name = "UsageError";
+}
+
 /** Training produced NaN or Inf; carries where, so the run can stop and say so. */
 export class DivergenceError extends WasmgradError {
   override name = "DivergenceError";

@@ -4,7 +4,7 @@
 import { cac } from "cac";
 import packageJson from "../../package.json" with { type: "json" };
 import { setKernelLibraryProvider, setThreads, setThreadWorkerUrl } from "../engine/backend";
-import { DivergenceError, WasmgradError, didYouMean } from "../errors";
+import { DivergenceError, UsageError, WasmgradError, didYouMean } from "../errors";
 import { registerBench } from "./commands/bench";
 import { registerEvaluate } from "./commands/evaluate";
 import { registerExport } from "./commands/export";
@@ -15,7 +15,8 @@ import { registerPredict } from "./commands/predict";
 import { registerTrain } from "./commands/train";
 import { EMBEDDED_GEMM_WORKER, embeddedKernelLibrary } from "./embedded-assets";
 import { existsSync } from "node:fs";
-import { numberFlag } from "./options";
+import { numberFlag, sizeFlag } from "./options";
+import { DEFAULT_INPUT_LIMIT, formatSize, setInputLimit } from "../io/user-file";
 import { embeddedOnnxRuntime } from "./embedded-runtime";
 import { configureOnnxRuntime } from "../onnx/runtime";
 
@@ -38,6 +39,7 @@ registerExplain(cli);
 registerInfo(cli, packageJson.version);
 registerBench(cli);
 cli.option("--threads <n>", "Threads for the GEMMs (default: the CPU count, at most 4; results are bit-identical to one thread)");
+cli.option("--max-input-size <size>", `Largest input file, or gzip data once inflated, that is read (default ${formatSize(DEFAULT_INPUT_LIMIT)}), e.g. 4GiB`);
 cli.help();
 cli.version(packageJson.version);
 
@@ -64,12 +66,15 @@ try {
   } else {
     const cpus = typeof navigator !== "undefined" && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1;
     const threads = cli.options.threads === undefined ? Math.min(cpus, 4) : numberFlag(cli.options.threads, "threads", { min: 1, max: 64, integer: true });
+    if (cli.options.maxInputSize !== undefined) setInputLimit(sizeFlag(cli.options.maxInputSize, "max-input-size"), "raise it with --max-input-size");
+    else setInputLimit(DEFAULT_INPUT_LIMIT, "raise it with --max-input-size");
     const why = setThreads(threads);
     if (why && cli.options.threads !== undefined) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);
     await cli.runMatchedCommand();
   }
 } catch (error) {
   if (error instanceof DivergenceError) fail(error.message, EXIT_DIVERGED);
+  if (error instanceof UsageError) fail(`${error.message}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
   if (error instanceof WasmgradError) fail(error.message, EXIT_INPUT);
   if (error instanceof Error && error.name === "CACError") fail(`${error.message}${suggestOption(error.message)}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
   if (process.env.WASMGRAD_DEBUG) console.error(error);

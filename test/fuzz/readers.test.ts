@@ -10,6 +10,8 @@
 //   CSV (parseCsv, then splitTarget with a real or hostile target)               N each
 //   arrays for infer (readArrayFile: .npy, JSON nested lists, IDX)               N, then N on the .npy header
 //                                                                                and JSON text (half each)
+//   special paths (readUserFile, then the parser): folders, a fifo with no
+//     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
 
 import { describe, expect, test } from "bun:test";
@@ -27,6 +29,10 @@ import { buildModel, parseModelJson } from "../../src/model/model-file";
 import { WasmgradError } from "../../src/errors";
 import { Rng } from "../../src/engine/rng";
 import { mutate, mutateText } from "./mutators";
+import { readUserFile, setInputLimit, DEFAULT_INPUT_LIMIT } from "../../src/io/user-file";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const CASES = Number(process.env.FUZZ_CASES ?? 1000);
 /** A case that takes longer than this is a hang for our purposes (the readers are linear-time). */
@@ -300,4 +306,35 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+
+  test("special paths: refused by the reader before the parser sees a byte, and never by hanging", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "wasmgrad-fuzz-paths-"));
+    try {
+      mkdirSync(join(scratch, "folder"));
+      Bun.spawnSync(["mkfifo", join(scratch, "fifo")]);
+      Bun.spawnSync(["truncate", "-s", "3M", join(scratch, "sparse")]);
+      const server = Bun.listen({ unix: join(scratch, "socket"), socket: { data() {} } });
+      const paths = [
+        join(scratch, "folder"), join(scratch, "fifo"), join(scratch, "socket"), join(scratch, "sparse"), join(scratch, "missing"), join(scratch, "missing", "deeper"),
+        "/dev/zero", "/dev/urandom", "/dev/null", "/proc/self/pagemap", "/proc/self/mem", "/proc/self/clear_refs", "/proc/self/status", "/proc/self", "",
+      ];
+      const readers: [string, (bytes: Uint8Array, source: string) => unknown][] = [
+        ["idx", parseIdx], ["checkpoint", decodeCheckpoint], ["array", readArrayFile], ["onnx", (b, s) => importOnnx(b, { source: s })],
+        ["model", (b, s) => parseModelJson(new TextDecoder().decode(b), s)], ["csv", (b, s) => parseCsv(new TextDecoder().decode(b), { source: s })],
+      ];
+      const failures: string[] = [];
+      setInputLimit(1 << 20);
+      try {
+        for (const path of paths) {
+          for (const [name, parse] of readers) await expectCleanOutcome(() => parse(readUserFile(path, "fuzz"), path), `special path ${JSON.stringify(path)} → ${name}`, failures);
+        }
+      } finally {
+        setInputLimit(DEFAULT_INPUT_LIMIT);
+        server.stop(true);
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
 });

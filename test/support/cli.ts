@@ -22,10 +22,18 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string } = {}): RunResult {
+/**
+ * Runs the copied executable. `timeout` (ms) kills a run that hangs, so a regression fails (code -1)
+ * instead of stalling the suite; `shell` runs it through bash first (for `ulimit -v`, say).
+ */
+export function runCli(args: string[], options: { cwd?: string; timeout?: number; shell?: string; env?: Record<string, string> } = {}): RunResult & { maxRss: number } {
   const { dir, exe } = isolatedBinary();
-  const result = Bun.spawnSync([exe, ...args], { cwd: options.cwd ?? dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, WASMGRAD_DEBUG: "" } });
-  return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
+  const command = options.shell ? ["bash", "-c", `${options.shell}; exec "$0" "$@"`, exe, ...args] : [exe, ...args];
+  const result = Bun.spawnSync(command, {
+    cwd: options.cwd ?? dir, stdout: "pipe", stderr: "pipe", timeout: options.timeout,
+    env: { ...process.env, WASMGRAD_DEBUG: "", ...options.env },
+  });
+  return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString(), maxRss: result.resourceUsage?.maxRSS ?? 0 };
 }
 
 /** A user-facing error: non-zero exit, one line on stderr starting "wasmgrad:", no stack frames. */

@@ -1,0 +1,92 @@
+// The executable fed hostile input (issue 18): each class of attack or accident gets the commands that read
+// it, and every case must end in one clean line on stderr with the documented exit code (1 bad input,
+// 2 bad usage) — never an internal error (70), a stack trace, a hang or gigabytes of memory. Runs that
+// could hang (a fifo) carry a timeout, so a regression fails instead of stalling the suite.
+
+import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expectCleanError, isolatedBinary, runCli, type RunResult } from "../support/cli";
+
+const { dir } = isolatedBinary();
+/** Far above the 40 ms a refusal takes, far below a hang. */
+const HANG_MS = 15_000;
+
+function expectInputError(r: RunResult, pattern: RegExp): void {
+  const line = expectCleanError(r);
+  expect(line).not.toContain("internal error");
+  expect(line).toMatch(pattern);
+  expect(r.code).toBe(1);
+}
+
+/** A tiny trained MLP checkpoint and its ONNX export, made once. */
+let checkpoint = "";
+let onnx = "";
+beforeAll(() => {
+  checkpoint = join(dir, "tiny.wgd");
+  onnx = join(dir, "tiny.onnx");
+  writeFileSync(join(dir, "tiny.json"), JSON.stringify({ name: "tiny", inputShape: [28, 28, 1], layers: [{ type: "Flatten" }, { type: "Dense", units: 10, activation: "softmax" }] }));
+  const trained = runCli(["train", "--model", "tiny.json", "--epochs", "1", "--save", checkpoint, "--no-progress"]);
+  expect(trained.stderr).toContain("saved");
+  expect(runCli(["export", checkpoint, "-o", onnx]).code).toBe(0);
+});
+
+describe("special paths: refused before they are opened, never read whole", () => {
+  const specials: { name: string; path: () => string; why: RegExp }[] = [
+    { name: "a folder", path: () => (mkdirSync(join(dir, "a-folder"), { recursive: true }), join(dir, "a-folder")), why: /it is a folder/ },
+    { name: "a fifo with no writer", path: () => (Bun.spawnSync(["mkfifo", join(dir, "a-fifo")]), join(dir, "a-fifo")), why: /named pipe \(fifo\)/ },
+    { name: "/dev/zero", path: () => "/dev/zero", why: /character device/ },
+    { name: "/dev/urandom", path: () => "/dev/urandom", why: /character device/ },
+    { name: "/proc/self/pagemap (size 0, gigabytes to read)", path: () => "/proc/self/pagemap", why: /special file whose size is unknown/ },
+    { name: "/proc/self/mem (EIO)", path: () => "/proc/self/mem", why: /input\/output error|special file/ },
+    { name: "/proc/self/clear_refs (write-only)", path: () => "/proc/self/clear_refs", why: /permission denied|special file|cannot be read/ },
+  ];
+  const paths = new Map<string, string>();
+  const pathOf = (s: (typeof specials)[number]) => {
+    if (!paths.has(s.name)) paths.set(s.name, s.path());
+    return paths.get(s.name)!;
+  };
+
+  for (const special of specials) {
+    test(`${special.name}: every reader says what it is`, () => {
+      const path = pathOf(special);
+      const runs: [string[], RegExp][] = [
+        [["eval", path], special.why],
+        [["predict", checkpoint, "--input", path], special.why],
+        [["infer", path, "--input", path], special.why],
+        [["infer", onnx, "--input", path], special.why],
+        [["train", "--model", path, "--epochs", "1"], special.why],
+        // A dataset is a folder: an empty one lacks the files, anything else is not one.
+        [["train", "--data", path, "--epochs", "1"], special.name === "a folder" ? /missing train-images/ : /not a folder/],
+      ];
+      for (const [args, why] of runs) {
+        const r = runCli(args, { timeout: HANG_MS });
+        if (r.code === -1) throw new Error(`${args.join(" ")} hung (killed after ${HANG_MS} ms)`);
+        expectInputError(r, why);
+      }
+    }, 60_000);
+  }
+
+  test("a socket", () => {
+    const path = join(dir, "a-socket");
+    const server = Bun.listen({ unix: path, socket: { data() {} } });
+    try {
+      expectInputError(runCli(["eval", path], { timeout: HANG_MS }), /it is a socket/);
+      expectInputError(runCli(["infer", onnx, "--input", path], { timeout: HANG_MS }), /it is a socket/);
+    } finally {
+      server.stop(true);
+    }
+  });
+
+  test("a sparse 2 GiB file is refused by its size, before a byte is read; --max-input-size names and moves the limit", () => {
+    const path = join(dir, "sparse.wgd");
+    Bun.spawnSync(["truncate", "-s", "2G", path]);
+    const r = runCli(["eval", path], { timeout: HANG_MS });
+    expectInputError(r, /it is 2\.00 GiB, over the 1\.00 GiB input limit; raise it with --max-input-size/);
+    expect(r.maxRss).toBeLessThan(400 << 20);
+    expectInputError(runCli(["eval", checkpoint, "--max-input-size", "1KiB"]), /over the 1\.0 KiB input limit; raise it with --max-input-size/);
+    expect(runCli(["eval", checkpoint, "--max-input-size", "64MiB"]).code).toBe(0);
+    const bad = runCli(["eval", checkpoint, "--max-input-size", "lots"]);
+    expect(expectCleanError(bad)).toContain("--max-input-size needs a size");
+  });
+});
