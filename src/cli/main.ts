@@ -77,6 +77,10 @@ try {
   if (error instanceof UsageError) fail(`${error.message}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
   if (error instanceof WasmgradError) fail(error.message, EXIT_INPUT);
   if (error instanceof Error && error.name === "CACError") fail(`${error.message}${suggestOption(error.message)}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
+  // The engine's allocation failure: the input or model is too large for this machine, not a bug here.
+  if (error instanceof RangeError && /out of memory/i.test(error.message)) {
+    fail("out of memory: the input or the model is too large for this machine (lower --max-input-size, the batch size or the model)", EXIT_INPUT);
+  }
   if (process.env.WASMGRAD_DEBUG) console.error(error);
   fail(`internal error: ${(error as Error)?.message ?? String(error)} (run with WASMGRAD_DEBUG=1 for details)`, EXIT_INTERNAL);
 }

@@ -90,3 +90,43 @@ describe("special paths: refused before they are opened, never read whole", () =
     expect(expectCleanError(bad)).toContain("--max-input-size needs a size");
   });
 });
+
+describe("compressed input: inflated against a cap that the message names, in memory near the data's own size", () => {
+  /** IDX images [count, 28, 28] of zeros plus `extra` zero bytes the header does not describe, gzipped. */
+  function idxBomb(name: string, count: number, extra = 0): string {
+    const raw = new Uint8Array(16 + count * 784 + extra);
+    raw.set([0, 0, 8, 3]);
+    new DataView(raw.buffer).setUint32(4, count);
+    new DataView(raw.buffer).setUint32(8, 28);
+    new DataView(raw.buffer).setUint32(12, 28);
+    const path = join(dir, name);
+    writeFileSync(path, Bun.gzipSync(raw, { level: 9 }));
+    return path;
+  }
+
+  test("a header claiming 10 images on a stream that inflates to 256 MiB stops at the first byte too many", () => {
+    const path = idxBomb("liar.gz", 10, 256 << 20);
+    for (const args of [["predict", checkpoint, "--input", path], ["infer", onnx, "--input", path, "--ep", "wasm"]]) {
+      const r = runCli(args, { timeout: HANG_MS });
+      expectInputError(r, /inflates to more than the 7,856 bytes its header describes/);
+      expect(r.maxRss).toBeLessThan(200 << 20);
+    }
+  });
+
+  test("a header describing more than the limit is refused before inflating; the flag raises the limit", () => {
+    const path = idxBomb("big.gz", 90_000);
+    const r = runCli(["predict", checkpoint, "--input", path, "--max-input-size", "64MiB"]);
+    expectInputError(r, /its header describes 67\.3 MiB of data, over the 64\.0 MiB input limit; raise it with --max-input-size/);
+    expect(r.maxRss).toBeLessThan(200 << 20);
+  });
+
+  test("a consistent bomb just under the limit is classified in a bounded amount of memory", () => {
+    // 60,000 images: 47 MB inflated from 46 KB. Before: chunks, one copy of them and every image as
+    // float32 (~400 MB here); now one buffer of the inflated size, converted a chunk at a time.
+    const path = idxBomb("under.gz", 60_000);
+    const r = runCli(["predict", checkpoint, "--input", path, "--max-input-size", "48MiB"], { timeout: 60_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[59_999]).toStartWith("#59999: ");
+    expect(r.maxRss).toBeLessThan(300 << 20);
+  }, 60_000);
+});

@@ -5,7 +5,8 @@ import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const built = join(import.meta.dir, "..", "..", "dist", "wasmgrad");
+// WASMGRAD_TEST_EXE runs the CLI tests against another build (an older one, to see a test fail).
+const built = process.env.WASMGRAD_TEST_EXE ?? join(import.meta.dir, "..", "..", "dist", "wasmgrad");
 let isolatedDir: string | undefined;
 
 /** A fresh empty folder holding only a copy of dist/wasmgrad (made once per test file). */

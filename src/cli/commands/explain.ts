@@ -42,11 +42,11 @@ export function registerExplain(cli: CAC): void {
       const array = await readArrayFile(readInputFile(inputPath, "--input"), inputPath);
       const shape = model.inputShape!;
       const sampleSize = shape.reduce((a, b) => a * b, 1);
-      const count = Math.floor(array.data.length / sampleSize);
-      if (array.data.length % sampleSize !== 0) throw new InputError(`${inputPath} holds data shaped [${array.dims}], not samples shaped [${shape}]`);
+      const count = Math.floor(array.length / sampleSize);
+      if (array.length % sampleSize !== 0) throw new InputError(`${inputPath} holds data shaped [${array.dims}], not samples shaped [${shape}]`);
       if (index >= count) throw new InputError(`--index ${index}: ${inputPath} holds ${count} samples`);
       if (shape.length !== 3) throw new InputError(`explain draws images; ${checkpoint} takes inputs shaped [${shape}]`);
-      const x = array.data.slice(index * sampleSize, (index + 1) * sampleSize);
+      const x = array.values(index * sampleSize, (index + 1) * sampleSize).slice();
       const { gradient, predicted, scores } = model.saliency(x, classIndex);
 
       const [h, w, c] = shape;

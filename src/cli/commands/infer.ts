@@ -55,7 +55,7 @@ export function registerInfer(cli: CAC): void {
       const chunks: Float32Array[] = [];
       for (let start = 0; start < count; start += batchSize) {
         const n = Math.min(batchSize, count - start);
-        const [first] = await session.run(array.data.subarray(start * sampleSize, (start + n) * sampleSize), [n, ...sampleDims]);
+        const [first] = await session.run(array.values(start * sampleSize, (start + n) * sampleSize), [n, ...sampleDims]);
         outputDims = first.dims;
         chunks.push(first.data.slice());
       }
@@ -104,7 +104,7 @@ function fitToModel(array: NumericArray, shape: readonly (number | string)[] | u
   if (fixed.some((d) => typeof d !== "number" || d < 1)) return { count: array.dims[0], sampleDims: array.dims.slice(1) };
   const sampleDims = fixed as number[];
   const sampleSize = sampleDims.reduce((a, b) => a * b, 1);
-  const total = array.data.length;
+  const total = array.length;
   // One sample given without a batch dimension, or a batch whose per-sample size matches.
   if (array.dims.join(",") === sampleDims.join(",")) return { count: 1, sampleDims };
   if (array.dims.slice(1).reduce((a, b) => a * b, 1) === sampleSize && total % sampleSize === 0) return { count: array.dims[0], sampleDims };
