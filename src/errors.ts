@@ -22,6 +22,8 @@ export class DivergenceError extends WasmgradError {
 
 /** Closest candidate by edit distance, for "did you mean …?" hints. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // A long word is no typo of a short name, and comparing a megabyte-long one would take a while.
+  if (word.length > 100) return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

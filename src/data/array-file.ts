@@ -6,6 +6,8 @@
 
 import { InputError } from "../errors";
 import { parseIdx } from "./idx";
+import { describeValue } from "../io/display";
+import { checkJsonTextDepth } from "../io/json-depth";
 
 export interface NumericArray {
   dims: number[];
@@ -90,6 +92,7 @@ export function parseNpy(bytes: Uint8Array, source: string): NumericArray {
 
 /** Nested JSON arrays of numbers, rectangular: [[…], […]] → dims [2, …]. */
 export function parseJsonArray(text: string, source: string): NumericArray {
+  checkJsonTextDepth(text, source);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -107,7 +110,7 @@ export function parseJsonArray(text: string, source: string): NumericArray {
   let at = 0;
   const walk = (node: unknown, depth: number, path: string) => {
     if (depth === dims.length) {
-      if (typeof node !== "number" || !Number.isFinite(node)) throw new InputError(`${source}: ${path} is ${JSON.stringify(node)}, not a finite number`);
+      if (typeof node !== "number" || !Number.isFinite(node)) throw new InputError(`${source}: ${path} is ${describeValue(node)}, not a finite number`);
       data[at++] = node;
       return;
     }

@@ -14,6 +14,7 @@
 import { InputError } from "../errors";
 import type { Kernels } from "../engine/kernels";
 import { crc32 } from "./crc32";
+import { checkCheckpointHeader } from "./checkpoint-validation";
 import type { LossSpec } from "./losses";
 import { Sequential, type ModelConfig } from "./sequential";
 import type { OptimizerConfig } from "../optimizers/optimizer";
@@ -130,6 +131,7 @@ export function decodeCheckpointHeader(bytes: Uint8Array, source: string): { hea
 /** Rebuilds a model (compiled, with optimizer state, ready to resume) from checkpoint bytes. */
 export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { kernels?: Kernels } = {}): { model: Sequential; header: CheckpointHeader } {
   const { header, data } = decodeCheckpointHeader(bytes, source);
+  checkCheckpointHeader(header, data, source);
   const model = Sequential.fromConfig(header.model, { where: `${source} model`, kernels: options.kernels });
   if (header.training) {
     const { iterations, epoch } = header.training;

@@ -4,6 +4,7 @@
 // classes ("macro", scikit-learn's average="macro").
 
 import { InputError, didYouMean } from "../errors";
+import { describeValue, displayText } from "../io/display";
 
 export const METRICS = ["accuracy", "mae", "mse", "precision", "recall", "f1"] as const;
 export type MetricName = (typeof METRICS)[number];
@@ -14,9 +15,11 @@ export function parseMetrics(raw: unknown): MetricName[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new InputError(`metrics must be a list such as ["accuracy"]`);
   return raw.map((m) => {
-    const name = String(m).toLowerCase();
-    const found = ALIASES[name] ?? METRICS.find((x) => x === name);
-    if (!found) throw new InputError(`unknown metric '${m}'${didYouMean(String(m), METRICS)}`);
+    if (typeof m !== "string") throw new InputError(`metrics must be names such as "accuracy", not ${describeValue(m)}`);
+    const name = m.toLowerCase();
+    // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
+    const found = (Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined) ?? METRICS.find((x) => x === name);
+    if (!found) throw new InputError(`unknown metric '${displayText(m)}'${didYouMean(m, METRICS)}`);
     return found;
   });
 }

@@ -4,6 +4,7 @@
 
 import { InputError, didYouMean } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
+import { describeValue, displayText } from "../io/display";
 import type { Callback } from "./callbacks";
 import type { Sequential } from "./sequential";
 
@@ -134,9 +135,10 @@ export type Schedule = LearningRateScheduler | ReduceLearningRateOnPlateau;
 export function scheduleFromConfig(raw: unknown, where: string): Schedule {
   if (typeof raw !== "object" || raw === null) throw new InputError(`${where}: expected {"type": "step", "factor": 0.5, "everyEpochs": 1} (or type "cosine" or "plateau")`);
   const config = raw as Record<string, unknown>;
-  const type = String(config.type ?? "step");
   const types = ["step", "cosine", "plateau"];
-  if (!types.includes(type)) throw new InputError(`${where}: unknown schedule type '${type}'${didYouMean(type, types)}`);
+  if (config.type !== undefined && typeof config.type !== "string") throw new InputError(`${where}: "type" must be one of ${types.join(", ")}, not ${describeValue(config.type)}`);
+  const type = config.type ?? "step";
+  if (!types.includes(type)) throw new InputError(`${where}: unknown schedule type '${displayText(type)}'${didYouMean(type, types)}`);
   if (type === "cosine") {
     const c = new ConfigReader(config, where, ["epochs", "alpha"]);
     return cosineDecay(c.int("epochs", { min: 1, max: 1e6 }), c.number("alpha", { min: 0, max: 1, default: 0 }));

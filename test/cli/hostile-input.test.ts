@@ -4,7 +4,8 @@
 // could hang (a fifo) carry a timeout, so a regression fails instead of stalling the suite.
 
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { crc32 } from "../../src/model/crc32";
 import { join } from "node:path";
 import { expectCleanError, isolatedBinary, runCli, type RunResult } from "../support/cli";
 
@@ -17,6 +18,25 @@ function expectInputError(r: RunResult, pattern: RegExp): void {
   expect(line).not.toContain("internal error");
   expect(line).toMatch(pattern);
   expect(r.code).toBe(1);
+}
+
+/** A checkpoint with its JSON header replaced by `edit`'s text and the checksum recomputed (so it passes the CRC). */
+function rewriteCheckpoint(from: string, to: string, edit: (headerText: string) => string, data?: (floats: Uint8Array) => Uint8Array): string {
+  const bytes = readFileSync(from);
+  const headerLength = bytes.readUInt32LE(8);
+  const header = new TextEncoder().encode(edit(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))));
+  const oldData = bytes.subarray((12 + headerLength + 3) & ~3, bytes.length - 4);
+  const tensors = data ? data(new Uint8Array(oldData)) : oldData;
+  const start = (12 + header.length + 3) & ~3;
+  const out = new Uint8Array(start + tensors.length + 4);
+  out.set(bytes.subarray(0, 8));
+  new DataView(out.buffer).setUint32(8, header.length, true);
+  out.set(header, 12);
+  out.set(tensors, start);
+  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  const path = join(dir, to);
+  writeFileSync(path, out);
+  return path;
 }
 
 /** A tiny trained MLP checkpoint and its ONNX export, made once. */
@@ -129,4 +149,32 @@ describe("compressed input: inflated against a cap that the message names, in me
     expect(r.stdout.split("\n")[59_999]).toStartWith("#59999: ");
     expect(r.maxRss).toBeLessThan(300 << 20);
   }, 60_000);
+});
+
+describe("JSON nested 10⁵ deep: refused by depth, not by a stack overflow", () => {
+  const deep = (n: number, inner = "1") => "[".repeat(n) + inner + "]".repeat(n);
+
+  test("model files, anywhere a value goes", () => {
+    const where = [
+      (d: string) => `{"name": "x", "inputShape": [4], "layers": [{"type": "Dense", "units": ${d}}]}`,
+      (d: string) => `{"name": "x", "inputShape": [4], "layers": [{"type": "Dense", "units": 2}], "training": {"metrics": ${d}}}`,
+      (d: string) => `{"name": "x", "inputShape": [4], "layers": [${d}]}`,
+      (d: string) => `{"name": ${d.replace(/\[/g, '{"a": ').replace(/\]/g, "}")}, "inputShape": [4], "layers": []}`,
+    ];
+    where.forEach((make, i) => {
+      writeFileSync(join(dir, `deep-${i}.json`), make(deep(100_000)));
+      expectInputError(runCli(["train", "--model", `deep-${i}.json`, "--epochs", "1"]), /nested more than 32 deep/);
+    });
+  });
+
+  test("--input arrays for infer and explain", () => {
+    writeFileSync(join(dir, "deep-input.json"), `[[1, 2], ${deep(100_000)}]`);
+    expectInputError(runCli(["infer", onnx, "--input", "deep-input.json", "--ep", "wasm"]), /nested more than 32 deep/);
+    expectInputError(runCli(["explain", checkpoint, "--input", "deep-input.json", "-o", "x.png"]), /nested more than 32 deep/);
+  });
+
+  test("a checkpoint header (with a matching checksum)", () => {
+    const path = rewriteCheckpoint(checkpoint, "deep.wgd", (text) => text.replace(/\}$/, `, "extra": ${deep(100_000)}}`));
+    expectInputError(runCli(["eval", path]), /checkpoint header: lists or objects nested more than 32 deep/);
+  });
 });

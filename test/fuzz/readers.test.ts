@@ -10,6 +10,8 @@
 //   CSV (parseCsv, then splitTarget with a real or hostile target)               N each
 //   arrays for infer (readArrayFile: .npy, JSON nested lists, IDX)               N, then N on the .npy header
 //                                                                                and JSON text (half each)
+//   JSON nested deep (33 to 10⁵ levels of lists or objects put in place of a value) in model files,
+//     arrays for infer and checkpoint headers (checksum recomputed)             N/4 each
 //   special paths (readUserFile, then the parser): folders, a fifo with no
 //     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
@@ -337,4 +339,47 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
+
+  test("JSON nested deep in place of any value: model files, arrays for infer, checkpoint headers", async () => {
+    const model = new Sequential({ inputShape: [4], seed: 1, layers: [new Dense({ units: 3, activation: "softmax" })] });
+    model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+    const checkpoint = encodeCheckpoint(model);
+    const headerLength = new DataView(checkpoint.buffer).getUint32(8, true);
+    const headerText = new TextDecoder().decode(checkpoint.subarray(12, 12 + headerLength));
+    const tensorData = checkpoint.subarray((12 + headerLength + 3) & ~3, checkpoint.length - 4);
+    const modelText = JSON.stringify({ name: "deep", inputShape: [4], layers: [{ type: "Dense", units: 3, activation: "softmax" }], training: { metrics: ["accuracy"], loss: "sparseCategoricalCrossentropy", schedule: { type: "step", factor: 0.5 } } });
+    const arrayText = "[[0.5, -1, 2], [3, 4.25, 5]]";
+    const rng = new Rng(7);
+    /** `text` with one value (a number, string, true/false/null, or a list's opening) wrapped n deep. */
+    const deepen = (text: string): { name: string; text: string } => {
+      const spots = [...text.matchAll(/-?\d+(\.\d+)?|"[^"]*"|true|false|null|\[/g)];
+      const spot = spots[pick(rng, spots.length)];
+      const n = [33, 200, 5000, 100_000][pick(rng, 4)];
+      const objects = rng.next() < 0.5;
+      const open = objects ? '{"k": '.repeat(n) : "[".repeat(n), close = objects ? "}".repeat(n) : "]".repeat(n);
+      const at = spot.index!, end = spot[0] === "[" ? at : at + spot[0].length;
+      const wrapped = spot[0] === "[" ? `${open}[` : `${open}${spot[0]}${close}`;
+      const rest = spot[0] === "[" ? text.slice(at + 1).replace("]", `]${close}`) : text.slice(end);
+      return { name: `${spot[0]} at ${at} wrapped ${n} deep in ${objects ? "objects" : "lists"}`, text: text.slice(0, at) + wrapped + rest };
+    };
+    const failures: string[] = [];
+    const cases = Math.max(1, CASES >> 2);
+    for (let i = 0; i < cases; i++) {
+      const m = deepen(modelText);
+      await expectCleanOutcome(() => buildModel(parseModelJson(m.text, "deep.json"), "deep.json"), `deep model case ${i} (${m.name})`, failures);
+      const a = deepen(arrayText);
+      await expectCleanOutcome(() => readArrayFile(new TextEncoder().encode(a.text), "deep-array.json"), `deep array case ${i} (${a.name})`, failures);
+      const h = deepen(headerText);
+      const header = new TextEncoder().encode(h.text);
+      const start = (12 + header.length + 3) & ~3;
+      const bytes = new Uint8Array(start + tensorData.length + 4);
+      bytes.set(checkpoint.subarray(0, 8));
+      new DataView(bytes.buffer).setUint32(8, header.length, true);
+      bytes.set(header, 12);
+      bytes.set(tensorData, start);
+      new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+      await expectCleanOutcome(() => decodeCheckpoint(bytes, "deep.wgd"), `deep checkpoint header case ${i} (${h.name})`, failures);
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
 });
