@@ -18,6 +18,7 @@ import { existsSync } from "node:fs";
 import { numberFlag, sizeFlag } from "./options";
 import { DEFAULT_INPUT_LIMIT, formatSize, setInputLimit } from "../io/user-file";
 import { embeddedOnnxRuntime } from "./embedded-runtime";
+import { setNonFiniteAllowed } from "./input-policy";
 import { configureOnnxRuntime } from "../onnx/runtime";
 
 const EXIT_USAGE = 2;
@@ -39,6 +40,7 @@ registerExplain(cli);
 registerInfo(cli, packageJson.version);
 registerBench(cli);
 cli.option("--threads <n>", "Threads for the GEMMs (default: the CPU count, at most 4; results are bit-identical to one thread)");
+cli.option("--allow-nonfinite", "Accept NaN and ±Inf in checkpoint weights and input arrays (refused by default)");
 cli.option("--max-input-size <size>", `Largest input file, or gzip data once inflated, that is read (default ${formatSize(DEFAULT_INPUT_LIMIT)}), e.g. 4GiB`);
 cli.help();
 cli.version(packageJson.version);
@@ -68,6 +70,7 @@ try {
     const threads = cli.options.threads === undefined ? Math.min(cpus, 4) : numberFlag(cli.options.threads, "threads", { min: 1, max: 64, integer: true });
     if (cli.options.maxInputSize !== undefined) setInputLimit(sizeFlag(cli.options.maxInputSize, "max-input-size"), "raise it with --max-input-size");
     else setInputLimit(DEFAULT_INPUT_LIMIT, "raise it with --max-input-size");
+    setNonFiniteAllowed(cli.options.allowNonfinite === true);
     const why = setThreads(threads);
     if (why && cli.options.threads !== undefined) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);
     await cli.runMatchedCommand();

@@ -12,6 +12,7 @@ import { decodeCheckpoint } from "../model/checkpoint";
 import { parseModelJson, validateModelFile, type ModelFile } from "../model/model-file";
 import type { Sequential } from "../model/sequential";
 import { BUILTIN_MODELS, embeddedMnistSample } from "./embedded-assets";
+import { nonFiniteAllowed } from "./input-policy";
 
 export function resolveModelFile(nameOrPath: string): { file: ModelFile; source: string } {
   requirePath(nameOrPath, "--model");
@@ -30,7 +31,7 @@ export async function resolveData(data: string): Promise<ImageSplits> {
 
 export function loadCheckpoint(path: string): Sequential {
   const bytes = readUserFile(requirePath(path, "the checkpoint"), "checkpoint");
-  return decodeCheckpoint(bytes, displayText(path)).model;
+  return decodeCheckpoint(bytes, displayText(path), { allowNonFinite: nonFiniteAllowed() }).model;
 }
 
 /** A file the user named, or one clear error: "cannot read --input x.npy: it does not exist". */

@@ -178,3 +178,54 @@ describe("JSON nested 10⁵ deep: refused by depth, not by a stack overflow", ()
     expectInputError(runCli(["eval", path]), /checkpoint header: lists or objects nested more than 32 deep/);
   });
 });
+
+describe("checkpoints: a matching checksum is not enough", () => {
+  test("truncated data with its checksum recomputed", () => {
+    // The issue's case: two bytes short and the manifest's last tensor one float shorter, so every tensor
+    // still fits but the data no longer divides into four-byte floats (a RangeError from Float32Array before).
+    const shorten = (text: string) => {
+      const h = JSON.parse(text);
+      h.tensors[h.tensors.length - 1].length -= 1;
+      h.tensors[h.tensors.length - 1].shape = [h.tensors[h.tensors.length - 1].length];
+      return JSON.stringify(h);
+    };
+    const path = rewriteCheckpoint(checkpoint, "truncated.wgd", shorten, (d) => d.subarray(0, d.length - 2));
+    expectInputError(runCli(["eval", path]), /not a whole number of float32 values/);
+    const extra = rewriteCheckpoint(checkpoint, "extra.wgd", shorten, (d) => d);
+    expectInputError(runCli(["eval", extra]), /describes \d+ floats but the file holds \d+/);
+    const cut = rewriteCheckpoint(checkpoint, "cut.wgd", (t) => t, (d) => d.subarray(0, d.length - 2));
+    expectInputError(runCli(["eval", cut]), /lies outside the file/);
+  });
+
+  test("headers that lie about the manifest or the training state", () => {
+    const lies: [string, (h: any) => void, RegExp][] = [
+      ["shape", (h) => (h.tensors[0].shape = [...h.tensors[0].shape].reverse()), /is shaped \[10, 784\] in the manifest but the model's is \[784, 10\]/],
+      ["duplicate", (h) => h.tensors.push(h.tensors[0]), /appears twice/],
+      ["epochs", (h) => (h.training.epoch = h.training.iterations + 5), /claims \d+ completed epochs in \d+ optimizer steps/],
+      ["optimizer", (h) => (h.training.optimizer = { type: "rmsprop", learningRate: 0.01 }), /no such optimizer state|missing from the manifest|mean of squares \(rmsprop\) but holds negative/],
+      ["fresh", (h) => ((h.training.iterations = 0), (h.training.epoch = 0)), /no step was taken/],
+    ];
+    for (const [name, lie, why] of lies) {
+      const path = rewriteCheckpoint(checkpoint, `lie-${name}.wgd`, (text) => {
+        const h = JSON.parse(text);
+        lie(h);
+        return JSON.stringify(h);
+      });
+      expectInputError(runCli(["eval", path]), why);
+      expectInputError(runCli(["train", "--resume", path, "--epochs", "9", "--no-progress"]), why);
+    }
+  });
+
+  test("NaN or Inf in the weights is refused; --allow-nonfinite loads them anyway", () => {
+    const path = rewriteCheckpoint(checkpoint, "nan.wgd", (t) => t, (d) => {
+      const floats = new Float32Array(d.slice().buffer);
+      floats[5] = NaN;
+      floats[6] = Infinity;
+      return new Uint8Array(floats.buffer);
+    });
+    expectInputError(runCli(["eval", path]), /tensor dense_1\/kernel holds NaN at index 5 \(2 non-finite values in all\): saved from a run that diverged\? use --allow-nonfinite/);
+    const allowed = runCli(["eval", path, "--allow-nonfinite", "--json"]);
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout).samples).toBe(2000);
+  });
+});

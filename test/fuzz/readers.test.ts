@@ -12,6 +12,9 @@
 //                                                                                and JSON text (half each)
 //   JSON nested deep (33 to 10⁵ levels of lists or objects put in place of a value) in model files,
 //     arrays for infer and checkpoint headers (checksum recomputed)             N/4 each
+//   checkpoints whose header lies (checksum recomputed): tensor shapes, offsets and lengths, duplicated,
+//     missing and extra tensors, training state, optimizer type, layer states,
+//     duplicated layer names, truncated data; NaN/±Inf in the weights         N (each lie must be refused)
 //   special paths (readUserFile, then the parser): folders, a fifo with no
 //     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
@@ -380,6 +383,117 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
       new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
       await expectCleanOutcome(() => decodeCheckpoint(bytes, "deep.wgd"), `deep checkpoint header case ${i} (${h.name})`, failures);
     }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  test("checkpoints whose header lies about the tensors or the training state, or whose weights are not finite", async () => {
+    const model = new Sequential({
+      inputShape: [6, 6, 1], seed: 3,
+      layers: [new Conv2D({ filters: 2, kernelSize: 3, activation: "relu" }), new BatchNormalization(), new Flatten(), new Dropout({ rate: 0.1 }), new Dense({ units: 3, activation: "softmax" })],
+    });
+    model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+    model.trainOnBatch(Float32Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)), Int32Array.of(0, 2));
+    model.epochsTrained = 1;
+    const original = encodeCheckpoint(model);
+    const headerLength = new DataView(original.buffer).getUint32(8, true);
+    const baseHeader = JSON.parse(new TextDecoder().decode(original.subarray(12, 12 + headerLength)));
+    const baseData = original.subarray((12 + headerLength + 3) & ~3, original.length - 4);
+    const encode = (header: unknown, data: Uint8Array) => {
+      const text = new TextEncoder().encode(JSON.stringify(header));
+      const start = (12 + text.length + 3) & ~3;
+      const bytes = new Uint8Array(start + data.length + 4);
+      bytes.set(original.subarray(0, 8));
+      new DataView(bytes.buffer).setUint32(8, text.length, true);
+      bytes.set(text, 12);
+      bytes.set(data, start);
+      new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+      return bytes;
+    };
+    type Header = typeof baseHeader;
+    type Tensor = { name: string; shape: number[]; offset: number; length: number };
+    const rng = new Rng(8);
+    const anyTensor = (h: Header): Tensor => h.tensors[pick(rng, h.tensors.length)];
+    /** Each lie edits a copy of the header (and maybe the data) and must be refused; `finite` ones only without allowNonFinite. */
+    const lies: Record<string, (h: Header, data: Uint8Array) => Uint8Array | void> = {
+      "a tensor's shape transposed or changed": (h) => {
+        const t = anyTensor(h);
+        t.shape = t.shape.length > 1 && t.shape[0] !== t.shape[t.shape.length - 1] ? [...t.shape].reverse() : [...t.shape, 1].map((d, i) => (i === 0 ? d + 1 : d));
+        if (t.shape.length === 1) t.shape = [t.length, 1, 2];
+      },
+      "a tensor's offset moved": (h) => void (anyTensor(h).offset += [1, -1, 4][pick(rng, 3)]),
+      "a tensor's length changed with its shape": (h) => {
+        const t = anyTensor(h);
+        t.shape = [t.length + 1];
+        t.length += 1;
+      },
+      "a tensor listed twice": (h) => void h.tensors.push({ ...anyTensor(h) }),
+      "a tensor dropped from the manifest": (h) => void h.tensors.splice(pick(rng, h.tensors.length), 1),
+      "an extra tensor at the end": (h, data) => {
+        const end = h.tensors.reduce((n: number, t: Tensor) => n + t.length, 0);
+        h.tensors.push({ name: ["dense_1/extra", "conv2d_1/kernel/slot2", "ghost/kernel"][pick(rng, 3)], shape: [2], offset: end, length: 2 });
+        const grown = new Uint8Array(data.length + 8);
+        grown.set(data);
+        return grown;
+      },
+      "two tensors renamed into each other": (h) => {
+        const [a, b] = [anyTensor(h), anyTensor(h)];
+        if (a.name === b.name || a.shape.join() === b.shape.join()) a.shape = [...a.shape, 1];
+        [a.name, b.name] = [b.name, a.name];
+      },
+      "more epochs than optimizer steps": (h) => void (h.training.epoch = h.training.iterations + 1 + pick(rng, 5)),
+      "a step count that is not a count": (h) => void (h.training.iterations = [-1, 0.5, 1e300, "1", null][pick(rng, 5)]),
+      "no optimizer steps but optimizer state": (h) => {
+        h.training.iterations = 0;
+        h.training.epoch = 0;
+      },
+      "the optimizer named differently from its state": (h) => void (h.training.optimizer = { type: ["sgd", "rmsprop"][pick(rng, 2)], learningRate: 0.01 }),
+      "optimizer state without a training state": (h) => void delete h.training,
+      "a layer state of the wrong length": (h) => {
+        const key = Object.keys(h.layerStates)[pick(rng, Object.keys(h.layerStates).length)];
+        h.layerStates[key] = [...h.layerStates[key], 0];
+      },
+      "a layer state missing": (h) => void delete h.layerStates[Object.keys(h.layerStates)[pick(rng, Object.keys(h.layerStates).length)]],
+      // An own property even for "__proto__" (plain assignment would set the prototype, and JSON.stringify drop it).
+      "a layer state for a layer that is not there": (h) => void Object.defineProperty(h.layerStates, ["ghost", "__proto__", "constructor"][pick(rng, 3)], { value: [1], enumerable: true }),
+      "a negative moving variance": (h) => {
+        const key = Object.keys(h.layerStates).find((k) => h.layerStates[k].length > 1)!;
+        h.layerStates[key][h.layerStates[key].length - 1] = -1;
+      },
+      "a random state that is not a u32": (h) => {
+        const key = Object.keys(h.layerStates).find((k) => h.layerStates[k].length === 1)!;
+        h.layerStates[key] = [[-1, 0.5, 2 ** 32, "7"][pick(rng, 4)]];
+      },
+      "two layers with one name": (h) => void (h.model.layers[4].name = h.model.layers[0].name),
+      "the data truncated by 1-3 bytes": (_, data) => data.subarray(0, data.length - 1 - pick(rng, 3)),
+      "the data truncated by whole floats": (_, data) => data.subarray(0, data.length - 4 * (1 + pick(rng, 8))),
+      "the manifest cut to match truncated data": (h, data) => {
+        const last = h.tensors[h.tensors.length - 1];
+        last.length -= 1;
+        return data.subarray(0, data.length - 4);
+      },
+    };
+    const nonFinite = (h: Header, data: Uint8Array) => {
+      const floats = new Float32Array(data.slice().buffer);
+      const t = anyTensor(h);
+      floats[t.offset + pick(rng, t.length)] = [NaN, Infinity, -Infinity][pick(rng, 3)];
+      return new Uint8Array(floats.buffer);
+    };
+    const failures: string[] = [];
+    const names = Object.keys(lies);
+    for (let i = 0; i < CASES; i++) {
+      const name = i % 5 === 4 ? "a weight or optimizer value set to NaN or ±Inf" : names[pick(rng, names.length)];
+      const header = structuredClone(baseHeader);
+      const data = (name.startsWith("a weight") ? nonFinite(header, baseData) : lies[name](header, baseData)) ?? baseData;
+      const bytes = encode(header, data);
+      const label = `lying checkpoint case ${i} (${name})`;
+      let accepted = false;
+      await expectCleanOutcome(() => (decodeCheckpoint(bytes, "lying.wgd"), (accepted = true)), label, failures);
+      if (accepted) failures.push(`${label}: accepted`);
+      if (name.startsWith("a weight")) await expectCleanOutcome(() => decodeCheckpoint(bytes, "lying.wgd", { allowNonFinite: true }), `${label} with allowNonFinite`, failures);
+    }
+    // And the untouched file still loads, exactly.
+    const reloaded = decodeCheckpoint(encode(baseHeader, baseData), "honest.wgd").model;
+    expect(reloaded.getWeights().map((w) => Array.from(w.data))).toEqual(model.getWeights().map((w) => Array.from(w.data)));
     expect(failures).toEqual([]);
   }, 120_000);
 });
