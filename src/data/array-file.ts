@@ -7,6 +7,7 @@
 import { InputError } from "../errors";
 import { parseIdx } from "./idx";
 import { describeValue } from "../io/display";
+import { checkFinite } from "./finite-values";
 import { checkJsonTextDepth } from "../io/json-depth";
 
 export interface NumericArray {
@@ -43,10 +44,17 @@ export function byteImageArray(dims: number[], pixels: Uint8Array): NumericArray
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-export async function readArrayFile(bytes: Uint8Array, source: string): Promise<NumericArray> {
-  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return parseNpy(bytes, source);
+export interface ArrayFileOptions {
+  /** Accept NaN, ±Inf and values beyond float32's range (default: refuse them; bytes are always finite). */
+  allowNonFinite?: boolean;
+}
+
+const NON_FINITE_HINT = "use --allow-nonfinite (the allowNonFinite option) to feed it anyway";
+
+export async function readArrayFile(bytes: Uint8Array, source: string, options: ArrayFileOptions = {}): Promise<NumericArray> {
+  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return parseNpy(bytes, source, options);
   const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-  if (first === 0x5b /* [ */) return parseJsonArray(new TextDecoder().decode(bytes), source);
+  if (first === 0x5b /* [ */) return parseJsonArray(new TextDecoder().decode(bytes), source, options);
   const idx = await parseIdx(bytes, source);
   return byteImageArray(idx.dims, idx.data);
 }
@@ -60,7 +68,7 @@ const NPY_TYPES: Record<string, { size: number; read: (v: DataView, at: number) 
   "|i1": { size: 1, read: (v, at) => v.getInt8(at) },
 };
 
-export function parseNpy(bytes: Uint8Array, source: string): NumericArray {
+export function parseNpy(bytes: Uint8Array, source: string, options: ArrayFileOptions = {}): NumericArray {
   if (bytes.length < 10) throw new InputError(`${source}: truncated .npy header`);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -87,11 +95,12 @@ export function parseNpy(bytes: Uint8Array, source: string): NumericArray {
   }
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = type.read(view, dataStart + i * type.size) * (type.scale ?? 1);
+  checkFinite(data, `${source}: the array`, { allow: options.allowNonFinite, why: descr === "<f8" ? "float64 values beyond float32's range (±3.4e38) become Inf" : undefined, hint: NON_FINITE_HINT });
   return floatArray(dims, data);
 }
 
 /** Nested JSON arrays of numbers, rectangular: [[…], […]] → dims [2, …]. */
-export function parseJsonArray(text: string, source: string): NumericArray {
+export function parseJsonArray(text: string, source: string, options: ArrayFileOptions = {}): NumericArray {
   checkJsonTextDepth(text, source);
   let value: unknown;
   try {
@@ -120,5 +129,7 @@ export function parseJsonArray(text: string, source: string): NumericArray {
     node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
   };
   walk(value, 0, "value");
+  // JSON has no NaN, but 1e39 is a finite number that float32 holds as Inf.
+  checkFinite(data, `${source}: the array`, { allow: options.allowNonFinite, why: "beyond float32's range (±3.4e38)", hint: NON_FINITE_HINT });
   return floatArray(dims, data);
 }

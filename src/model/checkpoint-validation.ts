@@ -8,6 +8,7 @@
 import { InputError } from "../errors";
 import { describeValue, displayText } from "../io/display";
 import { checkJsonValueDepth } from "../io/json-depth";
+import { checkFinite } from "../data/finite-values";
 import type { CheckpointHeader } from "./checkpoint";
 import type { Sequential } from "./sequential";
 
@@ -81,7 +82,7 @@ export function checkCheckpointContents(model: Sequential, header: CheckpointHea
     if (t.shape.join(",") !== shape.join(",")) throw new InputError(`${source}: tensor ${displayText(name)} is shaped [${t.shape.join(", ")}] in the manifest but the model's is [${shape.join(", ")}]`);
     return floats.subarray(t.offset, t.offset + t.length);
   };
-  for (const p of model.params) checkFinite(tensorOf(p.name, p.shape, "a weight"), `tensor ${displayText(p.name)}`, source, trust);
+  for (const p of model.params) checkValuesFinite(tensorOf(p.name, p.shape, "a weight"), `tensor ${displayText(p.name)}`, source, trust);
   const optimizer = model.optimizer;
   if (optimizer) {
     const type = String(optimizer.getConfig().type).toLowerCase();
@@ -90,7 +91,7 @@ export function checkCheckpointContents(model: Sequential, header: CheckpointHea
       slots.forEach((_, i) => {
         const name = `${param.name}/slot${i}`;
         const values = tensorOf(name, param.shape, `${type} state`);
-        checkFinite(values, `tensor ${displayText(name)}`, source, trust);
+        checkValuesFinite(values, `tensor ${displayText(name)}`, source, trust);
         if (optimizer.iterations === 0 && values.some((v) => v !== 0)) {
           throw new InputError(`${source}: tensor ${displayText(name)} holds optimizer state, but the training state says no step was taken`);
         }
@@ -115,7 +116,7 @@ export function checkCheckpointContents(model: Sequential, header: CheckpointHea
     if (state.length !== want || !state.every((v) => typeof v === "number")) {
       throw new InputError(`${source}: layer '${displayText(layer.name)}' (${layer.type}) has ${describeValue(state, 60)} as its state, not ${want} numbers`);
     }
-    checkFinite(state, `the state of layer '${displayText(layer.name)}'`, source, trust);
+    checkValuesFinite(state, `the state of layer '${displayText(layer.name)}'`, source, trust);
     if (layer.type === "BatchNormalization" && state.slice(want / 2).some((v) => v < 0)) {
       throw new InputError(`${source}: layer '${displayText(layer.name)}' has a negative moving variance`);
     }
@@ -126,18 +127,6 @@ export function checkCheckpointContents(model: Sequential, header: CheckpointHea
 }
 
 /** Refuses NaN and ±Inf (first one named, with a count) unless they are trusted. */
-export function checkFinite(values: ArrayLike<number>, what: string, source: string, trust: CheckpointTrust, hint = "use --allow-nonfinite (the allowNonFinite option) to load it anyway"): void {
-  if (trust.allowNonFinite) return;
-  let first = -1;
-  let count = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v - v !== 0) {
-      if (first < 0) first = i;
-      count++;
-    }
-  }
-  if (first >= 0) {
-    throw new InputError(`${source}: ${what} holds ${values[first]} at index ${first}${count > 1 ? ` (${count.toLocaleString("en-US")} non-finite values in all)` : ""}: saved from a run that diverged? ${hint}`);
-  }
+function checkValuesFinite(values: ArrayLike<number>, what: string, source: string, trust: CheckpointTrust): void {
+  checkFinite(values, `${source}: ${what}`, { allow: trust.allowNonFinite, why: "saved from a run that diverged?", hint: "use --allow-nonfinite (the allowNonFinite option) to load it anyway" });
 }

@@ -229,3 +229,53 @@ describe("checkpoints: a matching checksum is not enough", () => {
     expect(JSON.parse(allowed.stdout).samples).toBe(2000);
   });
 });
+
+describe("inputs must be finite and labels in range", () => {
+  /** A version 1.0 .npy of one 28×28×1 image. */
+  function npy(name: string, descr: "<f4" | "<f8", set: (values: number[]) => void): string {
+    const values = Array.from({ length: 784 }, (_, i) => (i % 7) / 7);
+    set(values);
+    const data = new Uint8Array((descr === "<f8" ? Float64Array.from(values) : Float32Array.from(values)).buffer);
+    const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (1, 28, 28, 1), }`;
+    const padded = header + " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+    const bytes = new Uint8Array(10 + padded.length + data.length);
+    bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    new DataView(bytes.buffer).setUint16(8, padded.length, true);
+    bytes.set(new TextEncoder().encode(padded), 10);
+    bytes.set(data, 10 + padded.length);
+    writeFileSync(join(dir, name), bytes);
+    return name;
+  }
+
+  test(".npy with NaN or Inf, float64 beyond float32's range, JSON beyond it: refused; --allow-nonfinite feeds them", () => {
+    const cases: [string, RegExp][] = [
+      [npy("nan.npy", "<f4", (v) => (v[3] = NaN)), /the array holds NaN at index 3; use --allow-nonfinite/],
+      [npy("inf.npy", "<f4", (v) => ((v[0] = Infinity), (v[9] = -Infinity))), /holds Infinity at index 0 \(2 non-finite values in all\)/],
+      [npy("huge.npy", "<f8", (v) => (v[100] = 1e300)), /holds Infinity at index 100: float64 values beyond float32's range/],
+    ];
+    writeFileSync(join(dir, "huge.json"), JSON.stringify([Array.from({ length: 784 }, (_, i) => (i === 5 ? 1e39 : 0))]));
+    cases.push(["huge.json", /holds Infinity at index 5: beyond float32's range/]);
+    for (const [file, why] of cases) {
+      expectInputError(runCli(["infer", onnx, "--input", file, "--ep", "wasm"]), why);
+      expectInputError(runCli(["explain", checkpoint, "--input", file, "-o", "saliency.png"]), why);
+    }
+    const allowed = runCli(["infer", onnx, "--input", "nan.npy", "--ep", "wasm", "--allow-nonfinite", "--json"]);
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout).predictions).toHaveLength(1);
+  });
+
+  test("CSV cells beyond float32's range (the CSV reader already refused them)", () => {
+    writeFileSync(join(dir, "huge.csv"), `x,y\n1,2\n3,4\n1e39,5\n2,3\n4,4\n`);
+    expectInputError(runCli(["train", "--model", "linear", "--data", "huge.csv", "--target", "y", "--epochs", "1"]), /huge\.csv: row 4, column "x" \(1\): "1e39" is too large for a 32-bit float/);
+  });
+
+  test("infer --labels outside the model's classes is refused, not counted as a miss", () => {
+    writeFileSync(join(dir, "two.json"), JSON.stringify([new Array(784).fill(0.5), new Array(784).fill(0.25)]));
+    const labels = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 3, 10]);
+    writeFileSync(join(dir, "labels-10"), labels);
+    expectInputError(runCli(["infer", onnx, "--input", "two.json", "--labels", "labels-10", "--ep", "wasm"]), /label 1 is 10, but .* has only 10 classes \(0 to 9\)/);
+    labels[9] = 9;
+    writeFileSync(join(dir, "labels-9"), labels);
+    expect(runCli(["infer", onnx, "--input", "two.json", "--labels", "labels-9", "--ep", "wasm", "--json"]).code).toBe(0);
+  });
+});

@@ -15,6 +15,8 @@
 //   checkpoints whose header lies (checksum recomputed): tensor shapes, offsets and lengths, duplicated,
 //     missing and extra tensors, training state, optimizer type, layer states,
 //     duplicated layer names, truncated data; NaN/±Inf in the weights         N (each lie must be refused)
+//   non-finite inputs: .npy float32/float64 with NaN, ±Inf or values past float32's range, JSON lists
+//     with such values (each must be refused, and accepted with allowNonFinite)   N/4
 //   special paths (readUserFile, then the parser): folders, a fifo with no
 //     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
@@ -496,4 +498,29 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
     expect(reloaded.getWeights().map((w) => Array.from(w.data))).toEqual(model.getWeights().map((w) => Array.from(w.data)));
     expect(failures).toEqual([]);
   }, 120_000);
+
+  test("arrays for infer holding NaN, ±Inf or values beyond float32's range are refused unless allowed", async () => {
+    const rng = new Rng(9);
+    const failures: string[] = [];
+    const hostile = [Number.NaN, Infinity, -Infinity, 1e39, -3.5e38, 1e300];
+    for (let i = 0; i < Math.max(1, CASES >> 2); i++) {
+      const count = 1 + pick(rng, 40);
+      const values = Array.from({ length: count }, (_, k) => Math.sin(k));
+      const bad = hostile[pick(rng, hostile.length)];
+      values[pick(rng, count)] = bad;
+      // JSON can only carry finite numbers (1e39 is one, and Inf as float32); .npy carries anything.
+      const format = ["npy <f4", "npy <f8", "JSON"][Number.isFinite(bad) ? pick(rng, 3) : pick(rng, 2)];
+      const bytes = format === "JSON"
+        ? new TextEncoder().encode(JSON.stringify([values]))
+        : encodeNpy(`{'descr': '${format.slice(4)}', 'fortran_order': False, 'shape': (1, ${count}), }`,
+            new Uint8Array((format === "npy <f8" ? Float64Array.from(values) : Float32Array.from(values)).buffer));
+      const label = `non-finite case ${i} (${bad} in ${format} of ${count})`;
+      let accepted = false;
+      await expectCleanOutcome(async () => (await readArrayFile(bytes, "nonfinite.array"), (accepted = true)), label, failures);
+      if (accepted) failures.push(`${label}: accepted`);
+      const allowed = await readArrayFile(bytes, "nonfinite.array", { allowNonFinite: true }).catch((e: Error) => e);
+      if (allowed instanceof Error) failures.push(`${label} with allowNonFinite: ${allowed.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
 });

@@ -3,6 +3,8 @@
 // filters as an image, as PNG or SVG.
 
 import type { CAC } from "cac";
+import { displayText } from "../../io/display";
+import { nonFiniteAllowed } from "../input-policy";
 import { readArrayFile } from "../../data/array-file";
 import { InputError } from "../../errors";
 import { writeFileAtomic } from "../../io/atomic-file";
@@ -39,7 +41,7 @@ export function registerExplain(cli: CAC): void {
       const index = numberFlag(flags.index, "index", { min: 0, max: 1e9, integer: true });
       const classIndex = optionalNumberFlag(flags.class, "class", { min: 0, max: 1e6, integer: true });
       const model = loadCheckpoint(checkpoint);
-      const array = await readArrayFile(readInputFile(inputPath, "--input"), inputPath);
+      const array = await readArrayFile(readInputFile(inputPath, "--input"), displayText(inputPath), { allowNonFinite: nonFiniteAllowed() });
       const shape = model.inputShape!;
       const sampleSize = shape.reduce((a, b) => a * b, 1);
       const count = Math.floor(array.length / sampleSize);

@@ -3,6 +3,8 @@
 // per-sample shape when the sizes agree (MNIST's [N, 28, 28] feeds a PyTorch model's [N, 1, 28, 28]).
 
 import type { CAC } from "cac";
+import { displayText } from "../../io/display";
+import { nonFiniteAllowed } from "../input-policy";
 import { readArrayFile, type NumericArray } from "../../data/array-file";
 import { parseIdx } from "../../data/idx";
 import { InputError, didYouMean } from "../../errors";
@@ -39,7 +41,9 @@ export function registerInfer(cli: CAC): void {
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
       const modelBytes = readInputFile(modelPath, "model");
-      const array = await readArrayFile(readInputFile(inputPath, "--input"), inputPath);
+      const array = await readArrayFile(readInputFile(inputPath, "--input"), displayText(inputPath), { allowNonFinite: nonFiniteAllowed() });
+      // Labels are read before the model runs: a bad file should not cost a whole inference pass.
+      const labels = flags.labels ? await parseIdx(readInputFile(flags.labels, "--labels"), displayText(flags.labels)) : undefined;
 
       const started = performance.now();
       const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: modelPath });
@@ -49,7 +53,6 @@ export function registerInfer(cli: CAC): void {
       const providerLine = session.provider === "webgpu"
         ? `execution provider: webgpu${session.adapter ? ` on ${session.adapter}` : ""}`
         : `execution provider: wasm (${threads} thread${threads > 1 ? "s" : ""})${session.fallbackReason ? `; WebGPU not used: ${session.fallbackReason}` : ""}`;
-      process.stderr.write(`${providerLine}\n`);
       const sampleSize = sampleDims.reduce((a, b) => a * b, 1);
       let outputDims: number[] = [];
       const chunks: Float32Array[] = [];
@@ -68,12 +71,18 @@ export function registerInfer(cli: CAC): void {
       const ranked = classifier ? rows.map((r) => rank(r, top)) : [];
 
       let accuracy: number | undefined;
-      if (flags.labels) {
-        const labels = await parseIdx(readInputFile(flags.labels, "--labels"), flags.labels);
-        if (labels.dims.length !== 1 || labels.dims[0] !== count) throw new InputError(`${flags.labels} holds ${labels.dims[0]} labels for ${count} samples`);
+      if (labels && flags.labels) {
+        if (labels.dims.length !== 1 || labels.dims[0] !== count) throw new InputError(`${displayText(flags.labels)} holds ${labels.dims[0]} labels for ${count} samples`);
         if (!classifier) throw new InputError(`--labels needs a classifier, but the model's output is shaped [${outputDims.join(", ")}]`);
+        // A label the model cannot output would silently count as a miss: say so instead.
+        const outOfRange = labels.data.findIndex((l) => l >= perSample);
+        if (outOfRange >= 0) {
+          throw new InputError(`${displayText(flags.labels)}: label ${outOfRange} is ${labels.data[outOfRange]}, but ${displayText(modelPath)} has only ${perSample} classes (0 to ${perSample - 1})`);
+        }
         accuracy = ranked.filter((r, i) => r[0].class === labels.data[i]).length / count;
       }
+      // Said once everything has been checked, so that a failure stays one line on stderr.
+      process.stderr.write(`${providerLine}\n`);
       const summary = {
         model: modelPath, provider: session.provider, adapter: session.adapter ?? null, fallback: session.fallbackReason ?? null, threads,
         input: { name: input?.name, shape: [count, ...sampleDims] }, output: { dims: [count, ...outputDims.slice(1)] },
