@@ -5,6 +5,7 @@
 
 import { InputError, didYouMean } from "../errors";
 import { describeValue, displayText } from "../io/display";
+import { ownValue } from "../io/own-keys";
 
 export const METRICS = ["accuracy", "mae", "mse", "precision", "recall", "f1"] as const;
 export type MetricName = (typeof METRICS)[number];
@@ -18,10 +19,19 @@ export function parseMetrics(raw: unknown): MetricName[] {
     if (typeof m !== "string") throw new InputError(`metrics must be names such as "accuracy", not ${describeValue(m)}`);
     const name = m.toLowerCase();
     // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
-    const found = (Object.hasOwn(ALIASES, name) ? ALIASES[name] : undefined) ?? METRICS.find((x) => x === name);
+    const found = ownValue(ALIASES, name) ?? METRICS.find((x) => x === name);
     if (!found) throw new InputError(`unknown metric '${displayText(m)}'${didYouMean(m, METRICS)}`);
     return found;
   });
+}
+
+/** What fit() reports per epoch and a callback may watch: loss, the metrics, and val_ of each. */
+export const LOG_NAMES: readonly string[] = ["loss", ...METRICS].flatMap((name) => [name, `val_${name}`]);
+
+/** Checks a name a callback is to watch (a schedule's monitor, say) against LOG_NAMES. */
+export function parseMonitor(name: string, where: string): string {
+  if (!LOG_NAMES.includes(name)) throw new InputError(`${where}: unknown metric '${displayText(name)}' to watch${didYouMean(name, LOG_NAMES)}`);
+  return name;
 }
 
 /** Counts of (true class, predicted class) pairs: matrix[truth * classes + predicted]. */

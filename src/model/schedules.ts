@@ -2,8 +2,10 @@
 // sets the optimizer's rate from the epoch number and the optimizer's configured rate, so a run resumed
 // from a checkpoint at epoch k gets the same rate as the uninterrupted run did.
 
+import { ownValue } from "../io/own-keys";
 import { InputError, didYouMean } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
+import { parseMonitor } from "./metrics";
 import { describeValue, displayText } from "../io/display";
 import type { Callback } from "./callbacks";
 import type { Sequential } from "./sequential";
@@ -96,7 +98,7 @@ export class ReduceLearningRateOnPlateau implements Callback {
   }
 
   onEpochEnd(epoch: number, logs: Record<string, number>): void {
-    const value = logs[this.monitor];
+    const value = ownValue(logs, this.monitor);
     if (value === undefined) {
       throw new InputError(`ReduceLearningRateOnPlateau watches '${this.monitor}', which training does not report (it reports ${Object.keys(logs).join(", ")})`);
     }
@@ -146,7 +148,7 @@ export function scheduleFromConfig(raw: unknown, where: string): Schedule {
   if (type === "plateau") {
     const c = new ConfigReader(config, where, ["monitor", "factor", "patience", "minDelta", "minLearningRate", "cooldown"]);
     return new ReduceLearningRateOnPlateau({
-      monitor: c.string("monitor", "val_loss"),
+      monitor: parseMonitor(c.string("monitor", "val_loss"), `${where} monitor`),
       factor: c.number("factor", { min: 1e-6, max: 0.999, default: 0.1 }),
       patience: c.int("patience", { min: 0, max: 1e6, default: 10 }),
       minDelta: c.number("minDelta", { min: 0, max: 1e6, default: 1e-4 }),

@@ -279,3 +279,20 @@ describe("inputs must be finite and labels in range", () => {
     expect(runCli(["infer", onnx, "--input", "two.json", "--labels", "labels-9", "--ep", "wasm", "--json"]).code).toBe(0);
   });
 });
+
+describe("names read from files are looked up as own keys of the registries", () => {
+  const modelWith = (name: string, training: object, layer: object = {}) => {
+    writeFileSync(join(dir, name), JSON.stringify({ name: "p", inputShape: [28, 28, 1], layers: [{ type: "Flatten" }, { type: "Dense", units: 10, activation: "softmax", ...layer }], training: { epochs: 1, ...training } }));
+    return name;
+  };
+
+  test("a metric '__proto__', a loss 'constructor', a layer type 'toString', a monitor 'valueOf' are unknown names", () => {
+    expectInputError(runCli(["train", "--model", modelWith("metric.json", { metrics: ["__proto__"] }), "--no-progress"]), /unknown metric '__proto__'/);
+    // Before: "constructor" found Object, whose "loss" was undefined: the run went on until it diverged.
+    expectInputError(runCli(["train", "--model", modelWith("loss.json", { loss: "constructor" }), "--no-progress"]), /unknown loss 'constructor'/);
+    writeFileSync(join(dir, "layer.json"), JSON.stringify({ name: "p", inputShape: [4], layers: [{ type: "toString" }] }));
+    expectInputError(runCli(["train", "--model", "layer.json"]), /unknown layer type 'toString'/);
+    expectInputError(runCli(["train", "--model", modelWith("monitor.json", { schedule: { type: "plateau", monitor: "valueOf" } }), "--no-progress"]), /unknown metric 'valueOf' to watch/);
+    expectInputError(runCli(["train", "--model", "constructor"]), /unknown model 'constructor'/);
+  });
+});

@@ -17,6 +17,9 @@
 //     duplicated layer names, truncated data; NaN/±Inf in the weights         N (each lie must be refused)
 //   non-finite inputs: .npy float32/float64 with NaN, ±Inf or values past float32's range, JSON lists
 //     with such values (each must be refused, and accepted with allowNonFinite)   N/4
+//   names from Object.prototype ("__proto__", "constructor", "toString", …) in every slot of a model file
+//     that names a registered thing: layer type, activation, initializer, loss, metric, optimizer,
+//     schedule type and monitor (each must be refused)                        all of them
 //   special paths (readUserFile, then the parser): folders, a fifo with no
 //     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
@@ -520,6 +523,37 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
       if (accepted) failures.push(`${label}: accepted`);
       const allowed = await readArrayFile(bytes, "nonfinite.array", { allowNonFinite: true }).catch((e: Error) => e);
       if (allowed instanceof Error) failures.push(`${label} with allowNonFinite: ${allowed.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  test("names from Object.prototype are never found in a registry", async () => {
+    const names = [...Object.getOwnPropertyNames(Object.prototype), "prototype", "hasOwnProperty"];
+    const slots: Record<string, (name: string) => unknown> = {
+      "layer type": (n) => ({ inputShape: [4], layers: [{ type: n }] }),
+      activation: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2, activation: n }] }),
+      initializer: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2, kernelInitializer: n }] }),
+      loss: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { loss: n } }),
+      metric: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { metrics: [n] } }),
+      optimizer: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { optimizer: n } }),
+      "schedule type": (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { schedule: { type: n } } }),
+      "schedule monitor": (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { schedule: { type: "plateau", monitor: n } } }),
+    };
+    const failures: string[] = [];
+    for (const [slot, make] of Object.entries(slots)) {
+      for (const name of names) {
+        const label = `${slot} ${JSON.stringify(name)}`;
+        let accepted = false;
+        await expectCleanOutcome(() => {
+          const file = parseModelJson(JSON.stringify({ name: "proto", ...(make(name) as object) }), "proto.json");
+          const model = buildModel(file, "proto.json");
+          if (file.training?.optimizer !== undefined || file.training?.loss !== undefined || file.training?.metrics !== undefined) {
+            model.compile({ optimizer: file.training.optimizer ?? "adam", loss: file.training.loss ?? "meanSquaredError", metrics: file.training.metrics });
+          }
+          accepted = true;
+        }, label, failures);
+        if (accepted) failures.push(`${label}: accepted`);
+      }
     }
     expect(failures).toEqual([]);
   });

@@ -65,7 +65,7 @@ async function benchModels(flags: BenchFlags, inferBatches: number[], log: (line
   const trainBatches = batchList(flags.trainBatches, "train-batches");
   const samples = numberFlag(flags.samples, "samples", { min: 256, max: 1_000_000, integer: true });
   const names = String(flags.models).split(",").map((s) => s.trim()).filter(Boolean);
-  for (const name of names) if (!BUILTIN_MODELS[name]) throw new InputError(`--models: '${name}' is not a built-in model (${Object.keys(BUILTIN_MODELS).join(", ")})`);
+  for (const name of names) if (!Object.hasOwn(BUILTIN_MODELS, name)) throw new InputError(`--models: '${name}' is not a built-in model (${Object.keys(BUILTIN_MODELS).join(", ")})`);
   const data = await resolveData("embedded");
   const x = toFloatImages(data.train);
   const models: Record<string, ModelResult> = {};
