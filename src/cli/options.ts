@@ -15,9 +15,30 @@ export function optionalNumberFlag(value: unknown, flag: string, range: { min: n
   return value === undefined ? undefined : numberFlag(value, flag, range);
 }
 
+/** Short spellings of flags that take a path. */
+const SHORT: Record<string, string> = { output: "-o" };
+
+/**
+ * What the user typed after --flag, from the command line itself. The argument parser turns anything that
+ * looks numeric into a number — '' becomes 0 (so `--resume ''` read as "not given") and a file named 1e3
+ * becomes 1000 — which is wrong for a path.
+ */
+function typedValue(flag: string): string | undefined {
+  const argv = process.argv;
+  const names = [`--${flag}`, ...(Object.hasOwn(SHORT, flag) ? [SHORT[flag]] : [])];
+  for (let i = argv.length - 1; i >= 0; i--) {
+    for (const name of names) {
+      if (argv[i] === name && i + 1 < argv.length) return argv[i + 1];
+      if (argv[i].startsWith(`${name}=`)) return argv[i].slice(name.length + 1);
+    }
+  }
+  return undefined;
+}
+
 /** A required value (a path, mostly): missing or empty is a usage error, exit 2. */
 export function stringFlag(value: unknown, flag: string): string {
   if (value === undefined) throw new UsageError(`--${flag} is required`);
+  if (typeof value === "number") value = typedValue(flag) ?? String(value);
   if (typeof value !== "string" || value === "") throw new UsageError(`--${flag} needs a value, got ${value === "" ? "an empty one" : describeValue(value)}`);
   return value;
 }

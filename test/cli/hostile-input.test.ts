@@ -4,7 +4,7 @@
 // could hang (a fifo) carry a timeout, so a regression fails instead of stalling the suite.
 
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { crc32 } from "../../src/model/crc32";
 import { join } from "node:path";
 import { expectCleanError, isolatedBinary, runCli, type RunResult } from "../support/cli";
@@ -294,5 +294,36 @@ describe("names read from files are looked up as own keys of the registries", ()
     expectInputError(runCli(["train", "--model", "layer.json"]), /unknown layer type 'toString'/);
     expectInputError(runCli(["train", "--model", modelWith("monitor.json", { schedule: { type: "plateau", monitor: "valueOf" } }), "--no-progress"]), /unknown metric 'valueOf' to watch/);
     expectInputError(runCli(["train", "--model", "constructor"]), /unknown model 'constructor'/);
+  });
+});
+
+describe("an empty path given to a flag is a usage error (exit 2), never 'not given'", () => {
+  test("--resume '', --from '', --labels '', --save '', --model '', --data '', --input '', and an empty checkpoint argument", () => {
+    const runs: [string[], RegExp][] = [
+      [["train", "--resume", "", "--epochs", "1"], /--resume needs a value, got an empty one/],
+      [["train", "--from", "", "--epochs", "1"], /--from needs a value/],
+      [["train", "--save", "", "--epochs", "1"], /--save needs a value/],
+      [["train", "--plot", "", "--epochs", "1"], /--plot needs a value/],
+      [["train", "--model", "", "--epochs", "1"], /--model needs a value/],
+      [["train", "--data", "", "--epochs", "1"], /--data needs a value/],
+      [["infer", onnx, "--input", "two.json", "--labels", ""], /--labels needs a value/],
+      [["predict", checkpoint, "--input", ""], /--input needs a value/],
+      [["eval", ""], /checkpoint needs a file name/],
+      [["export", "", "-o", "x.onnx"], /checkpoint needs a file name/],
+      [["explain", checkpoint, "--input", "two.json", "-o", "s.png", "--filters", ""], /--filters needs a value/],
+    ];
+    for (const [args, why] of runs) {
+      const r = runCli(args);
+      expect(expectCleanError(r)).toMatch(why);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+    }
+  });
+
+  test("a path that looks like a number stays the name typed (the parser made '007' into 7 and '1e3' into 1000)", () => {
+    const r = runCli(["train", "--model", "tiny.json", "--epochs", "1", "--no-progress", "--save", "007"]);
+    expect(r.stderr).toContain("saved 007");
+    expect(runCli(["eval", "007", "--json"]).code).toBe(0);
+    expect(existsSync(join(dir, "007"))).toBe(true);
+    expect(existsSync(join(dir, "7"))).toBe(false);
   });
 });

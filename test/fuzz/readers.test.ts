@@ -548,7 +548,7 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
           const file = parseModelJson(JSON.stringify({ name: "proto", ...(make(name) as object) }), "proto.json");
           const model = buildModel(file, "proto.json");
           if (file.training?.optimizer !== undefined || file.training?.loss !== undefined || file.training?.metrics !== undefined) {
-            model.compile({ optimizer: file.training.optimizer ?? "adam", loss: file.training.loss ?? "meanSquaredError", metrics: file.training.metrics });
+            model.compile({ optimizer: (file.training.optimizer ?? "adam") as string, loss: file.training.loss ?? "meanSquaredError", metrics: file.training.metrics });
           }
           accepted = true;
         }, label, failures);

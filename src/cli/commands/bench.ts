@@ -15,7 +15,7 @@ import { InputError } from "../../errors";
 import { writeFileAtomic } from "../../io/atomic-file";
 import { OnnxSession } from "../../onnx/runtime";
 import { barChartSvg, type BarGroup } from "../../viz/bar-chart";
-import { numberFlag } from "../options";
+import { numberFlag, optionalPathFlag } from "../options";
 import { BUILTIN_MODELS } from "../embedded-assets";
 import { readInputFile, resolveData, resolveModelFile } from "../sources";
 
@@ -46,11 +46,13 @@ export function registerBench(cli: CAC): void {
     .action(async (flags: BenchFlags) => {
       const log = (line: string) => writeSync(2, line + "\n");
       const inferBatches = batchList(flags.inferBatches, "infer-batches");
-      const result = flags.onnx ? await benchOnnx(flags.onnx, inferBatches, log) : await benchModels(flags, inferBatches, log);
-      if (flags.out) {
-        writeFileAtomic(`${flags.out}.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
-        writeFileAtomic(`${flags.out}.svg`, new TextEncoder().encode(chart(result)));
-        log(`wrote ${flags.out}.json and ${flags.out}.svg`);
+      const onnx = optionalPathFlag(flags.onnx, "onnx");
+      const out = optionalPathFlag(flags.out, "out");
+      const result = onnx ? await benchOnnx(onnx, inferBatches, log) : await benchModels(flags, inferBatches, log);
+      if (out) {
+        writeFileAtomic(`${out}.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+        writeFileAtomic(`${out}.svg`, new TextEncoder().encode(chart(result)));
+        log(`wrote ${out}.json and ${out}.svg`);
       }
       if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
     });

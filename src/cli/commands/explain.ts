@@ -12,7 +12,7 @@ import { Conv2D } from "../../layers/conv2d";
 import type { Sequential } from "../../model/sequential";
 import { heatRgb, divergingRgb, rgbToSvg, tileImages } from "../../viz/image-grid";
 import { encodePng } from "../../viz/png";
-import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
+import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "../options";
 import { loadCheckpoint, readInputFile } from "../sources";
 
 interface ExplainFlags {
@@ -38,6 +38,7 @@ export function registerExplain(cli: CAC): void {
       const inputPath = stringFlag(flags.input, "input");
       const output = stringFlag(flags.output, "output");
       const format = imageFormat(output, "output");
+      const filtersFlag = optionalPathFlag(flags.filters, "filters");
       const index = numberFlag(flags.index, "index", { min: 0, max: 1e9, integer: true });
       const classIndex = optionalNumberFlag(flags.class, "class", { min: 0, max: 1e6, integer: true });
       const model = loadCheckpoint(checkpoint);
@@ -58,7 +59,7 @@ export function registerExplain(cli: CAC): void {
       const panel = tileImages([grayRgb(gray), heatRgb(saliency)], h, w, { columns: 2, scale, gap: 4 });
       await writeImage(output, format, panel);
 
-      const filtersPath = flags.filters ?? output.replace(/(\.(png|svg))?$/i, `-filters.${format}`);
+      const filtersPath = filtersFlag ?? output.replace(/(\.(png|svg))?$/i, `-filters.${format}`);
       const filters = filterImage(model, scale);
       if (filters) await writeImage(filtersPath, imageFormat(filtersPath, "filters"), filters);
       const explained = classIndex ?? predicted;

@@ -9,7 +9,7 @@ import { readArrayFile, type NumericArray } from "../../data/array-file";
 import { parseIdx } from "../../data/idx";
 import { InputError, didYouMean } from "../../errors";
 import { OnnxSession, PROVIDER_CHOICES, type ProviderChoice } from "../../onnx/runtime";
-import { numberFlag, stringFlag } from "../options";
+import { numberFlag, optionalPathFlag, stringFlag } from "../options";
 import { readInputFile } from "../sources";
 import { threadCount } from "../../engine/backend";
 
@@ -35,6 +35,7 @@ export function registerInfer(cli: CAC): void {
     .example("wasmgrad infer model.onnx --input batch.npy --ep wasm --json")
     .action(async (modelPath: string, flags: InferFlags) => {
       const inputPath = stringFlag(flags.input, "input");
+      const labelsPath = optionalPathFlag(flags.labels, "labels");
       const ep = String(flags.ep) as ProviderChoice;
       if (!PROVIDER_CHOICES.includes(ep)) throw new InputError(`--ep: unknown execution provider '${flags.ep}'${didYouMean(String(flags.ep), PROVIDER_CHOICES)}`);
       const threads = threadCount();
@@ -43,7 +44,7 @@ export function registerInfer(cli: CAC): void {
       const modelBytes = readInputFile(modelPath, "model");
       const array = await readArrayFile(readInputFile(inputPath, "--input"), displayText(inputPath), { allowNonFinite: nonFiniteAllowed() });
       // Labels are read before the model runs: a bad file should not cost a whole inference pass.
-      const labels = flags.labels ? await parseIdx(readInputFile(flags.labels, "--labels"), displayText(flags.labels)) : undefined;
+      const labels = labelsPath ? await parseIdx(readInputFile(labelsPath, "--labels"), displayText(labelsPath)) : undefined;
 
       const started = performance.now();
       const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: modelPath });
@@ -71,13 +72,13 @@ export function registerInfer(cli: CAC): void {
       const ranked = classifier ? rows.map((r) => rank(r, top)) : [];
 
       let accuracy: number | undefined;
-      if (labels && flags.labels) {
-        if (labels.dims.length !== 1 || labels.dims[0] !== count) throw new InputError(`${displayText(flags.labels)} holds ${labels.dims[0]} labels for ${count} samples`);
+      if (labels && labelsPath) {
+        if (labels.dims.length !== 1 || labels.dims[0] !== count) throw new InputError(`${displayText(labelsPath)} holds ${labels.dims[0]} labels for ${count} samples`);
         if (!classifier) throw new InputError(`--labels needs a classifier, but the model's output is shaped [${outputDims.join(", ")}]`);
         // A label the model cannot output would silently count as a miss: say so instead.
         const outOfRange = labels.data.findIndex((l) => l >= perSample);
         if (outOfRange >= 0) {
-          throw new InputError(`${displayText(flags.labels)}: label ${outOfRange} is ${labels.data[outOfRange]}, but ${displayText(modelPath)} has only ${perSample} classes (0 to ${perSample - 1})`);
+          throw new InputError(`${displayText(labelsPath)}: label ${outOfRange} is ${labels.data[outOfRange]}, but ${displayText(modelPath)} has only ${perSample} classes (0 to ${perSample - 1})`);
         }
         accuracy = ranked.filter((r, i) => r[0].class === labels.data[i]).length / count;
       }
