@@ -21,6 +21,7 @@ import type { Layer } from "../layers/layer";
 import { MaxPool2D } from "../layers/max-pool2d";
 import { slideWindow, type Padding } from "../layers/spatial";
 import { Sequential } from "../model/sequential";
+import { checkOnnxModel } from "./checker";
 import { attribute, decodeModel, type AttributeProto, type NodeProto, type TensorProto } from "./onnx-proto";
 
 export const IMPORTABLE_OPS = [
@@ -50,6 +51,7 @@ interface PendingWeights {
 export function importOnnx(bytes: Uint8Array, options: { source?: string; seed?: number; kernels?: Kernels; name?: string } = {}): Sequential {
   const source = options.source ?? "ONNX model";
   const model = decodeModel(bytes, source);
+  checkOnnxModel(model, source);
   const graph = model.graph;
   const constants = new Map<string, TensorProto>(graph.initializers.map((t) => [t.name, t]));
   const inputs = graph.inputs.filter((i) => !constants.has(i.name));

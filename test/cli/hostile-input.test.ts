@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { crc32 } from "../../src/model/crc32";
+import { encodeModel, TensorDataType, type ModelProto } from "../../src/onnx/onnx-proto";
 import { join } from "node:path";
 import { expectCleanError, isolatedBinary, runCli, type RunResult } from "../support/cli";
 
@@ -326,4 +327,62 @@ describe("an empty path given to a flag is a usage error (exit 2), never 'not gi
     expect(existsSync(join(dir, "007"))).toBe(true);
     expect(existsSync(join(dir, "7"))).toBe(false);
   });
+});
+
+describe("ONNX graphs checked as onnx.checker checks them, before train --from or infer uses them", () => {
+  /** A 4 → 3 Gemm classifier as PyTorch would export it, edited by `lie`. */
+  function gemmModel(name: string, lie: (m: ModelProto) => void = () => {}): string {
+    const tensor = (n: string, dims: number[]) => ({ name: n, dataType: TensorDataType.FLOAT, dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) / 4) });
+    const model: ModelProto = {
+      irVersion: 8, opsetImports: [{ domain: "", version: 17 }], producerName: "pytorch", producerVersion: "2.5",
+      graph: {
+        name: "g",
+        nodes: [{ name: "fc", opType: "Gemm", domain: "", inputs: ["x", "w", "b"], outputs: ["y"], attributes: [{ name: "transB", type: "INT", i: 1 }] }],
+        initializers: [tensor("w", [3, 4]), tensor("b", [3])],
+        inputs: [{ name: "x", elemType: TensorDataType.FLOAT, shape: ["N", 4] }],
+        outputs: [{ name: "y", elemType: TensorDataType.FLOAT, shape: ["N", 3] }],
+      },
+    };
+    lie(model);
+    writeFileSync(join(dir, name), encodeModel(model));
+    return name;
+  }
+
+  test("train --from refuses each kind of broken graph with one line", () => {
+    writeFileSync(join(dir, "four.csv"), "a,b,c,d,label\n" + Array.from({ length: 20 }, (_, i) => `${i % 3},${i % 5},${i % 7},${i % 2},${i % 3}`).join("\n") + "\n");
+    const honest = runCli(["train", "--from", gemmModel("honest.onnx"), "--data", "four.csv", "--target", "label", "--epochs", "1", "--no-progress"]);
+    expect(honest.code).toBe(0);
+    const lies: [string, (m: ModelProto) => void, RegExp][] = [
+      ["dup-init", (m) => m.graph.initializers.push({ ...m.graph.initializers[0] }), /two initializers are named 'w'/],
+      ["collide", (m) => (m.graph.nodes[0].outputs = ["b"]), /writes 'b', which is also the name of an initializer/],
+      ["no-opset", (m) => (m.opsetImports = []), /no opset import for the default ONNX domain/],
+      ["two-opsets", (m) => m.opsetImports.push({ domain: "ai.onnx", version: 13 }), /two opset imports for the default domain/],
+      ["wrong-domain", (m) => (m.opsetImports = [{ domain: "com.example", version: 17 }]), /no opset import for the default ONNX domain \(\"\" or \"ai.onnx\"\), only for 'com.example'/],
+      ["string-input", (m) => (m.graph.inputs[0].elemType = 8), /input 'x' is declared string; wasmgrad feeds float32 inputs/],
+      ["int64-input", (m) => (m.graph.inputs[0].elemType = 7), /input 'x' is declared int64/],
+      ["lying-dims", (m) => m.graph.inputs.push({ name: "w", elemType: 1, shape: [4, 3] }), /graph input 'w' is declared \[4, 3\] but its initializer is \[3, 4\]/],
+      ["zero-dim", (m) => (m.graph.inputs[0].shape = ["N", 0]), /declares dimension 1 as 0/],
+    ];
+    for (const [name, lie, why] of lies) {
+      const r = runCli(["train", "--from", gemmModel(`${name}.onnx`, lie), "--data", "four.csv", "--target", "label", "--epochs", "1"]);
+      expectInputError(r, why);
+    }
+  });
+
+  test("infer on a 100,000-node chain is refused at once (onnxruntime took ~15 s to load it); --max-nodes raises the limit", () => {
+    const n = 100_000;
+    const chain = gemmModel("chain.onnx", (m) => {
+      for (let i = 0; i < n; i++) m.graph.nodes.push({ name: "", opType: "Relu", domain: "", inputs: [i === 0 ? "y" : `r${i - 1}`], outputs: [`r${i}`], attributes: [] });
+      m.graph.outputs = [{ name: `r${n - 1}`, elemType: 1, shape: ["N", 3] }];
+    });
+    writeFileSync(join(dir, "x4.json"), "[[1, 2, 3, 4]]");
+    const r = runCli(["infer", chain, "--input", "x4.json", "--ep", "wasm"], { timeout: HANG_MS });
+    expectInputError(r, /the graph has 100,001 nodes, over the limit of 50,000; raise it with --max-nodes/);
+    const small = gemmModel("chain-small.onnx", (m) => {
+      for (let i = 0; i < 50; i++) m.graph.nodes.push({ name: "", opType: "Relu", domain: "", inputs: [i === 0 ? "y" : `r${i - 1}`], outputs: [`r${i}`], attributes: [] });
+      m.graph.outputs = [{ name: "r49", elemType: 1, shape: ["N", 3] }];
+    });
+    expectInputError(runCli(["infer", small, "--input", "x4.json", "--ep", "wasm", "--max-nodes", "20"]), /51 nodes, over the limit of 20/);
+    expect(runCli(["infer", small, "--input", "x4.json", "--ep", "wasm", "--max-nodes", "60"]).code).toBe(0);
+  }, 30_000);
 });

@@ -20,6 +20,9 @@
 //   names from Object.prototype ("__proto__", "constructor", "toString", …) in every slot of a model file
 //     that names a registered thing: layer type, activation, initializer, loss, metric, optimizer,
 //     schedule type and monitor (each must be refused)                        all of them
+//   ONNX graphs that onnx.checker refuses, well-formed protobuf: duplicated or colliding names, no or two
+//     default opset imports, wrong-domain opsets, string/int64/untyped inputs, zero or lying input dims,
+//     nodes out of order or reading undefined values (each must be refused)    N/4
 //   special paths (readUserFile, then the parser): folders, a fifo with no
 //     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
@@ -555,6 +558,64 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
         if (accepted) failures.push(`${label}: accepted`);
       }
     }
+    expect(failures).toEqual([]);
+  });
+
+  test("ONNX graphs that break onnx.checker's rules are refused by importOnnx", async () => {
+    const seeds = onnxSeeds();
+    const rng = new Rng(10);
+    type Model = ModelProto;
+    const lies: Record<string, (m: Model) => void> = {
+      "an initializer duplicated": (m) => void m.graph.initializers.push({ ...m.graph.initializers[pick(rng, m.graph.initializers.length)] }),
+      "an initializer renamed after another": (m) => {
+        const [a, b] = m.graph.initializers;
+        const old = a.name;
+        a.name = b.name;
+        for (const n of m.graph.nodes) n.inputs = n.inputs.map((x) => (x === old ? b.name : x));
+      },
+      "a node output named like an initializer": (m) => {
+        const node = m.graph.nodes[pick(rng, m.graph.nodes.length - 1)];
+        const name = m.graph.initializers[pick(rng, m.graph.initializers.length)].name;
+        const old = node.outputs[0];
+        node.outputs[0] = name;
+        for (const n of m.graph.nodes) if (n !== node) n.inputs = n.inputs.map((x) => (x === old ? name : x));
+      },
+      "two nodes writing one value": (m) => void (m.graph.nodes[1].outputs = [...m.graph.nodes[0].outputs]),
+      "no opset imports": (m) => void (m.opsetImports = []),
+      "only a wrong-domain opset import": (m) => void (m.opsetImports = [{ domain: ["com.example", "ai.onnx.ml", "onnx"][pick(rng, 3)], version: 13 }]),
+      "two default opset imports": (m) => void m.opsetImports.push({ domain: ["", "ai.onnx"][pick(rng, 2)], version: 11 }),
+      "an opset version from the future or zero": (m) => void (m.opsetImports[0].version = [0, 99, 1000][pick(rng, 3)]),
+      "a node of a domain not imported": (m) => void (m.graph.nodes[pick(rng, m.graph.nodes.length)].domain = "com.example"),
+      "the input declared string, int64, bool or untyped": (m) => void (m.graph.inputs[0].elemType = [8, 7, 9, 0][pick(rng, 4)]),
+      "an input dimension of 0": (m) => void (m.graph.inputs[0].shape![1 + pick(rng, m.graph.inputs[0].shape!.length - 1)] = 0),
+      "input dimensions multiplying past 2³¹": (m) => void (m.graph.inputs[0].shape = [m.graph.inputs[0].shape![0], 65536, 65536, ...m.graph.inputs[0].shape!.slice(3)]),
+      "an initializer listed as an input with other dims": (m) => {
+        const t = m.graph.initializers[pick(rng, m.graph.initializers.length)];
+        m.graph.inputs.push({ name: t.name, elemType: 1, shape: [...t.dims.map((d) => d + 1)] });
+      },
+      "an initializer listed as an input with another type": (m) => {
+        const t = m.graph.initializers[pick(rng, m.graph.initializers.length)];
+        m.graph.inputs.push({ name: t.name, elemType: t.dataType === 1 ? 7 : 1, shape: [...t.dims] });
+      },
+      "two graph inputs of one name": (m) => void m.graph.inputs.push({ ...m.graph.inputs[0] }),
+      "nodes out of order": (m) => void m.graph.nodes.reverse(),
+      "a node reading a value nobody defines": (m) => void (m.graph.nodes[m.graph.nodes.length - 1].inputs[0] = "nowhere"),
+      "a graph output nobody produces": (m) => void (m.graph.outputs[0].name = "nowhere"),
+    };
+    const names = Object.keys(lies);
+    const failures: string[] = [];
+    for (let i = 0; i < Math.max(names.length, CASES >> 2); i++) {
+      const seed = seeds[Math.floor(i / names.length) % seeds.length];
+      const name = names[i % names.length];
+      const model = structuredClone(seed.model);
+      lies[name](model);
+      const bytes = encodeModel(model);
+      const label = `onnx checker case ${i} (${seed.name}, ${name})`;
+      let accepted = false;
+      await expectCleanOutcome(() => (importOnnx(bytes, { source: "lying.onnx", seed: 1 }), (accepted = true)), label, failures);
+      if (accepted) failures.push(`${label}: accepted`);
+    }
+    for (const seed of seeds) importOnnx(seed.bytes, { source: seed.name, seed: 1 });
     expect(failures).toEqual([]);
   });
 });

@@ -8,6 +8,8 @@ import { nonFiniteAllowed } from "../input-policy";
 import { readArrayFile, type NumericArray } from "../../data/array-file";
 import { parseIdx } from "../../data/idx";
 import { InputError, didYouMean } from "../../errors";
+import { checkOnnxModel, checkOnnxNodeCount } from "../../onnx/checker";
+import { decodeModel, type ModelProto } from "../../onnx/onnx-proto";
 import { OnnxSession, PROVIDER_CHOICES, type ProviderChoice } from "../../onnx/runtime";
 import { numberFlag, optionalPathFlag, stringFlag } from "../options";
 import { readInputFile } from "../sources";
@@ -46,6 +48,7 @@ export function registerInfer(cli: CAC): void {
       // Labels are read before the model runs: a bad file should not cost a whole inference pass.
       const labels = labelsPath ? await parseIdx(readInputFile(labelsPath, "--labels"), displayText(labelsPath)) : undefined;
 
+      checkBeforeRunning(modelBytes, displayText(modelPath));
       const started = performance.now();
       const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: modelPath });
       const opened = performance.now();
@@ -106,6 +109,21 @@ export function registerInfer(cli: CAC): void {
     });
 }
 
+
+/**
+ * onnx.checker's structural checks before onnxruntime sees the file (src/onnx/checker.ts), where wasmgrad's
+ * decoder takes it; a graph it does not decode (control flow, say) still has its nodes counted.
+ */
+function checkBeforeRunning(bytes: Uint8Array, source: string): void {
+  checkOnnxNodeCount(bytes, source);
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes, source);
+  } catch {
+    return;
+  }
+  checkOnnxModel(model, source);
+}
 
 /** The data as [count, ...the model's per-sample dims] when the sizes agree; else one clear error. */
 function fitToModel(array: NumericArray, shape: readonly (number | string)[] | undefined, inputPath: string, modelPath: string): { count: number; sampleDims: number[] } {
