@@ -21,6 +21,7 @@ import { embeddedOnnxRuntime } from "./embedded-runtime";
 import { setNonFiniteAllowed } from "./input-policy";
 import { configureOnnxRuntime } from "../onnx/runtime";
 import { DEFAULT_MAX_NODES, setOnnxNodeLimit } from "../onnx/checker";
+import { displayText } from "../io/display";
 
 const EXIT_USAGE = 2;
 const EXIT_INPUT = 1;
@@ -47,8 +48,23 @@ cli.option("--max-input-size <size>", `Largest input file, or gzip data once inf
 cli.help();
 cli.version(packageJson.version);
 
+/** Longest error line: what quotes the user's input is cut there already; this is the last guard. */
+const MAX_MESSAGE = 2000;
+
+/**
+ * One line, always: control characters escaped (a newline in a file name must not split it, an escape
+ * sequence must not recolour the terminal) and anything past MAX_MESSAGE elided from the middle, keeping
+ * the start (what failed) and the end (what to do about it).
+ */
+function oneLine(message: string): string {
+  const escaped = displayText(message, Infinity);
+  if (escaped.length <= MAX_MESSAGE) return escaped;
+  const head = escaped.slice(0, MAX_MESSAGE * 0.7), tail = escaped.slice(escaped.length - MAX_MESSAGE * 0.3);
+  return `${head} … (${(escaped.length - head.length - tail.length).toLocaleString("en-US")} characters left out) … ${tail}`;
+}
+
 function fail(message: string, code: number): never {
-  process.stderr.write(`wasmgrad: ${message}\n`);
+  process.stderr.write(`wasmgrad: ${oneLine(message)}\n`);
   process.exit(code);
 }
 
@@ -66,7 +82,7 @@ try {
   const [first] = cli.args;
   if (!cli.matchedCommand && !cli.options.help && !cli.options.version) {
     if (first === undefined) cli.outputHelp();
-    else fail(`unknown command '${first}'${didYouMean(String(first), cli.commands.map((c) => c.name).filter(Boolean))}; see wasmgrad --help`, EXIT_USAGE);
+    else fail(`unknown command '${displayText(first)}'${didYouMean(String(first), cli.commands.map((c) => c.name).filter(Boolean))}; see wasmgrad --help`, EXIT_USAGE);
   } else {
     const cpus = typeof navigator !== "undefined" && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1;
     const threads = cli.options.threads === undefined ? Math.min(cpus, 4) : numberFlag(cli.options.threads, "threads", { min: 1, max: 64, integer: true });

@@ -386,3 +386,35 @@ describe("ONNX graphs checked as onnx.checker checks them, before train --from o
     expect(runCli(["infer", small, "--input", "x4.json", "--ep", "wasm", "--max-nodes", "60"]).code).toBe(0);
   }, 30_000);
 });
+
+describe("one line per error: names escaped, quoted input cut to a few hundred characters", () => {
+  test("a newline, a carriage return or an escape sequence in a file name cannot split or recolour the line", () => {
+    for (const name of ["bad\nname.wgd", "bad\rname.wgd", "bad\x1b[31mred.wgd"]) {
+      const r = runCli(["eval", name]);
+      const line = expectCleanError(r);
+      expect(line).toContain(JSON.stringify(name).slice(1, -1).replace("\\u001b", "\\x1b"));
+      expect(r.stderr).not.toContain("\x1b");
+    }
+    writeFileSync(join(dir, "two\nlines.json"), "{ not json");
+    expect(expectCleanError(runCli(["train", "--model", "two\nlines.json"]))).toContain("two\\nlines.json: not valid JSON");
+  });
+
+  test("a 10 MB value from a file or the command line is quoted in at most a few hundred characters", () => {
+    const huge = "x".repeat(10 << 20);
+    const runs: string[][] = [];
+    writeFileSync(join(dir, "huge-type.json"), JSON.stringify({ name: "h", inputShape: [4], layers: [{ type: huge }] }));
+    runs.push(["train", "--model", "huge-type.json"]);
+    writeFileSync(join(dir, "huge-units.json"), JSON.stringify({ name: "h", inputShape: [4], layers: [{ type: "Dense", units: huge }] }));
+    runs.push(["train", "--model", "huge-units.json"]);
+    writeFileSync(join(dir, "huge-metric.json"), JSON.stringify({ name: "h", inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { metrics: [huge] } }));
+    runs.push(["train", "--model", "huge-metric.json"]);
+    writeFileSync(join(dir, "huge-value.json"), JSON.stringify([[1, 2], [3, huge]]));
+    runs.push(["infer", onnx, "--input", "huge-value.json", "--ep", "wasm"]);
+    runs.push(["train", "--epochs", "y".repeat(100_000)]);
+    runs.push(["y".repeat(100_000)]);
+    for (const args of runs) {
+      const line = expectCleanError(runCli(args));
+      expect({ args: args.map((a) => a.slice(0, 20)), length: line.length < 600 }).toEqual({ args: args.map((a) => a.slice(0, 20)), length: true });
+    }
+  });
+});

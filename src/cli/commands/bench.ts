@@ -18,6 +18,7 @@ import { barChartSvg, type BarGroup } from "../../viz/bar-chart";
 import { numberFlag, optionalPathFlag } from "../options";
 import { BUILTIN_MODELS } from "../embedded-assets";
 import { readInputFile, resolveData, resolveModelFile } from "../sources";
+import { displayText } from "../../io/display";
 
 interface BenchFlags {
   models: string;
@@ -124,14 +125,14 @@ async function benchOnnx(path: string, batches: number[], log: (line: string) =>
   for (const provider of ["wasm", "webgpu"] as const) {
     let session: OnnxSession;
     try {
-      session = await OnnxSession.open(bytes, { provider, threads: threadCount(), source: path });
+      session = await OnnxSession.open(bytes, { provider, threads: threadCount(), source: displayText(path) });
     } catch (error) {
       notes.push(`${provider}: ${(error as Error).message}`);
       log(`${provider}: not measured: ${(error as Error).message}`);
       continue;
     }
     const shape = session.inputs[0]?.shape;
-    if (!shape || shape.slice(1).some((d) => typeof d !== "number" || d < 1)) throw new InputError(`${path}: its input needs fixed sizes after the batch dimension to be benchmarked`);
+    if (!shape || shape.slice(1).some((d) => typeof d !== "number" || d < 1)) throw new InputError(`${displayText(path)}: its input needs fixed sizes after the batch dimension to be benchmarked`);
     const sample = shape.slice(1) as number[];
     const size = sample.reduce((a, b) => a * b, 1);
     const rows: { batch: number; samplesPerSec: number }[] = [];

@@ -7,6 +7,7 @@ import { loadCheckpoint } from "../sources";
 import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
 import { ConfusionMatrix, predictedClass } from "../../model/metrics";
 import { InputError } from "../../errors";
+import { displayText } from "../../io/display";
 
 export function registerEvaluate(cli: CAC): void {
   cli
@@ -21,7 +22,7 @@ export function registerEvaluate(cli: CAC): void {
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
       const testSplit = numberFlag(flags.testSplit, "test-split", { min: 0.01, max: 0.9 });
       const model = loadCheckpoint(checkpoint);
-      if (!model.loss) throw new InputError(`${checkpoint} holds no training configuration (loss), so it cannot be evaluated`);
+      if (!model.loss) throw new InputError(`${displayText(checkpoint)} holds no training configuration (loss), so it cannot be evaluated`);
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed: model.seed });
       checkSplitFitsModel(model, data.test, data.source);
       const targets = targetsFor(data.test, model, data.source);

@@ -46,9 +46,9 @@ export function registerExplain(cli: CAC): void {
       const shape = model.inputShape!;
       const sampleSize = shape.reduce((a, b) => a * b, 1);
       const count = Math.floor(array.length / sampleSize);
-      if (array.length % sampleSize !== 0) throw new InputError(`${inputPath} holds data shaped [${array.dims}], not samples shaped [${shape}]`);
-      if (index >= count) throw new InputError(`--index ${index}: ${inputPath} holds ${count} samples`);
-      if (shape.length !== 3) throw new InputError(`explain draws images; ${checkpoint} takes inputs shaped [${shape}]`);
+      if (array.length % sampleSize !== 0) throw new InputError(`${displayText(inputPath)} holds data shaped [${array.dims}], not samples shaped [${shape}]`);
+      if (index >= count) throw new InputError(`--index ${index}: ${displayText(inputPath)} holds ${count} samples`);
+      if (shape.length !== 3) throw new InputError(`explain draws images; ${displayText(checkpoint)} takes inputs shaped [${shape}]`);
       const x = array.values(index * sampleSize, (index + 1) * sampleSize).slice();
       const { gradient, predicted, scores } = model.saliency(x, classIndex);
 
@@ -66,7 +66,7 @@ export function registerExplain(cli: CAC): void {
       const summary = { checkpoint, input: inputPath, index, predicted, explained, scores: Array.from(scores), saliency: output, filters: filters ? filtersPath : null };
       if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
       else {
-        process.stdout.write(`sample ${index}: predicted class ${predicted}; saliency of class ${explained} → ${output} (left: input, right: |d score / d pixel|)\n`);
+        process.stdout.write(`sample ${index}: predicted class ${predicted}; saliency of class ${explained} → ${displayText(output)} (left: input, right: |d score / d pixel|)\n`);
         process.stdout.write(filters ? `first conv layer's filters → ${filtersPath} (blue negative, red positive)\n` : "the model has no convolution layer, so no filter image\n");
       }
     });
@@ -74,7 +74,7 @@ export function registerExplain(cli: CAC): void {
 
 function imageFormat(path: string, flag: string): "png" | "svg" {
   const ext = path.toLowerCase().split(".").pop();
-  if (ext !== "png" && ext !== "svg") throw new InputError(`--${flag} ${path}: write a .png or .svg file`);
+  if (ext !== "png" && ext !== "svg") throw new InputError(`--${flag} ${displayText(path)}: write a .png or .svg file`);
   return ext;
 }
 

@@ -6,6 +6,7 @@ import { writeFileAtomic } from "../../io/atomic-file";
 import { InputError } from "../../errors";
 import { stringFlag } from "../options";
 import { loadCheckpoint } from "../sources";
+import { displayText } from "../../io/display";
 
 export function registerExport(cli: CAC, version: string): void {
   cli
@@ -15,12 +16,12 @@ export function registerExport(cli: CAC, version: string): void {
     .example("wasmgrad export cnn.wgd -o cnn.onnx")
     .action((checkpoint: string, flags: { output?: string; json?: boolean }) => {
       const output = stringFlag(flags.output, "output");
-      if (!output.endsWith(".onnx")) throw new InputError(`--output ${output}: name the file with the .onnx extension`);
+      if (!output.endsWith(".onnx")) throw new InputError(`--output ${displayText(output)}: name the file with the .onnx extension`);
       const model = loadCheckpoint(checkpoint);
       const bytes = exportOnnx(model, { producerVersion: version });
       writeFileAtomic(output, bytes);
       const summary = { checkpoint, output, bytes: bytes.length, input: ["batch", ...model.inputShape!], output_shape: ["batch", ...model.outputShape], opset: 13 };
       if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
-      else process.stdout.write(`wrote ${output} (${bytes.length.toLocaleString("en-US")} bytes): input "input" [batch, ${model.inputShape}] NHWC, output "output" [batch, ${model.outputShape}], opset 13\n`);
+      else process.stdout.write(`wrote ${displayText(output)} (${bytes.length.toLocaleString("en-US")} bytes): input "input" [batch, ${model.inputShape}] NHWC, output "output" [batch, ${model.outputShape}], opset 13\n`);
     });
 }

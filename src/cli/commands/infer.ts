@@ -39,7 +39,7 @@ export function registerInfer(cli: CAC): void {
       const inputPath = stringFlag(flags.input, "input");
       const labelsPath = optionalPathFlag(flags.labels, "labels");
       const ep = String(flags.ep) as ProviderChoice;
-      if (!PROVIDER_CHOICES.includes(ep)) throw new InputError(`--ep: unknown execution provider '${flags.ep}'${didYouMean(String(flags.ep), PROVIDER_CHOICES)}`);
+      if (!PROVIDER_CHOICES.includes(ep)) throw new InputError(`--ep: unknown execution provider '${displayText(flags.ep)}'${didYouMean(String(flags.ep), PROVIDER_CHOICES)}`);
       const threads = threadCount();
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
@@ -50,7 +50,7 @@ export function registerInfer(cli: CAC): void {
 
       checkBeforeRunning(modelBytes, displayText(modelPath));
       const started = performance.now();
-      const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: modelPath });
+      const session = await OnnxSession.open(modelBytes, { provider: ep, threads, source: displayText(modelPath) });
       const opened = performance.now();
       const input = session.inputs[0];
       const { count, sampleDims } = fitToModel(array, input?.shape, inputPath, modelPath);
@@ -136,7 +136,7 @@ function fitToModel(array: NumericArray, shape: readonly (number | string)[] | u
   // One sample given without a batch dimension, or a batch whose per-sample size matches.
   if (array.dims.join(",") === sampleDims.join(",")) return { count: 1, sampleDims };
   if (array.dims.slice(1).reduce((a, b) => a * b, 1) === sampleSize && total % sampleSize === 0) return { count: array.dims[0], sampleDims };
-  throw new InputError(`${inputPath} holds data shaped [${array.dims.join(", ")}], but ${modelPath} takes samples shaped [${shape.join(", ")}]`);
+  throw new InputError(`${displayText(inputPath)} holds data shaped [${array.dims.join(", ")}], but ${displayText(modelPath)} takes samples shaped [${shape.join(", ")}]`);
 }
 
 function rank(row: Float32Array, top: number): { class: number; probability: number }[] {

@@ -20,6 +20,7 @@ import type { Callback } from "../../model/callbacks";
 import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
 import { loadCheckpoint, readInputFile, resolveModelFile } from "../sources";
+import { displayText } from "../../io/display";
 
 interface TrainFlags {
   model: string;
@@ -85,7 +86,7 @@ export function registerTrain(cli: CAC): void {
       // An empty path is a usage error, never "not given": `--resume ''` must not start a fresh model.
       const paths = { resume: optionalPathFlag(flags.resume, "resume"), from: optionalPathFlag(flags.from, "from"), save: optionalPathFlag(flags.save, "save"), plot: optionalPathFlag(flags.plot, "plot") };
       if (paths.from && paths.resume) throw new UsageError("--from starts a new run from an ONNX model and --resume continues a checkpoint; use one");
-      const { file, source } = paths.from ? { file: { name: "imported", layers: [] }, source: paths.from } : resolveModelFile(stringFlag(flags.model, "model"));
+      const { file, source } = paths.from ? { file: { name: "imported", layers: [] }, source: displayText(paths.from) } : resolveModelFile(stringFlag(flags.model, "model"));
       const recipe = recipeOf(file);
       const epochs = numberFlag(flags.epochs ?? recipe.epochs, "epochs", { min: 1, max: 100000, integer: true });
       const batchSize = numberFlag(flags.batchSize ?? recipe.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
@@ -98,14 +99,14 @@ export function registerTrain(cli: CAC): void {
       const schedule = chooseSchedule(flags, lrDecay, epochs, validationSplit) ?? (recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined);
       const freeze = optionalNumberFlag(flags.freeze, "freeze", { min: 0, max: 100000, integer: true });
       const augment = flags.augment !== undefined ? ImageAugmenter.parse(String(flags.augment)) : undefined;
-      if (paths.plot !== undefined && !String(paths.plot).endsWith(".svg")) throw new InputError(`--plot ${paths.plot}: name the chart file with the .svg extension`);
+      if (paths.plot !== undefined && !String(paths.plot).endsWith(".svg")) throw new InputError(`--plot ${displayText(paths.plot)}: name the chart file with the .svg extension`);
 
       const checkpointEvery = optionalNumberFlag(flags.checkpointEvery, "checkpoint-every", { min: 1, max: 100000, integer: true });
       const patience = optionalNumberFlag(flags.patience, "patience", { min: 0, max: 100000, integer: true });
       const monitors = ["val_loss", "val_accuracy", "loss", "accuracy"];
-      if (!monitors.includes(flags.monitor)) throw new InputError(`--monitor: unknown metric '${flags.monitor}'${didYouMean(String(flags.monitor), monitors)}`);
+      if (!monitors.includes(flags.monitor)) throw new InputError(`--monitor: unknown metric '${displayText(flags.monitor)}'${didYouMean(String(flags.monitor), monitors)}`);
       if (patience !== undefined && flags.monitor.startsWith("val_") && !(validationSplit > 0)) {
-        throw new InputError(`--patience watches ${flags.monitor}, which needs --validation-split above 0`);
+        throw new InputError(`--patience watches ${displayText(flags.monitor)}, which needs --validation-split above 0`);
       }
       const earlyStopping = patience !== undefined ? new EarlyStopping({ patience, monitor: flags.monitor, restoreBestWeights: true }) : undefined;
       if (checkpointEvery !== undefined && !paths.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
@@ -114,12 +115,12 @@ export function registerTrain(cli: CAC): void {
       if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
       let model: Sequential;
       if (paths.resume) model = loadCheckpoint(paths.resume);
-      else if (paths.from) model = importOnnx(readInputFile(paths.from, "--from"), { source: paths.from, seed });
+      else if (paths.from) model = importOnnx(readInputFile(paths.from, "--from"), { source: displayText(paths.from), seed });
       else model = buildModel(file, source, { seed, inputShape: data.train.shape });
       if (!paths.resume) {
         const loss = paths.from ? lossForImported(model) : recipe.loss;
         model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss, metrics: recipe.metrics });
-      } else if (!model.optimizer) throw new InputError(`${paths.resume} holds no optimizer state, so training cannot resume from it`);
+      } else if (!model.optimizer) throw new InputError(`${displayText(paths.resume)} holds no optimizer state, so training cannot resume from it`);
       if (freeze !== undefined) {
         if (freeze > model.layers.length) throw new InputError(`--freeze ${freeze}: the model has only ${model.layers.length} layers`);
         model.layers.forEach((layer, i) => (layer.trainable = i >= freeze));
@@ -127,10 +128,10 @@ export function registerTrain(cli: CAC): void {
       checkSplitFitsModel(model, data.train, data.source);
       checkSplitFitsModel(model, data.test, data.source);
       const initialEpoch = model.epochsTrained;
-      if (paths.resume && initialEpoch >= epochs) throw new InputError(`${paths.resume} has already trained ${initialEpoch} epochs; ask for more with --epochs`);
+      if (paths.resume && initialEpoch >= epochs) throw new InputError(`${displayText(paths.resume)} has already trained ${initialEpoch} epochs; ask for more with --epochs`);
 
       const say = (line: string) => writeSync(2, line + "\n");
-      say(`${paths.resume ? `resuming ${paths.resume} at epoch ${initialEpoch + 1}: ` : ""}${model.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
+      say(`${paths.resume ? `resuming ${displayText(paths.resume)} at epoch ${initialEpoch + 1}: ` : ""}${model.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
       say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
       const decay = schedule ? `, ${schedule.description}` : "";
       const optimizerText = paths.resume ? `${model.optimizer!.getConfig().type} (from the checkpoint)` : describeOptimizer(optimizerConfig);
@@ -161,7 +162,7 @@ export function registerTrain(cli: CAC): void {
         });
       } catch (error) {
         if (error instanceof DivergenceError && paths.save && checkpointEvery) {
-          throw new DivergenceError(`${error.message}. The last good checkpoint, ${paths.save}, is untouched`);
+          throw new DivergenceError(`${error.message}. The last good checkpoint, ${displayText(paths.save)}, is untouched`);
         }
         throw error;
       } finally {
@@ -175,7 +176,7 @@ export function registerTrain(cli: CAC): void {
       }
       const seconds = (performance.now() - started) / 1000;
       if (earlyStopping && earlyStopping.stoppedEpoch >= 0) {
-        say(`early stopping after epoch ${earlyStopping.stoppedEpoch + 1}: best ${flags.monitor} at epoch ${earlyStopping.bestEpoch + 1}, whose weights are kept`);
+        say(`early stopping after epoch ${earlyStopping.stoppedEpoch + 1}: best ${displayText(flags.monitor)} at epoch ${earlyStopping.bestEpoch + 1}, whose weights are kept`);
       }
       const test = data.test.count > 0 ? model.evaluate(data.test.x, targetsFor(data.test, model, data.source), { batchSize: 256 }) : {};
       if (data.test.count > 0) say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
@@ -184,12 +185,12 @@ export function registerTrain(cli: CAC): void {
       if (model.countParams() <= 32) for (const [i, p] of model.params.entries()) say(`${p.name} [${p.shape}]: ${Array.from(model.getWeights()[i].data, (v) => v.toFixed(4)).join(" ")}`);
       if (paths.plot) {
         writeFileAtomic(paths.plot, new TextEncoder().encode(trainingCurvesSvg(history.history, model.name)));
-        say(`wrote ${paths.plot}`);
+        say(`wrote ${displayText(paths.plot)}`);
       }
 
       if (paths.save) {
         save(paths.save);
-        say(`saved ${paths.save}`);
+        say(`saved ${displayText(paths.save)}`);
       }
       if (flags.json) {
         process.stdout.write(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
