@@ -16,6 +16,7 @@ import { registerTrain } from "./commands/train";
 import { EMBEDDED_GEMM_WORKER, embeddedKernelLibrary } from "./embedded-assets";
 import { existsSync } from "node:fs";
 import { numberFlag, sizeFlag } from "./options";
+import { flushOut, stdoutClosed } from "./output";
 import { DEFAULT_INPUT_LIMIT, formatSize, setInputLimit } from "../io/user-file";
 import { embeddedOnnxRuntime } from "./embedded-runtime";
 import { setNonFiniteAllowed } from "./input-policy";
@@ -27,6 +28,11 @@ const EXIT_USAGE = 2;
 const EXIT_INPUT = 1;
 const EXIT_DIVERGED = 3;
 const EXIT_INTERNAL = 70;
+
+// Writes that bypass writeOut (cac's help, say) report a closed pipe as an event, not a throw.
+process.stdout.on?.("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") stdoutClosed();
+});
 
 setKernelLibraryProvider(embeddedKernelLibrary);
 if (existsSync(EMBEDDED_GEMM_WORKER)) setThreadWorkerUrl(EMBEDDED_GEMM_WORKER);
@@ -94,7 +100,10 @@ try {
     if (why && cli.options.threads !== undefined) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);
     await cli.runMatchedCommand();
   }
+  flushOut();
 } catch (error) {
+  // The reader of stdout went away (`| head`): nothing more can be said there, and nothing went wrong.
+  if ((error as NodeJS.ErrnoException)?.code === "EPIPE") stdoutClosed();
   if (error instanceof DivergenceError) fail(error.message, EXIT_DIVERGED);
   if (error instanceof UsageError) fail(`${error.message}; see wasmgrad ${cli.matchedCommand?.name ?? ""} --help`.replace(/  +/g, " "), EXIT_USAGE);
   if (error instanceof WasmgradError) fail(error.message, EXIT_INPUT);

@@ -418,3 +418,25 @@ describe("one line per error: names escaped, quoted input cut to a few hundred c
     }
   });
 });
+
+describe("a closed stdout ends the run quietly with exit 0", () => {
+  test("predict, infer, eval, info and --help piped into `head -c0` or `head -n1`", () => {
+    const { exe } = isolatedBinary();
+    // 3,000 images: more output than a pipe holds (64 KiB), so the writes meet the closed end.
+    const images = join(dir, "three-thousand.gz");
+    const raw = new Uint8Array(16 + 3000 * 784).map((_, i) => i * 7);
+    raw.set([0, 0, 8, 3, 0, 0, 0x0b, 0xb8, 0, 0, 0, 28, 0, 0, 0, 28]);
+    writeFileSync(images, Bun.gzipSync(raw));
+    const runs = [
+      `predict "${checkpoint}" --input "${images}"`, `predict "${checkpoint}" --input "${images}" --json`,
+      `infer "${onnx}" --input "${images}" --ep wasm --json`, `eval "${checkpoint}" --json`, "info", "--help",
+    ];
+    for (const args of runs) {
+      for (const head of ["head -c0", "head -n1 >/dev/null"]) {
+        const r = Bun.spawnSync(["bash", "-c", `"${exe}" ${args} | ${head}; exit \${PIPESTATUS[0]}`], { cwd: dir, stderr: "pipe", timeout: 60_000 });
+        const stderr = r.stderr.toString().replace(/^execution provider: .*\n/, "");
+        expect({ args, head, code: r.exitCode, stderr }).toEqual({ args, head, code: 0, stderr: "" });
+      }
+    }
+  }, 60_000);
+});

@@ -19,6 +19,7 @@ import { numberFlag, optionalPathFlag } from "../options";
 import { BUILTIN_MODELS } from "../embedded-assets";
 import { readInputFile, resolveData, resolveModelFile } from "../sources";
 import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 interface BenchFlags {
   models: string;
@@ -55,7 +56,7 @@ export function registerBench(cli: CAC): void {
         writeFileAtomic(`${out}.svg`, new TextEncoder().encode(chart(result)));
         log(`wrote ${out}.json and ${out}.svg`);
       }
-      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+      if (flags.json) writeOut(JSON.stringify(result, null, 2) + "\n");
     });
 }
 

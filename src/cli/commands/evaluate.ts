@@ -8,6 +8,7 @@ import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../trainin
 import { ConfusionMatrix, predictedClass } from "../../model/metrics";
 import { InputError } from "../../errors";
 import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 export function registerEvaluate(cli: CAC): void {
   cli
@@ -38,10 +39,10 @@ export function registerEvaluate(cli: CAC): void {
       }
       if (flags.json) {
         const matrix = confusion && Array.from({ length: confusion.classes }, (_, t) => Array.from(confusion!.counts.subarray(t * confusion!.classes, (t + 1) * confusion!.classes)));
-        process.stdout.write(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}) }, null, 2) + "\n");
+        writeOut(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}) }, null, 2) + "\n");
         return;
       }
-      process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
-      if (confusion && confusion.classes <= 20) process.stdout.write(`confusion matrix (rows: true class, columns: predicted):\n${confusion.format()}\n`);
+      writeOut(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
+      if (confusion && confusion.classes <= 20) writeOut(`confusion matrix (rows: true class, columns: predicted):\n${confusion.format()}\n`);
     });
 }

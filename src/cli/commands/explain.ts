@@ -14,6 +14,7 @@ import { heatRgb, divergingRgb, rgbToSvg, tileImages } from "../../viz/image-gri
 import { encodePng } from "../../viz/png";
 import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "../options";
 import { loadCheckpoint, readInputFile } from "../sources";
+import { writeOut } from "../output";
 
 interface ExplainFlags {
   input?: string;
@@ -64,10 +65,10 @@ export function registerExplain(cli: CAC): void {
       if (filters) await writeImage(filtersPath, imageFormat(filtersPath, "filters"), filters);
       const explained = classIndex ?? predicted;
       const summary = { checkpoint, input: inputPath, index, predicted, explained, scores: Array.from(scores), saliency: output, filters: filters ? filtersPath : null };
-      if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+      if (flags.json) writeOut(JSON.stringify(summary, null, 2) + "\n");
       else {
-        process.stdout.write(`sample ${index}: predicted class ${predicted}; saliency of class ${explained} → ${displayText(output)} (left: input, right: |d score / d pixel|)\n`);
-        process.stdout.write(filters ? `first conv layer's filters → ${filtersPath} (blue negative, red positive)\n` : "the model has no convolution layer, so no filter image\n");
+        writeOut(`sample ${index}: predicted class ${predicted}; saliency of class ${explained} → ${displayText(output)} (left: input, right: |d score / d pixel|)\n`);
+        writeOut(filters ? `first conv layer's filters → ${filtersPath} (blue negative, red positive)\n` : "the model has no convolution layer, so no filter image\n");
       }
     });
 }

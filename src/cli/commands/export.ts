@@ -7,6 +7,7 @@ import { InputError } from "../../errors";
 import { stringFlag } from "../options";
 import { loadCheckpoint } from "../sources";
 import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 export function registerExport(cli: CAC, version: string): void {
   cli
@@ -21,7 +22,7 @@ export function registerExport(cli: CAC, version: string): void {
       const bytes = exportOnnx(model, { producerVersion: version });
       writeFileAtomic(output, bytes);
       const summary = { checkpoint, output, bytes: bytes.length, input: ["batch", ...model.inputShape!], output_shape: ["batch", ...model.outputShape], opset: 13 };
-      if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
-      else process.stdout.write(`wrote ${displayText(output)} (${bytes.length.toLocaleString("en-US")} bytes): input "input" [batch, ${model.inputShape}] NHWC, output "output" [batch, ${model.outputShape}], opset 13\n`);
+      if (flags.json) writeOut(JSON.stringify(summary, null, 2) + "\n");
+      else writeOut(`wrote ${displayText(output)} (${bytes.length.toLocaleString("en-US")} bytes): input "input" [batch, ${model.inputShape}] NHWC, output "output" [batch, ${model.outputShape}], opset 13\n`);
     });
 }

@@ -14,6 +14,7 @@ import { OnnxSession, PROVIDER_CHOICES, type ProviderChoice } from "../../onnx/r
 import { numberFlag, optionalPathFlag, stringFlag } from "../options";
 import { readInputFile } from "../sources";
 import { threadCount } from "../../engine/backend";
+import { writeOut } from "../output";
 
 interface InferFlags {
   input?: string;
@@ -95,17 +96,17 @@ export function registerInfer(cli: CAC): void {
       };
       if (flags.json) {
         const predictions = classifier ? ranked.map((r, index) => ({ index, class: r[0].class, top: r })) : rows.map((r, index) => ({ index, values: Array.from(r) }));
-        process.stdout.write(JSON.stringify({ ...summary, predictions }, null, 2) + "\n");
+        writeOut(JSON.stringify({ ...summary, predictions }, null, 2) + "\n");
         return;
       }
       const shown = Math.min(count, 20);
       for (let i = 0; i < shown; i++) {
-        process.stdout.write(classifier
+        writeOut(classifier
           ? `#${i}: ${ranked[i][0].class}  (${ranked[i].map((t) => `${t.class} ${t.probability.toFixed(4)}`).join(", ")})\n`
           : `#${i}: ${Array.from(rows[i].subarray(0, 10), (v) => v.toFixed(4)).join(" ")}${perSample > 10 ? " …" : ""}\n`);
       }
-      if (count > shown) process.stdout.write(`… ${count - shown} more (use --json for all)\n`);
-      process.stdout.write(`${count} samples in ${seconds.toFixed(3)} s (${Math.round(count / seconds).toLocaleString("en-US")} samples/s) on ${session.provider}${accuracy !== undefined ? `; accuracy ${accuracy.toFixed(4)}` : ""}\n`);
+      if (count > shown) writeOut(`… ${count - shown} more (use --json for all)\n`);
+      writeOut(`${count} samples in ${seconds.toFixed(3)} s (${Math.round(count / seconds).toLocaleString("en-US")} samples/s) on ${session.provider}${accuracy !== undefined ? `; accuracy ${accuracy.toFixed(4)}` : ""}\n`);
     });
 }
 

@@ -4,6 +4,7 @@ import type { CAC } from "cac";
 import { kernelLibrary, threadCount } from "../../engine/backend";
 import { MAX_MEMORY_BYTES, formatBytes } from "../../engine/heap";
 import { BUILTIN_MODELS, embeddedKernelBinaries } from "../embedded-assets";
+import { writeOut } from "../output";
 
 export function registerInfo(cli: CAC, version: string): void {
   cli
@@ -28,11 +29,11 @@ export function registerInfo(cli: CAC, version: string): void {
         embeddedData: "MNIST sample, 8,000 train / 2,000 test",
       };
       if (flags.json) {
-        process.stdout.write(JSON.stringify(facts, null, 2) + "\n");
+        writeOut(JSON.stringify(facts, null, 2) + "\n");
         return;
       }
       const yes = (b: boolean) => (b ? "yes" : "no");
-      process.stdout.write(
+      writeOut(
         [
           `wasmgrad ${facts.wasmgrad} on ${facts.runtime} (${facts.platform})`,
           `WebAssembly SIMD: ${yes(facts.simd)}  relaxed SIMD: ${yes(facts.relaxedSimd)}  threads (shared memory): ${yes(facts.threads)}  CPUs: ${facts.cpus ?? "?"}`,

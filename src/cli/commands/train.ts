@@ -21,6 +21,7 @@ import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "..
 import { ProgressBar } from "../progress";
 import { loadCheckpoint, readInputFile, resolveModelFile } from "../sources";
 import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 interface TrainFlags {
   model: string;
@@ -193,7 +194,7 @@ export function registerTrain(cli: CAC): void {
         say(`saved ${displayText(paths.save)}`);
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
+        writeOut(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
       }
     });
 }
