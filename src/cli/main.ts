@@ -20,6 +20,7 @@ import { flushOut, stdoutClosed } from "./output";
 import { DEFAULT_INPUT_LIMIT, formatSize, setInputLimit } from "../io/user-file";
 import { embeddedOnnxRuntime } from "./embedded-runtime";
 import { setNonFiniteAllowed } from "./input-policy";
+import { quietNative } from "./native-stderr";
 import { configureOnnxRuntime } from "../onnx/runtime";
 import { DEFAULT_MAX_NODES, setOnnxNodeLimit } from "../onnx/checker";
 import { displayText } from "../io/display";
@@ -36,7 +37,6 @@ process.stdout.on?.("error", (error: NodeJS.ErrnoException) => {
 
 setKernelLibraryProvider(embeddedKernelLibrary);
 if (existsSync(EMBEDDED_GEMM_WORKER)) setThreadWorkerUrl(EMBEDDED_GEMM_WORKER);
-configureOnnxRuntime(embeddedOnnxRuntime);
 
 const cli = cac("wasmgrad");
 registerTrain(cli);
@@ -48,6 +48,7 @@ registerExplain(cli);
 registerInfo(cli, packageJson.version);
 registerBench(cli);
 cli.option("--threads <n>", "Threads for the GEMMs (default: the CPU count, at most 4; results are bit-identical to one thread)");
+cli.option("--verbose", "Also show what the ONNX runtime and WebGPU (Dawn) print: warnings, adapter limits");
 cli.option("--allow-nonfinite", "Accept NaN and ±Inf in checkpoint weights and input arrays (refused by default)");
 cli.option("--max-nodes <n>", `Most nodes an ONNX graph may have (default ${DEFAULT_MAX_NODES.toLocaleString("en-US")})`);
 cli.option("--max-input-size <size>", `Largest input file, or gzip data once inflated, that is read (default ${formatSize(DEFAULT_INPUT_LIMIT)}), e.g. 4GiB`);
@@ -95,6 +96,8 @@ try {
     if (cli.options.maxInputSize !== undefined) setInputLimit(sizeFlag(cli.options.maxInputSize, "max-input-size"), "raise it with --max-input-size");
     else setInputLimit(DEFAULT_INPUT_LIMIT, "raise it with --max-input-size");
     setNonFiniteAllowed(cli.options.allowNonfinite === true);
+    const verbose = cli.options.verbose === true;
+    configureOnnxRuntime({ ...embeddedOnnxRuntime, quiet: (work) => quietNative(work, verbose), warnings: verbose });
     setOnnxNodeLimit(cli.options.maxNodes === undefined ? DEFAULT_MAX_NODES : numberFlag(cli.options.maxNodes, "max-nodes", { min: 1, max: 1e9, integer: true }), "raise it with --max-nodes");
     const why = setThreads(threads);
     if (why && cli.options.threads !== undefined) process.stderr.write(`wasmgrad: note: running on one thread: ${why}\n`);

@@ -440,3 +440,39 @@ describe("a closed stdout ends the run quietly with exit 0", () => {
     }
   }, 60_000);
 });
+
+describe("native chatter (Dawn, onnxruntime) is held back unless --verbose", () => {
+  test("onnxruntime's [W:onnxruntime:…] warnings with --ep wasm", () => {
+    // An initializer listed as a graph input, and one nobody uses: onnxruntime warns about both.
+    const tensor = (n: string, dims: number[]) => ({ name: n, dataType: TensorDataType.FLOAT, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.1) });
+    const model: ModelProto = {
+      irVersion: 8, opsetImports: [{ domain: "", version: 13 }], producerName: "t", producerVersion: "1",
+      graph: {
+        name: "g", nodes: [{ name: "fc", opType: "Gemm", domain: "", inputs: ["x", "w", "b"], outputs: ["y"], attributes: [{ name: "transB", type: "INT", i: 1 }] }],
+        initializers: [tensor("w", [3, 4]), tensor("b", [3]), tensor("unused", [2])],
+        inputs: [{ name: "x", elemType: 1, shape: ["N", 4] }, { name: "w", elemType: 1, shape: [3, 4] }], outputs: [{ name: "y", elemType: 1, shape: ["N", 3] }],
+      },
+    };
+    writeFileSync(join(dir, "warns.onnx"), encodeModel(model));
+    writeFileSync(join(dir, "x4.json"), "[[1, 2, 3, 4]]");
+    const quiet = runCli(["infer", "warns.onnx", "--input", "x4.json", "--ep", "wasm"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toMatch(/^execution provider: wasm \(\d+ threads?\)\n$/);
+    const verbose = runCli(["infer", "warns.onnx", "--input", "x4.json", "--ep", "wasm", "--verbose"]);
+    expect(verbose.stderr).toContain("[W:onnxruntime:");
+  }, 30_000);
+
+  test("Dawn's warnings on a software WebGPU adapter, before every result and every error", () => {
+    writeFileSync(join(dir, "one-image.json"), JSON.stringify([new Array(784).fill(0.5)]));
+    writeFileSync(join(dir, "x4.json"), "[[1, 2, 3, 4]]");
+    const ok = runCli(["infer", onnx, "--input", "one-image.json"], { timeout: 60_000 });
+    const error = runCli(["infer", onnx, "--input", "x4.json"], { timeout: 60_000 });
+    expect(ok.code).toBe(0);
+    expect(ok.stderr.trim().split("\n")).toHaveLength(1);
+    expect(ok.stderr).toStartWith("execution provider: ");
+    expect(expectCleanError(error)).toContain("takes samples shaped");
+    const verbose = runCli(["infer", onnx, "--input", "one-image.json", "--verbose"], { timeout: 60_000 });
+    // Only a machine whose adapter is a software one makes Dawn say this; elsewhere --verbose has less to show.
+    if (ok.stderr.includes("opengles, compatibility")) expect(verbose.stderr).toContain("artificially reduced");
+  }, 90_000);
+});
