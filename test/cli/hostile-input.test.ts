@@ -4,7 +4,7 @@
 // could hang (a fifo) carry a timeout, so a regression fails instead of stalling the suite.
 
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { crc32 } from "../../src/model/crc32";
 import { encodeModel, TensorDataType, type ModelProto } from "../../src/onnx/onnx-proto";
 import { join } from "node:path";
@@ -475,4 +475,64 @@ describe("native chatter (Dawn, onnxruntime) is held back unless --verbose", () 
     // Only a machine whose adapter is a software one makes Dawn say this; elsewhere --verbose has less to show.
     if (ok.stderr.includes("opengles, compatibility")) expect(verbose.stderr).toContain("artificially reduced");
   }, 90_000);
+});
+
+describe("saves: through links, never over devices, temporaries cleaned and short enough", () => {
+  const tiny = ["train", "--model", "tiny.json", "--epochs", "1", "--no-progress"];
+
+  test("temporaries of dead processes beside the target are removed; a live process's, and other targets', are kept", () => {
+    const dead = Bun.spawnSync(["true"]).pid;
+    const stale = join(dir, `kept.wgd.tmp-${dead}`), live = join(dir, `kept.wgd.tmp-${process.pid}`), other = join(dir, `other.wgd.tmp-${dead}`);
+    for (const f of [stale, live, other]) writeFileSync(f, "half a checkpoint");
+    expect(runCli([...tiny, "--save", "kept.wgd"]).code).toBe(0);
+    expect([existsSync(stale), existsSync(live), existsSync(other)]).toEqual([false, true, true]);
+    expect(runCli(["eval", "kept.wgd"]).code).toBe(0);
+  });
+
+  test("train --save and export -o onto a symbolic link write the file it names, atomically there, and keep the link", () => {
+    mkdirSync(join(dir, "real"), { recursive: true });
+    writeFileSync(join(dir, "real", "model.wgd"), "old");
+    Bun.spawnSync(["ln", "-sfn", "real/model.wgd", join(dir, "link.wgd")]);
+    Bun.spawnSync(["ln", "-sfn", "real/fresh.onnx", join(dir, "dangling.onnx")]);
+    expect(runCli([...tiny, "--save", "link.wgd"]).code).toBe(0);
+    expect(lstatSync(join(dir, "link.wgd")).isSymbolicLink()).toBe(true);
+    expect(runCli(["eval", join(dir, "real", "model.wgd")]).code).toBe(0);
+    expect(runCli(["export", "link.wgd", "-o", "dangling.onnx"]).code).toBe(0);
+    expect(lstatSync(join(dir, "dangling.onnx")).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(dir, "real", "fresh.onnx")).isFile()).toBe(true);
+  });
+
+  test("a character device, a fifo or a folder as the target is refused, and stays what it was", () => {
+    Bun.spawnSync(["mkfifo", join(dir, "save-fifo")]);
+    mkdirSync(join(dir, "save-folder.wgd"), { recursive: true });
+    Bun.spawnSync(["ln", "-sfn", "/dev/null", join(dir, "to-null.wgd")]);
+    const targets: [string, RegExp, () => boolean][] = [
+      ["save-fifo", /it is a named pipe \(fifo\); wasmgrad replaces regular files only/, () => lstatSync(join(dir, "save-fifo")).isFIFO()],
+      ["save-folder.wgd", /it is a folder/, () => lstatSync(join(dir, "save-folder.wgd")).isDirectory()],
+      ["to-null.wgd", /a link to \/dev\/null\): it is a character device/, () => lstatSync("/dev/null").isCharacterDevice()],
+    ];
+    // A device node of our own (as root only: mknod needs it) stands for /dev/null itself.
+    if (Bun.spawnSync(["mknod", join(dir, "null-device"), "c", "1", "3"]).exitCode === 0) {
+      targets.push(["null-device", /it is a character device/, () => lstatSync(join(dir, "null-device")).isCharacterDevice()]);
+    }
+    for (const [target, why, unchanged] of targets) {
+      expectInputError(runCli([...tiny, "--save", target], { timeout: HANG_MS }), why);
+      expect(unchanged()).toBe(true);
+    }
+    Bun.spawnSync(["mkfifo", join(dir, "fifo.onnx")]);
+    Bun.spawnSync(["ln", "-sfn", "/dev/null", join(dir, "to-null.onnx")]);
+    expectInputError(runCli(["export", checkpoint, "-o", "fifo.onnx"], { timeout: HANG_MS }), /it is a named pipe/);
+    expectInputError(runCli(["export", checkpoint, "-o", "to-null.onnx"], { timeout: HANG_MS }), /a link to \/dev\/null\): it is a character device/);
+    expect(lstatSync(join(dir, "fifo.onnx")).isFIFO()).toBe(true);
+    expect(lstatSync(join(dir, "to-null.onnx")).isSymbolicLink()).toBe(true);
+  });
+
+  test("a valid 255-byte file name can be saved (NAME.tmp-PID was too long)", () => {
+    const name = `${"é".repeat(100)}${"a".repeat(51)}.wgd`; // 255 bytes in UTF-8
+    expect(new TextEncoder().encode(name).length).toBe(255);
+    const r = runCli([...tiny, "--save", name]);
+    expect(r.code).toBe(0);
+    expect(runCli(["eval", name]).code).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp-") && f.startsWith("é"))).toEqual([]);
+  });
 });

@@ -7,7 +7,7 @@ import { displayText } from "../../io/display";
 import { nonFiniteAllowed } from "../input-policy";
 import { readArrayFile } from "../../data/array-file";
 import { InputError } from "../../errors";
-import { writeFileAtomic } from "../../io/atomic-file";
+import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
 import { Conv2D } from "../../layers/conv2d";
 import type { Sequential } from "../../model/sequential";
 import { heatRgb, divergingRgb, rgbToSvg, tileImages } from "../../viz/image-grid";
@@ -40,6 +40,7 @@ export function registerExplain(cli: CAC): void {
       const output = stringFlag(flags.output, "output");
       const format = imageFormat(output, "output");
       const filtersFlag = optionalPathFlag(flags.filters, "filters");
+      for (const target of [output, filtersFlag]) if (target !== undefined) checkSaveTarget(target);
       const index = numberFlag(flags.index, "index", { min: 0, max: 1e9, integer: true });
       const classIndex = optionalNumberFlag(flags.class, "class", { min: 0, max: 1e6, integer: true });
       const model = loadCheckpoint(checkpoint);

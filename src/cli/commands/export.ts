@@ -2,7 +2,7 @@
 
 import type { CAC } from "cac";
 import { exportOnnx } from "../../onnx/export";
-import { writeFileAtomic } from "../../io/atomic-file";
+import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
 import { InputError } from "../../errors";
 import { stringFlag } from "../options";
 import { loadCheckpoint } from "../sources";
@@ -18,6 +18,7 @@ export function registerExport(cli: CAC, version: string): void {
     .action((checkpoint: string, flags: { output?: string; json?: boolean }) => {
       const output = stringFlag(flags.output, "output");
       if (!output.endsWith(".onnx")) throw new InputError(`--output ${displayText(output)}: name the file with the .onnx extension`);
+      checkSaveTarget(output);
       const model = loadCheckpoint(checkpoint);
       const bytes = exportOnnx(model, { producerVersion: version });
       writeFileAtomic(output, bytes);

@@ -12,7 +12,7 @@ import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../trainin
 import { encodeCheckpoint } from "../../model/checkpoint";
 import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
-import { writeFileAtomic } from "../../io/atomic-file";
+import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
 import { cosineDecay, ReduceLearningRateOnPlateau, scheduleFromConfig, stepDecay, type Schedule } from "../../model/schedules";
 import { EarlyStopping } from "../../model/early-stopping";
 import { DivergenceError, InputError, UsageError, didYouMean } from "../../errors";
@@ -110,6 +110,8 @@ export function registerTrain(cli: CAC): void {
         throw new InputError(`--patience watches ${displayText(flags.monitor)}, which needs --validation-split above 0`);
       }
       const earlyStopping = patience !== undefined ? new EarlyStopping({ patience, monitor: flags.monitor, restoreBestWeights: true }) : undefined;
+      // Where results go is checked before the run, not after hours of training.
+      for (const target of [paths.save, paths.plot]) if (target !== undefined) checkSaveTarget(target);
       if (checkpointEvery !== undefined && !paths.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
 
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed });
