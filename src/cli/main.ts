@@ -3,7 +3,7 @@
 
 import { cac } from "cac";
 import packageJson from "../../package.json" with { type: "json" };
-import { setKernelLibraryProvider, setThreads, setThreadWorkerUrl } from "../engine/backend";
+import { setKernelLibraryProvider, setThreadNoteReporter, setThreads, setThreadWorkerUrl } from "../engine/backend";
 import { DivergenceError, UsageError, WasmgradError, didYouMean } from "../errors";
 import { registerBench } from "./commands/bench";
 import { registerEvaluate } from "./commands/evaluate";
@@ -97,6 +97,10 @@ try {
     else setInputLimit(DEFAULT_INPUT_LIMIT, "raise it with --max-input-size");
     setNonFiniteAllowed(cli.options.allowNonfinite === true);
     const verbose = cli.options.verbose === true;
+    // Fewer threads than asked: said when they were asked for (or with --verbose), and always in `info`.
+    setThreadNoteReporter((note) => {
+      if (verbose || cli.options.threads !== undefined) process.stderr.write(`wasmgrad: note: ${note}\n`);
+    });
     configureOnnxRuntime({ ...embeddedOnnxRuntime, quiet: (work) => quietNative(work, verbose), warnings: verbose });
     setOnnxNodeLimit(cli.options.maxNodes === undefined ? DEFAULT_MAX_NODES : numberFlag(cli.options.maxNodes, "max-nodes", { min: 1, max: 1e9, integer: true }), "raise it with --max-nodes");
     const why = setThreads(threads);

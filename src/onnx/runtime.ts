@@ -7,6 +7,7 @@
 
 import type * as Ort from "onnxruntime-web";
 import { InputError, WasmgradError } from "../errors";
+import { withShrinkingSharedMemory } from "./shrinking-memory";
 
 export type ProviderChoice = "auto" | "webgpu" | "wasm";
 export const PROVIDER_CHOICES: ProviderChoice[] = ["auto", "webgpu", "wasm"];
@@ -155,7 +156,7 @@ async function create(
   ort.env.logLevel = host.warnings ? "warning" : "error";
   try {
     // logSeverityLevel 3 (errors): the session's own logger warns at level 2 whatever env.logLevel says.
-    return await quiet(() => ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all", logSeverityLevel: host.warnings ? 2 : 3 }));
+    return await quiet(() => withShrinkingSharedMemory(() => ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all", logSeverityLevel: host.warnings ? 2 : 3 })));
   } catch (error) {
     const message = firstLine(error);
     // A model the runtime rejects is the user's input; a provider that fails to start is not.

@@ -536,3 +536,25 @@ describe("saves: through links, never over devices, temporaries cleaned and shor
     expect(readdirSync(dir).filter((f) => f.includes(".tmp-") && f.startsWith("é"))).toEqual([]);
   });
 });
+
+describe("a limited address space (ulimit -v): shared memories sized to need, so threads and fallbacks still work", () => {
+  for (const gib of [8, 2]) {
+    const shell = `ulimit -v ${gib * 1024 * 1024}`;
+    test(`ulimit -v ${gib} GiB: training gets its threads, info says so, infer runs on WASM and falls back from WebGPU`, () => {
+      // Before: "running on one thread: Out of memory" on every command, and no WASM provider at all.
+      const trained = runCli(["train", "--model", "tiny.json", "--epochs", "1", "--threads", "2", "--no-progress"], { shell, timeout: 60_000 });
+      expect(trained.code).toBe(0);
+      expect(trained.stderr).toContain("2 threads");
+      expect(trained.stderr).not.toContain("one thread");
+      const info = JSON.parse(runCli(["info", "--json", "--threads", "2"], { shell }).stdout);
+      expect({ threads: info.threadsInUse, note: info.threadsNote, limit: info.addressSpace }).toEqual({ threads: 2, note: null, limit: `${gib}.00 GiB` });
+      writeFileSync(join(dir, "one-image.json"), JSON.stringify([new Array(784).fill(0.5)]));
+      // At 2 GiB the engine runs without its JIT (slowly), and Dawn finds no adapter: auto is wasm there.
+      for (const ep of gib === 2 ? ["wasm"] : ["wasm", "auto"]) {
+        const r = runCli(["infer", onnx, "--input", "one-image.json", "--ep", ep], { shell, timeout: 60_000 });
+        expect({ ep, code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ ep, code: 0, stderr: "" });
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      }
+    }, 90_000);
+  }
+});
