@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { crc32 } from "../../src/model/crc32";
 import { encodeModel, TensorDataType, type ModelProto } from "../../src/onnx/onnx-proto";
 import { join } from "node:path";
-import { expectCleanError, isolatedBinary, runCli, type RunResult } from "../support/cli";
+import { expectCleanError, isolatedBinary, runCli, runCliAsync, type RunResult } from "../support/cli";
 
 const { dir } = isolatedBinary();
 /** Far above the 40 ms a refusal takes, far below a hang. */
@@ -69,7 +69,7 @@ describe("special paths: refused before they are opened, never read whole", () =
   };
 
   for (const special of specials) {
-    test(`${special.name}: every reader says what it is`, () => {
+    test(`${special.name}: every reader says what it is`, async () => {
       const path = pathOf(special);
       const runs: [string[], RegExp][] = [
         [["eval", path], special.why],
@@ -80,11 +80,11 @@ describe("special paths: refused before they are opened, never read whole", () =
         // A dataset is a folder: an empty one lacks the files, anything else is not one.
         [["train", "--data", path, "--epochs", "1"], special.name === "a folder" ? /missing train-images/ : /not a folder/],
       ];
-      for (const [args, why] of runs) {
-        const r = runCli(args, { timeout: HANG_MS });
-        if (r.code === -1) throw new Error(`${args.join(" ")} hung (killed after ${HANG_MS} ms)`);
-        expectInputError(r, why);
-      }
+      const results = await Promise.all(runs.map(([args]) => runCliAsync(args, { timeout: HANG_MS })));
+      results.forEach((r, i) => {
+        if (r.code === -1) throw new Error(`${runs[i][0].join(" ")} hung (killed after ${HANG_MS} ms)`);
+        expectInputError(r, runs[i][1]);
+      });
     }, 60_000);
   }
 
@@ -420,7 +420,7 @@ describe("one line per error: names escaped, quoted input cut to a few hundred c
 });
 
 describe("a closed stdout ends the run quietly with exit 0", () => {
-  test("predict, infer, eval, info and --help piped into `head -c0` or `head -n1`", () => {
+  test("predict, infer, eval, info and --help piped into `head -c0` or `head -n1`", async () => {
     const { exe } = isolatedBinary();
     // 3,000 images: more output than a pipe holds (64 KiB), so the writes meet the closed end.
     const images = join(dir, "three-thousand.gz");
@@ -431,13 +431,13 @@ describe("a closed stdout ends the run quietly with exit 0", () => {
       `predict "${checkpoint}" --input "${images}"`, `predict "${checkpoint}" --input "${images}" --json`,
       `infer "${onnx}" --input "${images}" --ep wasm --json`, `eval "${checkpoint}" --json`, "info", "--help",
     ];
-    for (const args of runs) {
-      for (const head of ["head -c0", "head -n1 >/dev/null"]) {
-        const r = Bun.spawnSync(["bash", "-c", `"${exe}" ${args} | ${head}; exit \${PIPESTATUS[0]}`], { cwd: dir, stderr: "pipe", timeout: 60_000 });
-        const stderr = r.stderr.toString().replace(/^execution provider: .*\n/, "");
-        expect({ args, head, code: r.exitCode, stderr }).toEqual({ args, head, code: 0, stderr: "" });
-      }
-    }
+    const cases = runs.flatMap((args) => ["head -c0", "head -n1 >/dev/null"].map((head) => ({ args, head })));
+    const results = await Promise.all(cases.map(async ({ args, head }) => {
+      const child = Bun.spawn(["bash", "-c", `"${exe}" ${args} | ${head}; exit \${PIPESTATUS[0]}`], { cwd: dir, stderr: "pipe", timeout: 60_000 });
+      const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+      return { args, head, code, stderr: stderr.replace(/^execution provider: .*\n/, "") };
+    }));
+    for (const r of results) expect(r).toEqual({ ...r, code: 0, stderr: "" });
   }, 60_000);
 });
 
@@ -462,16 +462,18 @@ describe("native chatter (Dawn, onnxruntime) is held back unless --verbose", () 
     expect(verbose.stderr).toContain("[W:onnxruntime:");
   }, 30_000);
 
-  test("Dawn's warnings on a software WebGPU adapter, before every result and every error", () => {
+  test("Dawn's warnings on a software WebGPU adapter, before every result and every error", async () => {
     writeFileSync(join(dir, "one-image.json"), JSON.stringify([new Array(784).fill(0.5)]));
     writeFileSync(join(dir, "x4.json"), "[[1, 2, 3, 4]]");
-    const ok = runCli(["infer", onnx, "--input", "one-image.json"], { timeout: 60_000 });
-    const error = runCli(["infer", onnx, "--input", "x4.json"], { timeout: 60_000 });
+    const [ok, error, verbose] = await Promise.all([
+      runCliAsync(["infer", onnx, "--input", "one-image.json"], { timeout: 60_000 }),
+      runCliAsync(["infer", onnx, "--input", "x4.json"], { timeout: 60_000 }),
+      runCliAsync(["infer", onnx, "--input", "one-image.json", "--verbose"], { timeout: 60_000 }),
+    ]);
     expect(ok.code).toBe(0);
     expect(ok.stderr.trim().split("\n")).toHaveLength(1);
     expect(ok.stderr).toStartWith("execution provider: ");
     expect(expectCleanError(error)).toContain("takes samples shaped");
-    const verbose = runCli(["infer", onnx, "--input", "one-image.json", "--verbose"], { timeout: 60_000 });
     // Only a machine whose adapter is a software one makes Dawn say this; elsewhere --verbose has less to show.
     if (ok.stderr.includes("opengles, compatibility")) expect(verbose.stderr).toContain("artificially reduced");
   }, 90_000);
@@ -540,18 +542,23 @@ describe("saves: through links, never over devices, temporaries cleaned and shor
 describe("a limited address space (ulimit -v): shared memories sized to need, so threads and fallbacks still work", () => {
   for (const gib of [8, 2]) {
     const shell = `ulimit -v ${gib * 1024 * 1024}`;
-    test(`ulimit -v ${gib} GiB: training gets its threads, info says so, infer runs on WASM and falls back from WebGPU`, () => {
+    test(`ulimit -v ${gib} GiB: training gets its threads, info says so, infer runs on WASM and falls back from WebGPU`, async () => {
       // Before: "running on one thread: Out of memory" on every command, and no WASM provider at all.
-      const trained = runCli(["train", "--model", "tiny.json", "--epochs", "1", "--threads", "2", "--no-progress"], { shell, timeout: 60_000 });
+      writeFileSync(join(dir, "one-image.json"), JSON.stringify([new Array(784).fill(0.5)]));
+      // At 2 GiB the engine runs without its JIT (slowly), and Dawn finds no adapter: auto is wasm there.
+      const eps = gib === 2 ? ["wasm"] : ["wasm", "auto"];
+      const [trained, infoRun, ...inferred] = await Promise.all([
+        runCliAsync(["train", "--model", "tiny.json", "--epochs", "1", "--threads", "2", "--no-progress"], { shell, timeout: 60_000 }),
+        runCliAsync(["info", "--json", "--threads", "2"], { shell }),
+        ...eps.map((ep) => runCliAsync(["infer", onnx, "--input", "one-image.json", "--ep", ep], { shell, timeout: 60_000 })),
+      ]);
       expect(trained.code).toBe(0);
       expect(trained.stderr).toContain("2 threads");
       expect(trained.stderr).not.toContain("one thread");
-      const info = JSON.parse(runCli(["info", "--json", "--threads", "2"], { shell }).stdout);
+      const info = JSON.parse(infoRun.stdout);
       expect({ threads: info.threadsInUse, note: info.threadsNote, limit: info.addressSpace }).toEqual({ threads: 2, note: null, limit: `${gib}.00 GiB` });
-      writeFileSync(join(dir, "one-image.json"), JSON.stringify([new Array(784).fill(0.5)]));
-      // At 2 GiB the engine runs without its JIT (slowly), and Dawn finds no adapter: auto is wasm there.
-      for (const ep of gib === 2 ? ["wasm"] : ["wasm", "auto"]) {
-        const r = runCli(["infer", onnx, "--input", "one-image.json", "--ep", ep], { shell, timeout: 60_000 });
+      for (const [i, r] of inferred.entries()) {
+        const ep = eps[i];
         expect({ ep, code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ ep, code: 0, stderr: "" });
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
       }

@@ -11,10 +11,12 @@ let isolatedDir: string | undefined;
 
 /** A fresh empty folder holding only a copy of dist/wasmgrad (made once per test file). */
 export function isolatedBinary(): { dir: string; exe: string } {
-  isolatedDir ??= mkdtempSync(join(tmpdir(), "wasmgrad-cli-"));
-  const exe = join(isolatedDir, "wasmgrad");
-  copyFileSync(built, exe);
-  return { dir: isolatedDir, exe };
+  // Copied once: copying 130 MB before every run was slow, and fails (ETXTBSY) while a run is still going.
+  if (!isolatedDir) {
+    isolatedDir = mkdtempSync(join(tmpdir(), "wasmgrad-cli-"));
+    copyFileSync(built, join(isolatedDir, "wasmgrad"));
+  }
+  return { dir: isolatedDir, exe: join(isolatedDir, "wasmgrad") };
 }
 
 export interface RunResult {
@@ -35,6 +37,15 @@ export function runCli(args: string[], options: { cwd?: string; timeout?: number
     env: { ...process.env, WASMGRAD_DEBUG: "", ...options.env },
   });
   return { code: result.exitCode ?? -1, stdout: result.stdout.toString(), stderr: result.stderr.toString(), maxRss: result.resourceUsage?.maxRSS ?? 0 };
+}
+
+/** runCli without blocking: independent runs of a test go side by side (Promise.all). */
+export async function runCliAsync(args: string[], options: { cwd?: string; timeout?: number; shell?: string; env?: Record<string, string> } = {}): Promise<RunResult & { maxRss: number }> {
+  const { dir, exe } = isolatedBinary();
+  const command = options.shell ? ["bash", "-c", `${options.shell}; exec "$0" "$@"`, exe, ...args] : [exe, ...args];
+  const child = Bun.spawn(command, { cwd: options.cwd ?? dir, stdout: "pipe", stderr: "pipe", timeout: options.timeout, env: { ...process.env, WASMGRAD_DEBUG: "", ...options.env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code: child.signalCode ? -1 : code, stdout, stderr, maxRss: child.resourceUsage()?.maxRSS ?? 0 };
 }
 
 /** A user-facing error: non-zero exit, one line on stderr starting "wasmgrad:", no stack frames. */
