@@ -102,7 +102,7 @@ describe("special paths: refused before they are opened, never read whole", () =
   test("a sparse 2 GiB file is refused by its size, before a byte is read; --max-input-size names and moves the limit", () => {
     const path = join(dir, "sparse.wgd");
     Bun.spawnSync(["truncate", "-s", "2G", path]);
-    const r = runCli(["eval", path], { timeout: HANG_MS });
+    const r = runCli(["eval", path], { timeout: HANG_MS, measureRss: true });
     expectInputError(r, /it is 2\.00 GiB, over the 1\.00 GiB input limit; raise it with --max-input-size/);
     expect(r.maxRss).toBeLessThan(400 << 20);
     expectInputError(runCli(["eval", checkpoint, "--max-input-size", "1KiB"]), /over the 1\.0 KiB input limit; raise it with --max-input-size/);
@@ -128,7 +128,7 @@ describe("compressed input: inflated against a cap that the message names, in me
   test("a header claiming 10 images on a stream that inflates to 256 MiB stops at the first byte too many", () => {
     const path = idxBomb("liar.gz", 10, 256 << 20);
     for (const args of [["predict", checkpoint, "--input", path], ["infer", onnx, "--input", path, "--ep", "wasm"]]) {
-      const r = runCli(args, { timeout: HANG_MS });
+      const r = runCli(args, { timeout: HANG_MS, measureRss: true });
       expectInputError(r, /inflates to more than the 7,856 bytes its header describes/);
       expect(r.maxRss).toBeLessThan(200 << 20);
     }
@@ -136,7 +136,7 @@ describe("compressed input: inflated against a cap that the message names, in me
 
   test("a header describing more than the limit is refused before inflating; the flag raises the limit", () => {
     const path = idxBomb("big.gz", 90_000);
-    const r = runCli(["predict", checkpoint, "--input", path, "--max-input-size", "64MiB"]);
+    const r = runCli(["predict", checkpoint, "--input", path, "--max-input-size", "64MiB"], { measureRss: true });
     expectInputError(r, /its header describes 67\.3 MiB of data, over the 64\.0 MiB input limit; raise it with --max-input-size/);
     expect(r.maxRss).toBeLessThan(200 << 20);
   });
@@ -145,7 +145,7 @@ describe("compressed input: inflated against a cap that the message names, in me
     // 60,000 images: 47 MB inflated from 46 KB. Before: chunks, one copy of them and every image as
     // float32 (~400 MB here); now one buffer of the inflated size, converted a chunk at a time.
     const path = idxBomb("under.gz", 60_000);
-    const r = runCli(["predict", checkpoint, "--input", path, "--max-input-size", "48MiB"], { timeout: 60_000 });
+    const r = runCli(["predict", checkpoint, "--input", path, "--max-input-size", "48MiB"], { timeout: 60_000, measureRss: true });
     expect(r.code).toBe(0);
     expect(r.stdout.split("\n")[59_999]).toStartWith("#59999: ");
     expect(r.maxRss).toBeLessThan(300 << 20);
