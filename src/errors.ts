@@ -10,6 +10,11 @@ export class InputError extends WasmgradError {
   override name = "InputError";
 }
 
+/** A command line that cannot mean anything (an empty path, say): exit 2, like an unknown flag. */
+export class UsageError extends WasmgradError {
+  override name = "UsageError";
+}
+
 /** Training produced NaN or Inf; carries where, so the run can stop and say so. */
 export class DivergenceError extends WasmgradError {
   override name = "DivergenceError";
@@ -17,6 +22,8 @@ export class DivergenceError extends WasmgradError {
 
 /** Closest candidate by edit distance, for "did you mean …?" hints. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // A long word is no typo of a short name, and comparing a megabyte-long one would take a while.
+  if (word.length > 100) return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

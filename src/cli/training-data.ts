@@ -8,6 +8,7 @@ import { InputError } from "../errors";
 import { Rng } from "../engine/rng";
 import type { Model } from "../model/model";
 import { readInputFile, resolveData } from "./sources";
+import { displayText } from "../io/display";
 
 export interface Split {
   x: Float32Array;
@@ -28,21 +29,21 @@ export interface TrainingData {
 
 export async function resolveTrainingData(data: string, options: { target?: string; testSplit: number; seed: number }): Promise<TrainingData> {
   if (data.toLowerCase().endsWith(".csv")) return loadTable(data, options);
-  if (options.target !== undefined) throw new InputError(`--target names a CSV column, but --data ${data} is not a .csv file`);
+  if (options.target !== undefined) throw new InputError(`--target names a CSV column, but --data ${displayText(data)} is not a .csv file`);
   const splits = await resolveData(data);
   const split = (d: typeof splits.train): Split => ({ x: toFloatImages(d), count: d.count, shape: d.shape, labels: d.labels });
   return { train: split(splits.train), test: split(splits.test), source: splits.source, kind: "images" };
 }
 
 function loadTable(path: string, options: { target?: string; testSplit: number; seed: number }): TrainingData {
-  if (options.target === undefined) throw new InputError(`--data ${path} is a CSV file: name the column to predict with --target <column>`);
+  if (options.target === undefined) throw new InputError(`--data ${displayText(path)} is a CSV file: name the column to predict with --target <column>`);
   const text = new TextDecoder().decode(readInputFile(path, "--data"));
   const table = splitTarget(parseCsv(text, { source: path }), options.target, { source: path });
   const features = table.featureColumns.length;
   const order = Int32Array.from({ length: table.rows }, (_, i) => i);
   new Rng(options.seed ^ 0x5eed).shuffle(order);
   const testCount = Math.round(table.rows * options.testSplit);
-  if (table.rows - testCount < 2) throw new InputError(`${path} has ${table.rows} rows: too few to train on after holding out --test-split ${options.testSplit}`);
+  if (table.rows - testCount < 2) throw new InputError(`${displayText(path)} has ${table.rows} rows: too few to train on after holding out --test-split ${options.testSplit}`);
   const take = (from: number, to: number): Split => {
     const count = to - from;
     const x = new Float32Array(count * features), values = new Float32Array(count);
@@ -57,7 +58,7 @@ function loadTable(path: string, options: { target?: string; testSplit: number; 
   return {
     train: take(0, trainCount),
     test: take(trainCount, table.rows),
-    source: `${path} (${features} feature column${features > 1 ? "s" : ""} → '${table.targetColumn}', ${trainCount} train / ${testCount} test rows)`,
+    source: `${displayText(path)} (${features} feature column${features > 1 ? "s" : ""} → '${table.targetColumn}', ${trainCount} train / ${testCount} test rows)`,
     kind: "table",
   };
 }

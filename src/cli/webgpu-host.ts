@@ -50,7 +50,11 @@ async function findAdapter(dawnNodePath: string, ort: typeof Ort): Promise<WebGp
       return { adapter: describeAdapter(hardware, "vulkan"), provider: "webgpu" };
     }
   }
-  await setNativeEnvironment("EGL_PLATFORM", "surfaceless");
+  // Without a display, EGL works only with EGL_PLATFORM=surfaceless; where that cannot reach Dawn (no FFI:
+  // the engine runs without its JIT under a tight `ulimit -v`), probing would only print EGL's warnings.
+  if (!(await setNativeEnvironment("EGL_PLATFORM", "surfaceless")) && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    return { unavailable: "no WebGPU adapter: Vulkan found none, and Mesa's OpenGL ES needs EGL_PLATFORM=surfaceless, which could not be set here (set it yourself)" };
+  }
   const gles = dawn.create(["backend=opengles"]);
   const software = await quietly(() => gles.requestAdapter({ featureLevel: "compatibility" }));
   if (!software) return { unavailable: "no WebGPU adapter: Vulkan found none and Mesa's OpenGL ES (EGL) is missing or failed" };
@@ -73,19 +77,22 @@ function hasGpuDevice(): boolean {
 
 /**
  * Dawn reads EGL_PLATFORM with getenv(); Node's process.env writes reach it, Bun's do not, so under Bun
- * call libc's setenv. A value the user set is kept.
+ * call libc's setenv. A value the user set is kept. Returns whether native code will see the value.
  */
-async function setNativeEnvironment(name: string, value: string): Promise<void> {
-  if (process.env[name] !== undefined) return;
+async function setNativeEnvironment(name: string, value: string): Promise<boolean> {
+  if (process.env[name] !== undefined) return true;
   process.env[name] = value;
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return;
+  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") return true;
   try {
     const ffi = await import("bun:ffi");
     const libc = ffi.dlopen("libc.so.6", { setenv: { args: [ffi.FFIType.cstring, ffi.FFIType.cstring, ffi.FFIType.i32], returns: ffi.FFIType.i32 } });
     const cstring = (s: string) => ffi.ptr(new TextEncoder().encode(`${s}\0`));
     libc.symbols.setenv(cstring(name), cstring(value), 0);
+    return true;
   } catch {
-    // Not glibc: the software adapter will then need EGL_PLATFORM=surfaceless set by the user.
+    // Not glibc, or no FFI: the software adapter will then need EGL_PLATFORM=surfaceless set by the user.
+    delete process.env[name];
+    return false;
   }
 }
 

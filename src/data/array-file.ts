@@ -1,26 +1,62 @@
 // Numeric arrays from files, for feeding models that are not wasmgrad's own: NumPy .npy (what Python
 // users save), JSON nested arrays (what anyone can write), and IDX (MNIST). Integers and bytes become
 // float32; uint8 images are scaled to [0, 1] as training does. Every header is checked against the bytes
-// present before anything is allocated.
+// present before anything is allocated. IDX images stay bytes until asked for: values() converts the
+// range a batch needs, so a 1 GiB image file never becomes 4 GiB of floats at once.
 
 import { InputError } from "../errors";
 import { parseIdx } from "./idx";
+import { describeValue } from "../io/display";
+import { checkFinite } from "./finite-values";
+import { checkJsonTextDepth } from "../io/json-depth";
 
 export interface NumericArray {
   dims: number[];
-  data: Float32Array;
+  /** How many values: the product of dims. */
+  length: number;
+  /**
+   * Values [start, end) as float32: a view where the file held them so, converted per call for IDX bytes
+   * into one reused buffer — valid until the next call, so copy what must outlive it.
+   */
+  values(start: number, end: number): Float32Array;
+}
+
+/** A NumericArray over float32 values already in memory. */
+export function floatArray(dims: number[], data: Float32Array): NumericArray {
+  return { dims, length: data.length, values: (start, end) => data.subarray(start, end) };
+}
+
+/** A NumericArray over uint8 pixels, scaled to [0, 1] as training scales them, batch by batch. */
+export function byteImageArray(dims: number[], pixels: Uint8Array): NumericArray {
+  // One buffer for every call: a fresh one per batch left gigabytes for the collector to catch up with.
+  let scratch = new Float32Array(0);
+  return {
+    dims, length: pixels.length,
+    values: (start, end) => {
+      const count = Math.max(0, Math.min(end, pixels.length) - start);
+      if (scratch.length < count) scratch = new Float32Array(count);
+      const out = scratch.subarray(0, count);
+      for (let i = 0; i < count; i++) out[i] = pixels[start + i] / 255;
+      return out;
+    },
+  };
 }
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-export async function readArrayFile(bytes: Uint8Array, source: string): Promise<NumericArray> {
-  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return parseNpy(bytes, source);
+export interface ArrayFileOptions {
+  /** Accept NaN, ±Inf and values beyond float32's range (default: refuse them; bytes are always finite). */
+  allowNonFinite?: boolean;
+}
+
+const NON_FINITE_HINT = "use --allow-nonfinite (the allowNonFinite option) to feed it anyway";
+
+export async function readArrayFile(bytes: Uint8Array, source: string, options: ArrayFileOptions = {}): Promise<NumericArray> {
+  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return parseNpy(bytes, source, options);
   const first = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-  if (first === 0x5b /* [ */) return parseJsonArray(new TextDecoder().decode(bytes), source);
+  if (first === 0x5b /* [ */) return parseJsonArray(new TextDecoder().decode(bytes), source, options);
   const idx = await parseIdx(bytes, source);
-  const data = new Float32Array(idx.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = idx.data[i] / 255;
-  return { dims: idx.dims, data };
+  return byteImageArray(idx.dims, idx.data);
 }
 
 const NPY_TYPES: Record<string, { size: number; read: (v: DataView, at: number) => number; scale?: number }> = {
@@ -32,7 +68,7 @@ const NPY_TYPES: Record<string, { size: number; read: (v: DataView, at: number) 
   "|i1": { size: 1, read: (v, at) => v.getInt8(at) },
 };
 
-export function parseNpy(bytes: Uint8Array, source: string): NumericArray {
+export function parseNpy(bytes: Uint8Array, source: string, options: ArrayFileOptions = {}): NumericArray {
   if (bytes.length < 10) throw new InputError(`${source}: truncated .npy header`);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -59,11 +95,13 @@ export function parseNpy(bytes: Uint8Array, source: string): NumericArray {
   }
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = type.read(view, dataStart + i * type.size) * (type.scale ?? 1);
-  return { dims, data };
+  checkFinite(data, `${source}: the array`, { allow: options.allowNonFinite, why: descr === "<f8" ? "float64 values beyond float32's range (±3.4e38) become Inf" : undefined, hint: NON_FINITE_HINT });
+  return floatArray(dims, data);
 }
 
 /** Nested JSON arrays of numbers, rectangular: [[…], […]] → dims [2, …]. */
-export function parseJsonArray(text: string, source: string): NumericArray {
+export function parseJsonArray(text: string, source: string, options: ArrayFileOptions = {}): NumericArray {
+  checkJsonTextDepth(text, source);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -81,7 +119,7 @@ export function parseJsonArray(text: string, source: string): NumericArray {
   let at = 0;
   const walk = (node: unknown, depth: number, path: string) => {
     if (depth === dims.length) {
-      if (typeof node !== "number" || !Number.isFinite(node)) throw new InputError(`${source}: ${path} is ${JSON.stringify(node)}, not a finite number`);
+      if (typeof node !== "number" || !Number.isFinite(node)) throw new InputError(`${source}: ${path} is ${describeValue(node)}, not a finite number`);
       data[at++] = node;
       return;
     }
@@ -91,5 +129,7 @@ export function parseJsonArray(text: string, source: string): NumericArray {
     node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
   };
   walk(value, 0, "value");
-  return { dims, data };
+  // JSON has no NaN, but 1e39 is a finite number that float32 holds as Inf.
+  checkFinite(data, `${source}: the array`, { allow: options.allowNonFinite, why: "beyond float32's range (±3.4e38)", hint: NON_FINITE_HINT });
+  return floatArray(dims, data);
 }

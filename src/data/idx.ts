@@ -2,7 +2,8 @@
 //   magic: 0x00 0x00 <type code> <number of dims>; then one big-endian u32 per dim; then the data.
 // Only unsigned-byte data (type 0x08) is used by these datasets, and it is all we accept.
 // The header is checked against the bytes actually present before anything is allocated, so a file
-// that claims a huge size cannot make us allocate it.
+// that claims a huge size cannot make us allocate it; gzipped, the header read from the first inflated
+// bytes fixes the size the stream must inflate to, so a bomb stops at the first byte too many.
 
 import { InputError } from "../errors";
 import { gunzip, isGzip } from "./gzip";
@@ -15,7 +16,28 @@ export interface IdxArray {
 const UNSIGNED_BYTE = 0x08;
 
 export async function parseIdx(bytes: Uint8Array, source: string): Promise<IdxArray> {
-  const raw = isGzip(bytes) ? await gunzip(bytes, source) : bytes;
+  const raw = isGzip(bytes) ? await gunzip(bytes, source, { sizeFromHead: (head) => sizeFromHead(head, source) }) : bytes;
+  const { dims, headerBytes, values } = readHeader(raw, source);
+  const present = raw.length - headerBytes;
+  if (present < values) {
+    throw new InputError(`${source}: truncated: the header promises ${values} values [${dims.join("×")}] but only ${present} bytes follow`);
+  }
+  if (present > values) {
+    throw new InputError(`${source}: ${present - values} unexpected bytes after the ${values} values the header describes`);
+  }
+  return { dims, data: raw.subarray(headerBytes) };
+}
+
+/** The file's size as its header states it; undefined until the header is in; an error as soon as it cannot be one. */
+function sizeFromHead(head: Uint8Array, source: string): number | undefined {
+  if (head.length < 4) return undefined;
+  const rank = head[3];
+  if (rank >= 1 && rank <= 4 && head.length < 4 + 4 * rank) return undefined;
+  return readHeader(head, source).fileBytes;
+}
+
+/** The header at the start of `raw` (which may hold more than the header), checked. */
+function readHeader(raw: Uint8Array, source: string): { dims: number[]; headerBytes: number; values: number; fileBytes: number } {
   if (raw.length < 4) throw new InputError(`${source}: ${raw.length} bytes is too short for an IDX file (truncated?)`);
   if (raw[0] !== 0 || raw[1] !== 0) {
     throw new InputError(`${source}: not an IDX file (the first two bytes must be zero; got ${hex(raw[0])} ${hex(raw[1])})`);
@@ -29,21 +51,14 @@ export async function parseIdx(bytes: Uint8Array, source: string): Promise<IdxAr
   if (raw.length < headerBytes) throw new InputError(`${source}: the IDX header is truncated (${raw.length} of ${headerBytes} bytes)`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims: number[] = [];
-  let expected = 1;
+  let values = 1;
   for (let i = 0; i < rank; i++) {
     const d = view.getUint32(4 + 4 * i, false);
     if (d === 0) throw new InputError(`${source}: dimension ${i} is zero`);
     dims.push(d);
-    expected *= d;
+    values *= d;
   }
-  const present = raw.length - headerBytes;
-  if (present < expected) {
-    throw new InputError(`${source}: truncated: the header promises ${expected} values [${dims.join("×")}] but only ${present} bytes follow`);
-  }
-  if (present > expected) {
-    throw new InputError(`${source}: ${present - expected} unexpected bytes after the ${expected} values the header describes`);
-  }
-  return { dims, data: raw.subarray(headerBytes) };
+  return { dims, headerBytes, values, fileBytes: headerBytes + values };
 }
 
 /** Builds an IDX file (unsigned bytes) — for the embedded sample and for tests. */

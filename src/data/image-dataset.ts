@@ -31,7 +31,13 @@ export async function datasetFromIdx(imageBytes: Uint8Array, labelBytes: Uint8Ar
 }
 
 export function toFloatImages(ds: ImageDataset): Float32Array {
-  const out = new Float32Array(ds.pixels.length);
+  let out: Float32Array;
+  try {
+    out = new Float32Array(ds.pixels.length);
+  } catch {
+    // A RangeError ("Out of memory", or past the engine's largest typed array): the data, not a bug.
+    throw new InputError(`${ds.pixels.length.toLocaleString("en-US")} pixels need ${(ds.pixels.length * 4 / 2 ** 30).toFixed(2)} GiB as float32, more memory than could be allocated; use fewer images`);
+  }
   for (let i = 0; i < out.length; i++) out[i] = ds.pixels[i] / 255;
   return out;
 }

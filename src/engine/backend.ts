@@ -48,6 +48,19 @@ export function setThreadWorkerUrl(url: string | URL): void {
   workerUrl = url;
 }
 
+let fallback: string | undefined;
+let report: (note: string) => void = (note) => console.warn(`wasmgrad: ${note}`);
+
+/** Why the kernels run on fewer threads than were asked for, if they do (for `info` and notes). */
+export function threadFallbackReason(): string | undefined {
+  return fallback;
+}
+
+/** Where the one-line note goes when threads could not start (default: console.warn). */
+export function setThreadNoteReporter(reporter: (note: string) => void): void {
+  report = reporter;
+}
+
 /** A fresh kernel instance with its own linear memory (one per model). */
 export function newKernels(): Kernels {
   const library = kernelLibrary();
@@ -55,9 +68,11 @@ export function newKernels(): Kernels {
     try {
       return threadedKernels({ module: library.threadedModule, variant: library.variant, workerUrl }, threads);
     } catch (error) {
-      // Helpers that cannot start (a sandbox without threads, say) cost speed, never the run.
-      console.warn(`wasmgrad: running on one thread: ${(error as Error).message}`);
+      // Helpers that cannot start (a sandbox without threads, say, or no address space left for shared
+      // memory) cost speed, never the run. Said once, through the host's reporter.
+      fallback = `running on 1 thread instead of ${threads}: ${(error as Error).message}`;
       threads = 1;
+      report(fallback);
     }
   }
   return library.instantiate();

@@ -50,10 +50,13 @@ export class Heap {
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      try {
-        this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
-      } catch {
-        throw new OutOfMemoryError(`the engine refused to grow WebAssembly memory to ${formatBytes(end)}`);
+      if (this.kernels.ensureMemory) this.kernels.ensureMemory(end);
+      else {
+        try {
+          this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+        } catch {
+          throw new OutOfMemoryError(`the engine refused to grow WebAssembly memory to ${formatBytes(end)}`);
+        }
       }
     }
     this.top = end;

@@ -32,6 +32,14 @@ export interface Kernels {
   readonly variant: string;
   readonly memory: WebAssembly.Memory;
   heapBase(): number;
+
+  // ---- memory sizing (threads build) -------------------------------------------------------------------
+  /**
+   * Makes `memory` at least `bytes` long. Present where the memory cannot simply grow past a maximum
+   * reserved up front (shared memory must declare one): the kernels move to a larger memory, so `memory`
+   * may be a different object afterwards. Absent: the heap calls memory.grow itself.
+   */
+  ensureMemory?(bytes: number): void;
   /** Bytes of scratch the GEMM wants; the heap reserves it once and calls setWorkspace. */
   workspaceBytes(): number;
   setWorkspace(ptr: Pointer): void;

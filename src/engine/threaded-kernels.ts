@@ -9,8 +9,13 @@
 // Requirements: SharedArrayBuffer, the Web Worker API and Atomics.wait on the main thread (Bun, Deno).
 // Where any is missing, threaded() reports why and callers fall back to one thread.
 
+import { readFileSync } from "node:fs";
+import { OutOfMemoryError, formatBytes } from "./heap";
 import type { ActCode, Kernels, Pointer } from "./kernels";
 import { Control, PARALLEL_KERNELS, SPIN_LIMIT } from "./thread-protocol";
+
+/** Members of the kernels object defined here rather than taken from the instance's exports. */
+const OWN = new Set(["variant", "memory", "heapBase", "setWorkspace", "ensureMemory", "gemm", "im2col", "col2im", "maxPoolForward", "dropoutMask"]);
 
 const opIndex = (name: string) => PARALLEL_KERNELS.findIndex(([n]) => n === name);
 const OP_GEMM = opIndex("gemm");
@@ -63,11 +68,50 @@ const helperReaper = new FinalizationRegistry((helpers: Helper[]) => {
   }
 });
 
-/** Kernels whose GEMM uses `threads` threads (the caller plus threads − 1 helpers). */
+/** Shared memory reserved for a model at first (256 MiB): enough for the built-in models' training. */
+const FIRST_RESERVE_PAGES = 4096;
+/** What the kernel module declares (4 GiB): no memory can be larger. */
+const MAX_PAGES = 65536;
+const PAGE_BYTES = 65536;
+
+/**
+ * A shared memory of `initial` pages that may grow to `want` pages, or to fewer (down to `least`) where the
+ * address space will not hold that much: a shared memory reserves its whole maximum when it is made, and
+ * under `ulimit -v 8 GiB` the 4 GiB the module allows cannot be had.
+ */
+export function reserveSharedMemory(initial: number, least: number, want: number): { memory: WebAssembly.Memory; maximumPages: number } {
+  for (let maximum = Math.max(want, least); ; maximum = Math.max(least, maximum >> 1)) {
+    try {
+      return { memory: new WebAssembly.Memory({ initial, maximum, shared: true }), maximumPages: maximum };
+    } catch (error) {
+      if (maximum <= least) {
+        throw new OutOfMemoryError(`could not reserve ${formatBytes(least * PAGE_BYTES)} of address space for shared WebAssembly memory${addressSpaceLimit()} (${(error as Error).message})`);
+      }
+    }
+  }
+}
+
+/** ", with the address space limited to 8.00 GiB (ulimit -v)" where a limit is set; "" otherwise. */
+export function addressSpaceLimit(): string {
+  try {
+    const line = /^Max address space\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+    return line && line !== "unlimited" ? `, with the address space limited to ${formatBytes(Number(line))} (ulimit -v)` : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Kernels whose GEMM uses `threads` threads (the caller plus threads − 1 helpers). Their shared memory is
+ * reserved for what the model needs rather than the module's 4 GiB: 256 MiB at first, and when the heap
+ * needs more than was reserved (ensureMemory), the kernels move to a larger memory — contents copied, the
+ * module instantiated on it, the helpers restarted — so the model never notices.
+ */
 export function threadedKernels(build: ThreadedBuild, threads: number): Kernels {
-  const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
-  const instance = new WebAssembly.Instance(build.module, { env: { memory } });
-  const exports = instance.exports as unknown as Kernels & { dropoutMask(mask: number, count: number, rate: number, state: number): number };
+  let { memory, maximumPages } = reserveSharedMemory(32, 32, FIRST_RESERVE_PAGES);
+  type Exports = Kernels & { dropoutMask(mask: number, count: number, rate: number, state: number): number };
+  const instantiate = () => new WebAssembly.Instance(build.module, { env: { memory } }).exports as unknown as Exports;
+  let exports = instantiate();
   const helpers: Helper[] = [];
   // Each helper's workspace and control block sit at the start of the heap, before the model's own
   // (the Heap starts allocating at heapBase(), which we move past them).
@@ -76,28 +120,73 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
   const reserve = (bytes: number) => {
     const at = top;
     top = align(top + bytes);
-    if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
+    if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / PAGE_BYTES));
     return at;
   };
-  for (let t = 1; t < threads; t++) {
-    const workspace = reserve(exports.workspaceBytes());
-    const control = reserve(Control.WORDS * 4);
-    const worker = new Worker(build.workerUrl);
-    (worker as unknown as { unref?: () => void }).unref?.();
-    worker.postMessage({ module: build.module, memory, workspace, control });
-    helpers.push({ worker, cell: new Int32Array(memory.buffer, control, Control.WORDS), args: control, sequence: 0 });
-  }
-  const deadline = performance.now() + START_TIMEOUT_MS;
-  for (const h of helpers) {
-    while (Atomics.load(h.cell, Control.READY) !== 1) {
-      Atomics.wait(h.cell, Control.READY, 0, 10);
-      if (performance.now() > deadline) {
-        for (const other of helpers) other.worker.terminate();
-        throw new Error(`a GEMM helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+  const slots = Array.from({ length: threads - 1 }, () => ({ workspace: reserve(exports.workspaceBytes()), control: reserve(Control.WORDS * 4) }));
+  startHelpers();
+  const heapStart = top;
+  /** The main instance's GEMM workspace, set again on the new instance after a move. */
+  let mainWorkspace: number | undefined;
+
+  function startHelpers(): void {
+    for (const { workspace, control } of slots) {
+      const cell = new Int32Array(memory.buffer, control, Control.WORDS);
+      cell.fill(0); // a moved memory carries the old helpers' counters
+      const worker = new Worker(build.workerUrl);
+      (worker as unknown as { unref?: () => void }).unref?.();
+      worker.postMessage({ module: build.module, memory, workspace, control });
+      helpers.push({ worker, cell, args: control, sequence: 0 });
+    }
+    const deadline = performance.now() + START_TIMEOUT_MS;
+    for (const h of helpers) {
+      while (Atomics.load(h.cell, Control.READY) !== 1) {
+        Atomics.wait(h.cell, Control.READY, 0, 10);
+        if (performance.now() > deadline) {
+          for (const other of helpers) other.worker.terminate();
+          throw new Error(`a GEMM helper thread did not start within ${START_TIMEOUT_MS / 1000} s`);
+        }
       }
     }
   }
-  const heapStart = top;
+
+  function stopHelpers(): void {
+    for (const h of helpers) {
+      Atomics.store(h.cell, Control.STOP, 1);
+      Atomics.add(h.cell, Control.REQUEST, 1);
+      Atomics.notify(h.cell, Control.REQUEST);
+      h.worker.terminate();
+    }
+    helpers.length = 0;
+  }
+
+  /** Grows the memory to `bytes`, moving to a larger reservation when the current one is too small. */
+  function ensureMemory(bytes: number): void {
+    const need = Math.ceil(bytes / PAGE_BYTES);
+    const have = memory.buffer.byteLength / PAGE_BYTES;
+    if (need <= have) return;
+    if (need > MAX_PAGES) throw new OutOfMemoryError(`the model needs ${formatBytes(bytes)} of WebAssembly memory, over the ${formatBytes(MAX_PAGES * PAGE_BYTES)} limit`);
+    if (need <= maximumPages) {
+      try {
+        memory.grow(need - have);
+        return;
+      } catch {
+        throw new OutOfMemoryError(`the engine refused to grow WebAssembly memory to ${formatBytes(bytes)}${addressSpaceLimit()}`);
+      }
+    }
+    // Half again what is needed, or twice the old reservation: a few moves however the model grows.
+    const next = reserveSharedMemory(need, need, Math.min(MAX_PAGES, Math.max(need + (need >> 1), maximumPages * 2)));
+    new Uint8Array(next.memory.buffer).set(new Uint8Array(memory.buffer));
+    stopHelpers();
+    memory = next.memory;
+    maximumPages = next.maximumPages;
+    exports = instantiate();
+    if (mainWorkspace !== undefined) exports.setWorkspace(mainWorkspace);
+    for (const [name, value] of Object.entries(exports)) {
+      if (typeof value === "function" && !OWN.has(name)) (kernels as unknown as Record<string, unknown>)[name] = value;
+    }
+    startHelpers();
+  }
 
   /** Runs each helper's share (op and arguments, or null for none) and the caller's own, then waits. */
   function runShares(op: number, shares: (number[] | null)[], own: () => void): void {
@@ -229,8 +318,12 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
   const kernels = {
     ...exports,
     variant: `${build.variant}, ${threads} threads`,
-    memory,
     heapBase: () => heapStart,
+    setWorkspace: (ptr: Pointer) => {
+      mainWorkspace = ptr;
+      exports.setWorkspace(ptr);
+    },
+    ensureMemory,
     gemm,
     im2col,
     col2im,
@@ -240,7 +333,9 @@ export function threadedKernels(build: ThreadedBuild, threads: number): Kernels 
     depthwiseConv2dForward,
     depthwiseConv2dBackwardInput,
     dropoutMask: (mask: number, count: number, rate: number, state: number) => exports.dropoutMask(mask, count, rate, state) >>> 0,
-  } as Kernels;
+  } as unknown as Kernels;
+  // The memory a move replaces: read it through the kernels object, never keep it.
+  Object.defineProperty(kernels, "memory", { get: () => memory, enumerable: true });
   helperReaper.register(kernels, helpers);
   return kernels;
 }

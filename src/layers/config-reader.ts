@@ -3,6 +3,7 @@
 
 import { InputError, didYouMean } from "../errors";
 import type { Regularizer } from "./layer";
+import { describeValue, displayText } from "../io/display";
 
 export class ConfigReader {
   constructor(
@@ -13,7 +14,7 @@ export class ConfigReader {
     const allowed = ["type", "name", ...allowedKeys];
     for (const key of Object.keys(raw)) {
       if (!allowed.includes(key)) {
-        throw new InputError(`${where}: '${key}' is not a ${String(raw.type)} option${didYouMean(key, allowed)}`);
+        throw new InputError(`${where}: '${displayText(key)}' is not a ${typeof raw.type === "string" ? displayText(raw.type) : describeValue(raw.type)} option${didYouMean(key, allowed)}`);
       }
     }
   }
@@ -31,7 +32,7 @@ export class ConfigReader {
     const value = this.raw[key] ?? options.default;
     if (value === undefined) throw new InputError(`${this.where}: '${key}' is required`);
     if (typeof value !== "number" || !Number.isInteger(value)) {
-      throw new InputError(`${this.where}: '${key}' must be an integer, got ${JSON.stringify(value)}`);
+      throw new InputError(`${this.where}: '${key}' must be an integer, got ${describeValue(value)}`);
     }
     this.checkRange(key, value, options.min, options.max);
     return value;
@@ -41,7 +42,7 @@ export class ConfigReader {
     const value = this.raw[key] ?? options.default;
     if (value === undefined) throw new InputError(`${this.where}: '${key}' is required`);
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new InputError(`${this.where}: '${key}' must be a finite number, got ${JSON.stringify(value)}`);
+      throw new InputError(`${this.where}: '${key}' must be a finite number, got ${describeValue(value)}`);
     }
     this.checkRange(key, value, options.min, options.max);
     return value;
@@ -62,7 +63,7 @@ export class ConfigReader {
   oneOf<T extends string>(key: string, options: readonly T[], defaultValue: T): T {
     const value = this.string(key, defaultValue);
     if (!options.includes(value as T)) {
-      throw new InputError(`${this.where}: '${key}' cannot be '${value}'${didYouMean(value, options)}`);
+      throw new InputError(`${this.where}: '${key}' cannot be '${displayText(value)}'${didYouMean(value, options)}`);
     }
     return value as T;
   }
@@ -75,7 +76,7 @@ export class ConfigReader {
       !Array.isArray(pair) || pair.length !== 2 ||
       !pair.every((v) => typeof v === "number" && Number.isInteger(v) && v >= 1)
     ) {
-      throw new InputError(`${this.where}: '${key}' must be a positive integer or [rows, cols], got ${JSON.stringify(value)}`);
+      throw new InputError(`${this.where}: '${key}' must be a positive integer or [rows, cols], got ${describeValue(value)}`);
     }
     return [pair[0], pair[1]];
   }

@@ -22,6 +22,8 @@ import { Reshape } from "./reshape";
 import { UpSampling2D } from "./up-sampling2d";
 import { ZeroPadding2D } from "./zero-padding2d";
 import { ReLU } from "./relu";
+import { displayText } from "../io/display";
+import { ownValue } from "../io/own-keys";
 
 const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) => Layer> = {
   Dense: Dense.fromConfig,
@@ -80,9 +82,10 @@ export function layerFromConfig(raw: unknown, where: string): Layer {
   }
   const config = raw as Record<string, unknown>;
   if (typeof config.type !== "string") throw new InputError(`${where}: the layer has no "type"`);
-  const type = (Object.hasOwn(ALIASES, config.type) ? ALIASES[config.type] : undefined) ?? config.type;
-  const factory = Object.hasOwn(FACTORIES, type) ? FACTORIES[type] : undefined;
-  if (!factory) throw new InputError(`${where}: unknown layer type '${config.type}'${didYouMean(config.type, LAYER_TYPES)}`);
+  // Own keys only: a type named "constructor" or "__proto__" must not find Object.prototype's members.
+  const type = ownValue(ALIASES, config.type) ?? config.type;
+  const factory = ownValue(FACTORIES, type);
+  if (!factory) throw new InputError(`${where}: unknown layer type '${displayText(config.type)}'${didYouMean(config.type, LAYER_TYPES)}`);
   if (config.name !== undefined && typeof config.name !== "string") throw new InputError(`${where}: "name" must be a string`);
   // "trainable": false (a frozen layer, for fine-tuning) applies to every layer type.
   const { trainable, ...options } = config;

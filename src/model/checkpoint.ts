@@ -14,6 +14,7 @@
 import { InputError } from "../errors";
 import type { Kernels } from "../engine/kernels";
 import { crc32 } from "./crc32";
+import { checkCheckpointContents, checkCheckpointHeader, type CheckpointTrust } from "./checkpoint-validation";
 import type { LossSpec } from "./losses";
 import type { Model } from "./model";
 import { modelFromConfig } from "./model-config";
@@ -136,8 +137,9 @@ export function decodeCheckpointHeader(bytes: Uint8Array, source: string): { hea
 }
 
 /** Rebuilds a model (compiled, with optimizer state, ready to resume) from checkpoint bytes. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { kernels?: Kernels } = {}): { model: Model; header: CheckpointHeader } {
+export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { kernels?: Kernels } & CheckpointTrust = {}): { model: Model; header: CheckpointHeader } {
   const { header, data } = decodeCheckpointHeader(bytes, source);
+  checkCheckpointHeader(header, data, source);
   const model = modelFromConfig(header.model, { where: `${source} model`, kernels: options.kernels });
   if (header.training) {
     const { iterations, epoch } = header.training;
@@ -156,6 +158,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { k
     model.optimizer!.iterations = header.training.iterations;
     model.epochsTrained = header.training.epoch;
   }
+  checkCheckpointContents(model, header, data, source, options);
   const byName = new Map(header.tensors.map((t) => [t.name, t]));
   const floats = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   const memory = () => new Float32Array(model.kernels.memory.buffer);

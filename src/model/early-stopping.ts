@@ -2,6 +2,7 @@
 // TF.js never implemented restoreBestWeights). With restoreBestWeights the model ends training holding
 // the weights of its best epoch, whether training stopped early or ran out of epochs.
 
+import { ownValue } from "../io/own-keys";
 import { InputError } from "../errors";
 import type { Tensor } from "../tensor";
 import type { Callback, EpochLogs, TrainableModel } from "./callbacks";
@@ -55,7 +56,7 @@ export class EarlyStopping implements Callback {
   }
 
   onEpochEnd(epoch: number, logs: EpochLogs): void {
-    const value = logs[this.monitor];
+    const value = ownValue(logs, this.monitor);
     if (value === undefined) {
       throw new InputError(`EarlyStopping monitors '${this.monitor}', but the epoch logs hold only: ${Object.keys(logs).join(", ")}` +
         (this.monitor.startsWith("val_") ? " (give fit a validationSplit or validationData)" : ""));

@@ -5,6 +5,8 @@
 import type { Kernels, Pointer } from "../engine/kernels";
 import { InputError, didYouMean } from "../errors";
 import type { ActivationFunction } from "../layers/activation-function";
+import { displayText } from "../io/display";
+import { ownValue } from "../io/own-keys";
 
 export const LOSSES = ["sparseCategoricalCrossentropy", "categoricalCrossentropy", "binaryCrossentropy", "meanSquaredError"] as const;
 export type LossName = (typeof LOSSES)[number];
@@ -19,8 +21,9 @@ export function parseLoss(raw: unknown, where = "loss"): Required<LossSpec> {
   const spec = typeof raw === "string" ? { type: raw } : (raw as { type?: unknown; fromLogits?: unknown } | null);
   if (!spec || typeof spec.type !== "string") throw new InputError(`${where}: expected a loss name such as "sparseCategoricalCrossentropy"`);
   const wanted = spec.type.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()).toLowerCase();
-  const type = ALIASES[wanted] ?? LOSSES.find((n) => n.toLowerCase() === wanted);
-  if (!type) throw new InputError(`${where}: unknown loss '${spec.type}'${didYouMean(spec.type, LOSSES)}`);
+  // Own keys only: "constructor" must not find Object (a "loss" that then returns undefined and diverges).
+  const type = ownValue(ALIASES, wanted) ?? LOSSES.find((n) => n.toLowerCase() === wanted);
+  if (!type) throw new InputError(`${where}: unknown loss '${displayText(spec.type)}'${didYouMean(spec.type, LOSSES)}`);
   if (spec.fromLogits !== undefined && typeof spec.fromLogits !== "boolean") throw new InputError(`${where}: fromLogits must be true or false`);
   return { type, fromLogits: spec.fromLogits ?? false };
 }

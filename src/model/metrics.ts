@@ -4,6 +4,8 @@
 // classes ("macro", scikit-learn's average="macro").
 
 import { InputError, didYouMean } from "../errors";
+import { describeValue, displayText } from "../io/display";
+import { ownValue } from "../io/own-keys";
 
 export const METRICS = ["accuracy", "mae", "mse", "precision", "recall", "f1"] as const;
 export type MetricName = (typeof METRICS)[number];
@@ -14,11 +16,22 @@ export function parseMetrics(raw: unknown): MetricName[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw new InputError(`metrics must be a list such as ["accuracy"]`);
   return raw.map((m) => {
-    const name = String(m).toLowerCase();
-    const found = ALIASES[name] ?? METRICS.find((x) => x === name);
-    if (!found) throw new InputError(`unknown metric '${m}'${didYouMean(String(m), METRICS)}`);
+    if (typeof m !== "string") throw new InputError(`metrics must be names such as "accuracy", not ${describeValue(m)}`);
+    const name = m.toLowerCase();
+    // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
+    const found = ownValue(ALIASES, name) ?? METRICS.find((x) => x === name);
+    if (!found) throw new InputError(`unknown metric '${displayText(m)}'${didYouMean(m, METRICS)}`);
     return found;
   });
+}
+
+/** What fit() reports per epoch and a callback may watch: loss, the metrics, and val_ of each. */
+export const LOG_NAMES: readonly string[] = ["loss", ...METRICS].flatMap((name) => [name, `val_${name}`]);
+
+/** Checks a name a callback is to watch (a schedule's monitor, say) against LOG_NAMES. */
+export function parseMonitor(name: string, where: string): string {
+  if (!LOG_NAMES.includes(name)) throw new InputError(`${where}: unknown metric '${displayText(name)}' to watch${didYouMean(name, LOG_NAMES)}`);
+  return name;
 }
 
 /** Counts of (true class, predicted class) pairs: matrix[truth * classes + predicted]. */

@@ -2,6 +2,7 @@
 // its own progress bar and --checkpoint-every). Checkpoints are written atomically (temporary file,
 // flush, rename), so a crash mid-save leaves the previous checkpoint intact.
 
+import { ownValue } from "../io/own-keys";
 import { writeFileAtomic } from "../io/atomic-file";
 import type { Callback, EpochLogs, TrainableModel } from "./callbacks";
 import { encodeCheckpoint } from "./checkpoint";
@@ -37,7 +38,7 @@ export class ModelCheckpoint implements Callback {
   onEpochEnd(epoch: number, logs: EpochLogs): void {
     if (!this.model) return;
     if (this.options.saveBestOnly) {
-      const value = logs[this.monitor];
+      const value = ownValue(logs, this.monitor);
       if (value === undefined) throw new Error(`ModelCheckpoint watches '${this.monitor}', which training does not report (it reports ${Object.keys(logs).join(", ")})`);
       const better = Number.isNaN(this.best) || (this.maximise ? value > this.best : value < this.best);
       if (!better) return;

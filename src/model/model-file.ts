@@ -3,6 +3,7 @@
 
 import { InputError, didYouMean } from "../errors";
 import { locateJsonError } from "../io/json-syntax";
+import { checkJsonTextDepth } from "../io/json-depth";
 import { ConfigReader } from "../layers/config-reader";
 import type { Kernels } from "../engine/kernels";
 import { parseLoss, type LossSpec } from "./losses";
@@ -46,6 +47,7 @@ const DEFAULT_RECIPE: TrainingRecipe = {
 
 /** Parses JSON text, turning a syntax error into "file: line L, column C: …". */
 export function parseModelJson(text: string, source: string): ModelFile {
+  checkJsonTextDepth(text, source);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -2,8 +2,11 @@
 // sets the optimizer's rate from the epoch number and the optimizer's configured rate, so a run resumed
 // from a checkpoint at epoch k gets the same rate as the uninterrupted run did.
 
+import { ownValue } from "../io/own-keys";
 import { InputError, didYouMean } from "../errors";
 import { ConfigReader } from "../layers/config-reader";
+import { parseMonitor } from "./metrics";
+import { describeValue, displayText } from "../io/display";
 import type { Callback, TrainableModel } from "./callbacks";
 
 export class LearningRateScheduler implements Callback {
@@ -94,7 +97,7 @@ export class ReduceLearningRateOnPlateau implements Callback {
   }
 
   onEpochEnd(epoch: number, logs: Record<string, number>): void {
-    const value = logs[this.monitor];
+    const value = ownValue(logs, this.monitor);
     if (value === undefined) {
       throw new InputError(`ReduceLearningRateOnPlateau watches '${this.monitor}', which training does not report (it reports ${Object.keys(logs).join(", ")})`);
     }
@@ -133,9 +136,10 @@ export type Schedule = LearningRateScheduler | ReduceLearningRateOnPlateau;
 export function scheduleFromConfig(raw: unknown, where: string): Schedule {
   if (typeof raw !== "object" || raw === null) throw new InputError(`${where}: expected {"type": "step", "factor": 0.5, "everyEpochs": 1} (or type "cosine" or "plateau")`);
   const config = raw as Record<string, unknown>;
-  const type = String(config.type ?? "step");
   const types = ["step", "cosine", "plateau"];
-  if (!types.includes(type)) throw new InputError(`${where}: unknown schedule type '${type}'${didYouMean(type, types)}`);
+  if (config.type !== undefined && typeof config.type !== "string") throw new InputError(`${where}: "type" must be one of ${types.join(", ")}, not ${describeValue(config.type)}`);
+  const type = config.type ?? "step";
+  if (!types.includes(type)) throw new InputError(`${where}: unknown schedule type '${displayText(type)}'${didYouMean(type, types)}`);
   if (type === "cosine") {
     const c = new ConfigReader(config, where, ["epochs", "alpha"]);
     return cosineDecay(c.int("epochs", { min: 1, max: 1e6 }), c.number("alpha", { min: 0, max: 1, default: 0 }));
@@ -143,7 +147,7 @@ export function scheduleFromConfig(raw: unknown, where: string): Schedule {
   if (type === "plateau") {
     const c = new ConfigReader(config, where, ["monitor", "factor", "patience", "minDelta", "minLearningRate", "cooldown"]);
     return new ReduceLearningRateOnPlateau({
-      monitor: c.string("monitor", "val_loss"),
+      monitor: parseMonitor(c.string("monitor", "val_loss"), `${where} monitor`),
       factor: c.number("factor", { min: 1e-6, max: 0.999, default: 0.1 }),
       patience: c.int("patience", { min: 0, max: 1e6, default: 10 }),
       minDelta: c.number("minDelta", { min: 0, max: 1e6, default: 1e-4 }),

@@ -25,6 +25,7 @@ import { inFileOrder } from "./import/data";
 import { IMPORTABLE_OPS, operatorTable } from "./import/operators/index";
 import { constantNode, tensorValue } from "./import/shape-folding";
 import { channelsLastLayout, identityLayout, isIdentityLayout, sameLayout, type Value } from "./import/values";
+import { checkOnnxModel } from "./checker";
 
 export { IMPORTABLE_OPS };
 export type { ParameterSource };
@@ -69,6 +70,7 @@ export function importOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): 
 export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): OnnxImport {
   const source = options.source ?? "ONNX model";
   const file = decodeModel(bytes, source);
+  checkOnnxModel(file, source);
   const graph = file.graph;
   const opset = file.opsetImports.find((o) => o.domain === "" || o.domain === "ai.onnx")?.version ?? 13;
   const initializers = new Map<string, TensorProto>(graph.initializers.map((t) => [t.name, t]));

@@ -7,6 +7,7 @@
 
 import type * as Ort from "onnxruntime-web";
 import { InputError, WasmgradError } from "../errors";
+import { withShrinkingSharedMemory } from "./shrinking-memory";
 
 export type ProviderChoice = "auto" | "webgpu" | "wasm";
 export const PROVIDER_CHOICES: ProviderChoice[] = ["auto", "webgpu", "wasm"];
@@ -19,6 +20,13 @@ export interface OnnxRuntimeHost {
    * with the provider entry to pass (a device the host created, say) and a description of the adapter.
    */
   webgpu?: () => Promise<WebGpuRuntime | { unavailable: string }>;
+  /**
+   * Runs the runtime's calls (adapter discovery, session creation, runs) so that what native code prints
+   * meanwhile is held back — Dawn's and onnxruntime's warnings — unless the user asked to see it.
+   */
+  quiet?: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Let onnxruntime log its warnings (default: errors only). */
+  warnings?: boolean;
 }
 
 export interface WebGpuRuntime {
@@ -86,7 +94,7 @@ export class OnnxSession {
     const choice = options.provider ?? "auto";
     let fallbackReason: string | undefined;
     if (choice !== "wasm") {
-      const webgpu = host.webgpu ? await host.webgpu() : { unavailable: "this build has no WebGPU provider" };
+      const webgpu = host.webgpu ? await quiet(host.webgpu) : { unavailable: "this build has no WebGPU provider" };
       if ("ort" in webgpu) {
         try {
           const session = await create(webgpu.ort, bytes, webgpu.provider ?? "webgpu", options.threads, source);
@@ -136,7 +144,7 @@ export class OnnxSession {
     }
     let results: Record<string, Ort.Tensor>;
     try {
-      results = await this.session.run(tensors);
+      results = await quiet(() => this.session.run(tensors));
     } catch (error) {
       throw new InputError(`${this.source}: onnxruntime-web could not run it on inputs ${feeds.map((f) => `[${f.dims.join(", ")}]`).join(", ")}: ${firstLine(error)}`);
     }
@@ -148,7 +156,7 @@ export class OnnxSession {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await quiet(() => this.session.release());
   }
 }
 
@@ -156,15 +164,21 @@ async function create(
   ort: typeof Ort, bytes: Uint8Array, provider: Ort.InferenceSession.ExecutionProviderConfig, threads: number | undefined, source: string,
 ): Promise<Ort.InferenceSession> {
   if (threads !== undefined && provider === "wasm") ort.env.wasm.numThreads = threads;
-  ort.env.logLevel = "error";
+  ort.env.logLevel = host.warnings ? "warning" : "error";
   try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
+    // logSeverityLevel 3 (errors): the session's own logger warns at level 2 whatever env.logLevel says.
+    return await quiet(() => withShrinkingSharedMemory(() => ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all", logSeverityLevel: host.warnings ? 2 : 3 })));
   } catch (error) {
     const message = firstLine(error);
     // A model the runtime rejects is the user's input; a provider that fails to start is not.
     if (/protobuf|failed to load model|load model from|parse|opset|not implemented/i.test(message)) throw new InputError(`${source}: not a model onnxruntime-web can run: ${message}`);
     throw new WasmgradError(`${source}: onnxruntime-web (${typeof provider === "string" ? provider : provider.name}) failed: ${message}`);
   }
+}
+
+/** `work` through the host's quiet(), or as it is. */
+function quiet<T>(work: () => Promise<T>): Promise<T> {
+  return host.quiet ? host.quiet(work) : work();
 }
 
 function describe(names: readonly string[], metadata: readonly unknown[] | undefined): TensorShapeInfo[] {

@@ -10,7 +10,7 @@ import { setThreads, threadCount } from "../../src/engine/backend";
 import { Heap } from "../../src/engine/heap";
 import { Act } from "../../src/engine/kernels";
 import { newKernels } from "../../src/engine/backend";
-import { threadsUnavailableReason } from "../../src/engine/threaded-kernels";
+import { reserveSharedMemory, threadsUnavailableReason } from "../../src/engine/threaded-kernels";
 import { AveragePool2D, Conv2D, Conv2DTranspose, Dense, DepthwiseConv2D, Flatten, MaxPool2D, Sequential } from "../../src/index";
 import { seededValues } from "../support/twin-heaps";
 
@@ -170,6 +170,36 @@ describe.skipIf(reason !== undefined)(`threaded GEMM${reason ? ` — SKIPPED: ${
       results.push(out);
     }
     results[0].forEach((a, i) => expect(Array.from(results[1][i])).toEqual(Array.from(a)));
+  });
+
+  test("past the first 256 MiB reserved, the kernels move to a larger shared memory: contents kept, helpers restarted, results bit-identical", () => {
+    const shape = { m: 257, n: 131, k: 300 };
+    const one = run(1, shape);
+    setThreads(2);
+    const heap = new Heap(newKernels());
+    const { m, n, k } = shape;
+    const a = heap.allocFloats(m * k), b = heap.allocFloats(k * n), c = heap.allocFloats(m * n);
+    heap.f32(a, m * k).set(seededValues(m * k, m + k));
+    heap.f32(b, k * n).set(seededValues(k * n, n + 3 * k));
+    const before = heap.memory;
+    // 300 MiB more than the first reservation holds: the memory must move.
+    const big = heap.allocBytes(300 << 20);
+    heap.f32(big + (300 << 20) - 4, 1)[0] = 42;
+    expect(heap.memory).not.toBe(before);
+    expect(heap.memory.buffer.byteLength).toBeGreaterThan(300 << 20);
+    heap.kernels.gemm(m, n, k, a, k, 1, b, n, 1, c, n, false, 0, Act.linear);
+    const many = heap.f32(c, m * n).slice();
+    let at = -1;
+    for (let i = 0; i < one.length; i++) if (!Object.is(one[i], many[i])) { at = i; break; }
+    expect(at).toBe(-1);
+    expect(heap.f32(big + (300 << 20) - 4, 1)[0]).toBe(42);
+    expect(heap.kernels.variant).toContain("2 threads");
+  });
+
+  test("a shared memory that cannot be reserved is an OutOfMemoryError that says how much, never a bare RangeError", () => {
+    // 70,000 pages is past what any engine allows (65,536), so every attempt fails, as under a tight ulimit -v.
+    expect(() => reserveSharedMemory(1, 70_000, 70_000)).toThrow(/could not reserve 4\.27 GiB of address space for shared WebAssembly memory/);
+    expect(reserveSharedMemory(1, 16, 1 << 20).maximumPages).toBeGreaterThanOrEqual(16);
   });
 
   test("the check can fail: a one-ulp change is a difference", () => {

@@ -11,6 +11,21 @@
 //   CSV (parseCsv, then splitTarget with a real or hostile target)               N each
 //   arrays for infer (readArrayFile: .npy, JSON nested lists, IDX)               N, then N on the .npy header
 //                                                                                and JSON text (half each)
+//   JSON nested deep (33 to 10⁵ levels of lists or objects put in place of a value) in model files,
+//     arrays for infer and checkpoint headers (checksum recomputed)             N/4 each
+//   checkpoints whose header lies (checksum recomputed): tensor shapes, offsets and lengths, duplicated,
+//     missing and extra tensors, training state, optimizer type, layer states,
+//     duplicated layer names, truncated data; NaN/±Inf in the weights         N (each lie must be refused)
+//   non-finite inputs: .npy float32/float64 with NaN, ±Inf or values past float32's range, JSON lists
+//     with such values (each must be refused, and accepted with allowNonFinite)   N/4
+//   names from Object.prototype ("__proto__", "constructor", "toString", …) in every slot of a model file
+//     that names a registered thing: layer type, activation, initializer, loss, metric, optimizer,
+//     schedule type and monitor (each must be refused)                        all of them
+//   ONNX graphs that onnx.checker refuses, well-formed protobuf: duplicated or colliding names, no or two
+//     default opset imports, wrong-domain opsets, string/int64/untyped inputs, zero or lying input dims,
+//     nodes out of order or reading undefined values (each must be refused)    N/4
+//   special paths (readUserFile, then the parser): folders, a fifo with no
+//     writer, a socket, devices, /proc pseudo-files, a sparse file over the limit  every one, every reader
 // A failure names the reader, case number and mutation, so it replays exactly.
 
 import { describe, expect, test } from "bun:test";
@@ -28,6 +43,10 @@ import { buildModel, parseModelJson } from "../../src/model/model-file";
 import { WasmgradError } from "../../src/errors";
 import { Rng } from "../../src/engine/rng";
 import { mutate, mutateText } from "./mutators";
+import { readUserFile, setInputLimit, DEFAULT_INPUT_LIMIT } from "../../src/io/user-file";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const CASES = Number(process.env.FUZZ_CASES ?? 1000);
 /** A case that takes longer than this is a hang for our purposes (the readers are linear-time). */
@@ -334,4 +353,303 @@ describe(`fuzzing the readers (${CASES} cases each)`, () => {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+
+  test("special paths: refused by the reader before the parser sees a byte, and never by hanging", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "wasmgrad-fuzz-paths-"));
+    try {
+      mkdirSync(join(scratch, "folder"));
+      Bun.spawnSync(["mkfifo", join(scratch, "fifo")]);
+      Bun.spawnSync(["truncate", "-s", "3M", join(scratch, "sparse")]);
+      const server = Bun.listen({ unix: join(scratch, "socket"), socket: { data() {} } });
+      const paths = [
+        join(scratch, "folder"), join(scratch, "fifo"), join(scratch, "socket"), join(scratch, "sparse"), join(scratch, "missing"), join(scratch, "missing", "deeper"),
+        "/dev/zero", "/dev/urandom", "/dev/null", "/proc/self/pagemap", "/proc/self/mem", "/proc/self/clear_refs", "/proc/self/status", "/proc/self", "",
+      ];
+      const readers: [string, (bytes: Uint8Array, source: string) => unknown][] = [
+        ["idx", parseIdx], ["checkpoint", decodeCheckpoint], ["array", readArrayFile], ["onnx", (b, s) => importOnnx(b, { source: s })],
+        ["model", (b, s) => parseModelJson(new TextDecoder().decode(b), s)], ["csv", (b, s) => parseCsv(new TextDecoder().decode(b), { source: s })],
+      ];
+      const failures: string[] = [];
+      setInputLimit(1 << 20);
+      try {
+        for (const path of paths) {
+          for (const [name, parse] of readers) await expectCleanOutcome(() => parse(readUserFile(path, "fuzz"), path), `special path ${JSON.stringify(path)} → ${name}`, failures);
+        }
+      } finally {
+        setInputLimit(DEFAULT_INPUT_LIMIT);
+        server.stop(true);
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  test("JSON nested deep in place of any value: model files, arrays for infer, checkpoint headers", async () => {
+    const model = new Sequential({ inputShape: [4], seed: 1, layers: [new Dense({ units: 3, activation: "softmax" })] });
+    model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+    const checkpoint = encodeCheckpoint(model);
+    const headerLength = new DataView(checkpoint.buffer).getUint32(8, true);
+    const headerText = new TextDecoder().decode(checkpoint.subarray(12, 12 + headerLength));
+    const tensorData = checkpoint.subarray((12 + headerLength + 3) & ~3, checkpoint.length - 4);
+    const modelText = JSON.stringify({ name: "deep", inputShape: [4], layers: [{ type: "Dense", units: 3, activation: "softmax" }], training: { metrics: ["accuracy"], loss: "sparseCategoricalCrossentropy", schedule: { type: "step", factor: 0.5 } } });
+    const arrayText = "[[0.5, -1, 2], [3, 4.25, 5]]";
+    const rng = new Rng(7);
+    /** `text` with one value (a number, string, true/false/null, or a list's opening) wrapped n deep. */
+    const deepen = (text: string): { name: string; text: string } => {
+      const spots = [...text.matchAll(/-?\d+(\.\d+)?|"[^"]*"|true|false|null|\[/g)];
+      const spot = spots[pick(rng, spots.length)];
+      const n = [33, 200, 5000, 100_000][pick(rng, 4)];
+      const objects = rng.next() < 0.5;
+      const open = objects ? '{"k": '.repeat(n) : "[".repeat(n), close = objects ? "}".repeat(n) : "]".repeat(n);
+      const at = spot.index!, end = spot[0] === "[" ? at : at + spot[0].length;
+      const wrapped = spot[0] === "[" ? `${open}[` : `${open}${spot[0]}${close}`;
+      const rest = spot[0] === "[" ? text.slice(at + 1).replace("]", `]${close}`) : text.slice(end);
+      return { name: `${spot[0]} at ${at} wrapped ${n} deep in ${objects ? "objects" : "lists"}`, text: text.slice(0, at) + wrapped + rest };
+    };
+    const failures: string[] = [];
+    const cases = Math.max(1, CASES >> 2);
+    for (let i = 0; i < cases; i++) {
+      const m = deepen(modelText);
+      await expectCleanOutcome(() => buildModel(parseModelJson(m.text, "deep.json"), "deep.json"), `deep model case ${i} (${m.name})`, failures);
+      const a = deepen(arrayText);
+      await expectCleanOutcome(() => readArrayFile(new TextEncoder().encode(a.text), "deep-array.json"), `deep array case ${i} (${a.name})`, failures);
+      const h = deepen(headerText);
+      const header = new TextEncoder().encode(h.text);
+      const start = (12 + header.length + 3) & ~3;
+      const bytes = new Uint8Array(start + tensorData.length + 4);
+      bytes.set(checkpoint.subarray(0, 8));
+      new DataView(bytes.buffer).setUint32(8, header.length, true);
+      bytes.set(header, 12);
+      bytes.set(tensorData, start);
+      new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+      await expectCleanOutcome(() => decodeCheckpoint(bytes, "deep.wgd"), `deep checkpoint header case ${i} (${h.name})`, failures);
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  test("checkpoints whose header lies about the tensors or the training state, or whose weights are not finite", async () => {
+    const model = new Sequential({
+      inputShape: [6, 6, 1], seed: 3,
+      layers: [new Conv2D({ filters: 2, kernelSize: 3, activation: "relu" }), new BatchNormalization(), new Flatten(), new Dropout({ rate: 0.1 }), new Dense({ units: 3, activation: "softmax" })],
+    });
+    model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
+    model.trainOnBatch(Float32Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)), Int32Array.of(0, 2));
+    model.epochsTrained = 1;
+    const original = encodeCheckpoint(model);
+    const headerLength = new DataView(original.buffer).getUint32(8, true);
+    const baseHeader = JSON.parse(new TextDecoder().decode(original.subarray(12, 12 + headerLength)));
+    const baseData = original.subarray((12 + headerLength + 3) & ~3, original.length - 4);
+    const encode = (header: unknown, data: Uint8Array) => {
+      const text = new TextEncoder().encode(JSON.stringify(header));
+      const start = (12 + text.length + 3) & ~3;
+      const bytes = new Uint8Array(start + data.length + 4);
+      bytes.set(original.subarray(0, 8));
+      new DataView(bytes.buffer).setUint32(8, text.length, true);
+      bytes.set(text, 12);
+      bytes.set(data, start);
+      new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+      return bytes;
+    };
+    type Header = typeof baseHeader;
+    type Tensor = { name: string; shape: number[]; offset: number; length: number };
+    const rng = new Rng(8);
+    const anyTensor = (h: Header): Tensor => h.tensors[pick(rng, h.tensors.length)];
+    /** Each lie edits a copy of the header (and maybe the data) and must be refused; `finite` ones only without allowNonFinite. */
+    const lies: Record<string, (h: Header, data: Uint8Array) => Uint8Array | void> = {
+      "a tensor's shape transposed or changed": (h) => {
+        const t = anyTensor(h);
+        t.shape = t.shape.length > 1 && t.shape[0] !== t.shape[t.shape.length - 1] ? [...t.shape].reverse() : [...t.shape, 1].map((d, i) => (i === 0 ? d + 1 : d));
+        if (t.shape.length === 1) t.shape = [t.length, 1, 2];
+      },
+      "a tensor's offset moved": (h) => void (anyTensor(h).offset += [1, -1, 4][pick(rng, 3)]),
+      "a tensor's length changed with its shape": (h) => {
+        const t = anyTensor(h);
+        t.shape = [t.length + 1];
+        t.length += 1;
+      },
+      "a tensor listed twice": (h) => void h.tensors.push({ ...anyTensor(h) }),
+      "a tensor dropped from the manifest": (h) => void h.tensors.splice(pick(rng, h.tensors.length), 1),
+      "an extra tensor at the end": (h, data) => {
+        const end = h.tensors.reduce((n: number, t: Tensor) => n + t.length, 0);
+        h.tensors.push({ name: ["dense_1/extra", "conv2d_1/kernel/slot2", "ghost/kernel"][pick(rng, 3)], shape: [2], offset: end, length: 2 });
+        const grown = new Uint8Array(data.length + 8);
+        grown.set(data);
+        return grown;
+      },
+      "two tensors renamed into each other": (h) => {
+        const [a, b] = [anyTensor(h), anyTensor(h)];
+        if (a.name === b.name || a.shape.join() === b.shape.join()) a.shape = [...a.shape, 1];
+        [a.name, b.name] = [b.name, a.name];
+      },
+      "more epochs than optimizer steps": (h) => void (h.training.epoch = h.training.iterations + 1 + pick(rng, 5)),
+      "a step count that is not a count": (h) => void (h.training.iterations = [-1, 0.5, 1e300, "1", null][pick(rng, 5)]),
+      "no optimizer steps but optimizer state": (h) => {
+        h.training.iterations = 0;
+        h.training.epoch = 0;
+      },
+      "the optimizer named differently from its state": (h) => void (h.training.optimizer = { type: ["sgd", "rmsprop"][pick(rng, 2)], learningRate: 0.01 }),
+      "optimizer state without a training state": (h) => void delete h.training,
+      "a layer state of the wrong length": (h) => {
+        const key = Object.keys(h.layerStates)[pick(rng, Object.keys(h.layerStates).length)];
+        h.layerStates[key] = [...h.layerStates[key], 0];
+      },
+      "a layer state missing": (h) => void delete h.layerStates[Object.keys(h.layerStates)[pick(rng, Object.keys(h.layerStates).length)]],
+      // An own property even for "__proto__" (plain assignment would set the prototype, and JSON.stringify drop it).
+      "a layer state for a layer that is not there": (h) => void Object.defineProperty(h.layerStates, ["ghost", "__proto__", "constructor"][pick(rng, 3)], { value: [1], enumerable: true }),
+      "a negative moving variance": (h) => {
+        const key = Object.keys(h.layerStates).find((k) => h.layerStates[k].length > 1)!;
+        h.layerStates[key][h.layerStates[key].length - 1] = -1;
+      },
+      "a random state that is not a u32": (h) => {
+        const key = Object.keys(h.layerStates).find((k) => h.layerStates[k].length === 1)!;
+        h.layerStates[key] = [[-1, 0.5, 2 ** 32, "7"][pick(rng, 4)]];
+      },
+      "two layers with one name": (h) => void (h.model.layers[4].name = h.model.layers[0].name),
+      "the data truncated by 1-3 bytes": (_, data) => data.subarray(0, data.length - 1 - pick(rng, 3)),
+      "the data truncated by whole floats": (_, data) => data.subarray(0, data.length - 4 * (1 + pick(rng, 8))),
+      "the manifest cut to match truncated data": (h, data) => {
+        const last = h.tensors[h.tensors.length - 1];
+        last.length -= 1;
+        return data.subarray(0, data.length - 4);
+      },
+    };
+    const nonFinite = (h: Header, data: Uint8Array) => {
+      const floats = new Float32Array(data.slice().buffer);
+      const t = anyTensor(h);
+      floats[t.offset + pick(rng, t.length)] = [NaN, Infinity, -Infinity][pick(rng, 3)];
+      return new Uint8Array(floats.buffer);
+    };
+    const failures: string[] = [];
+    const names = Object.keys(lies);
+    for (let i = 0; i < CASES; i++) {
+      const name = i % 5 === 4 ? "a weight or optimizer value set to NaN or ±Inf" : names[pick(rng, names.length)];
+      const header = structuredClone(baseHeader);
+      const data = (name.startsWith("a weight") ? nonFinite(header, baseData) : lies[name](header, baseData)) ?? baseData;
+      const bytes = encode(header, data);
+      const label = `lying checkpoint case ${i} (${name})`;
+      let accepted = false;
+      await expectCleanOutcome(() => (decodeCheckpoint(bytes, "lying.wgd"), (accepted = true)), label, failures);
+      if (accepted) failures.push(`${label}: accepted`);
+      if (name.startsWith("a weight")) await expectCleanOutcome(() => decodeCheckpoint(bytes, "lying.wgd", { allowNonFinite: true }), `${label} with allowNonFinite`, failures);
+    }
+    // And the untouched file still loads, exactly.
+    const reloaded = decodeCheckpoint(encode(baseHeader, baseData), "honest.wgd").model;
+    expect(reloaded.getWeights().map((w) => Array.from(w.data))).toEqual(model.getWeights().map((w) => Array.from(w.data)));
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  test("arrays for infer holding NaN, ±Inf or values beyond float32's range are refused unless allowed", async () => {
+    const rng = new Rng(9);
+    const failures: string[] = [];
+    const hostile = [Number.NaN, Infinity, -Infinity, 1e39, -3.5e38, 1e300];
+    for (let i = 0; i < Math.max(1, CASES >> 2); i++) {
+      const count = 1 + pick(rng, 40);
+      const values = Array.from({ length: count }, (_, k) => Math.sin(k));
+      const bad = hostile[pick(rng, hostile.length)];
+      values[pick(rng, count)] = bad;
+      // JSON can only carry finite numbers (1e39 is one, and Inf as float32); .npy carries anything.
+      const format = ["npy <f4", "npy <f8", "JSON"][Number.isFinite(bad) ? pick(rng, 3) : pick(rng, 2)];
+      const bytes = format === "JSON"
+        ? new TextEncoder().encode(JSON.stringify([values]))
+        : encodeNpy(`{'descr': '${format.slice(4)}', 'fortran_order': False, 'shape': (1, ${count}), }`,
+            new Uint8Array((format === "npy <f8" ? Float64Array.from(values) : Float32Array.from(values)).buffer));
+      const label = `non-finite case ${i} (${bad} in ${format} of ${count})`;
+      let accepted = false;
+      await expectCleanOutcome(async () => (await readArrayFile(bytes, "nonfinite.array"), (accepted = true)), label, failures);
+      if (accepted) failures.push(`${label}: accepted`);
+      const allowed = await readArrayFile(bytes, "nonfinite.array", { allowNonFinite: true }).catch((e: Error) => e);
+      if (allowed instanceof Error) failures.push(`${label} with allowNonFinite: ${allowed.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  test("names from Object.prototype are never found in a registry", async () => {
+    const names = [...Object.getOwnPropertyNames(Object.prototype), "prototype", "hasOwnProperty"];
+    const slots: Record<string, (name: string) => unknown> = {
+      "layer type": (n) => ({ inputShape: [4], layers: [{ type: n }] }),
+      activation: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2, activation: n }] }),
+      initializer: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2, kernelInitializer: n }] }),
+      loss: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { loss: n } }),
+      metric: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { metrics: [n] } }),
+      optimizer: (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { optimizer: n } }),
+      "schedule type": (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { schedule: { type: n } } }),
+      "schedule monitor": (n) => ({ inputShape: [4], layers: [{ type: "Dense", units: 2 }], training: { schedule: { type: "plateau", monitor: n } } }),
+    };
+    const failures: string[] = [];
+    for (const [slot, make] of Object.entries(slots)) {
+      for (const name of names) {
+        const label = `${slot} ${JSON.stringify(name)}`;
+        let accepted = false;
+        await expectCleanOutcome(() => {
+          const file = parseModelJson(JSON.stringify({ name: "proto", ...(make(name) as object) }), "proto.json");
+          const model = buildModel(file, "proto.json");
+          if (file.training?.optimizer !== undefined || file.training?.loss !== undefined || file.training?.metrics !== undefined) {
+            model.compile({ optimizer: (file.training.optimizer ?? "adam") as string, loss: file.training.loss ?? "meanSquaredError", metrics: file.training.metrics });
+          }
+          accepted = true;
+        }, label, failures);
+        if (accepted) failures.push(`${label}: accepted`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  test("ONNX graphs that break onnx.checker's rules are refused by importOnnx", async () => {
+    const seeds = onnxSeeds();
+    const rng = new Rng(10);
+    type Model = ModelProto;
+    const lies: Record<string, (m: Model) => void> = {
+      "an initializer duplicated": (m) => void m.graph.initializers.push({ ...m.graph.initializers[pick(rng, m.graph.initializers.length)] }),
+      "an initializer renamed after another": (m) => {
+        const [a, b] = m.graph.initializers;
+        const old = a.name;
+        a.name = b.name;
+        for (const n of m.graph.nodes) n.inputs = n.inputs.map((x) => (x === old ? b.name : x));
+      },
+      "a node output named like an initializer": (m) => {
+        const node = m.graph.nodes[pick(rng, m.graph.nodes.length - 1)];
+        const name = m.graph.initializers[pick(rng, m.graph.initializers.length)].name;
+        const old = node.outputs[0];
+        node.outputs[0] = name;
+        for (const n of m.graph.nodes) if (n !== node) n.inputs = n.inputs.map((x) => (x === old ? name : x));
+      },
+      "two nodes writing one value": (m) => void (m.graph.nodes[1].outputs = [...m.graph.nodes[0].outputs]),
+      "no opset imports": (m) => void (m.opsetImports = []),
+      "only a wrong-domain opset import": (m) => void (m.opsetImports = [{ domain: ["com.example", "ai.onnx.ml", "onnx"][pick(rng, 3)], version: 13 }]),
+      "two default opset imports": (m) => void m.opsetImports.push({ domain: ["", "ai.onnx"][pick(rng, 2)], version: 11 }),
+      "an opset version from the future or zero": (m) => void (m.opsetImports[0].version = [0, 99, 1000][pick(rng, 3)]),
+      "a node of a domain not imported": (m) => void (m.graph.nodes[pick(rng, m.graph.nodes.length)].domain = "com.example"),
+      "the input declared string, int64, bool or untyped": (m) => void (m.graph.inputs[0].elemType = [8, 7, 9, 0][pick(rng, 4)]),
+      "an input dimension of 0": (m) => void (m.graph.inputs[0].shape![1 + pick(rng, m.graph.inputs[0].shape!.length - 1)] = 0),
+      "input dimensions multiplying past 2³¹": (m) => void (m.graph.inputs[0].shape = [m.graph.inputs[0].shape![0], 65536, 65536, ...m.graph.inputs[0].shape!.slice(3)]),
+      "an initializer listed as an input with other dims": (m) => {
+        const t = m.graph.initializers[pick(rng, m.graph.initializers.length)];
+        m.graph.inputs.push({ name: t.name, elemType: 1, shape: [...t.dims.map((d) => d + 1)] });
+      },
+      "an initializer listed as an input with another type": (m) => {
+        const t = m.graph.initializers[pick(rng, m.graph.initializers.length)];
+        m.graph.inputs.push({ name: t.name, elemType: t.dataType === 1 ? 7 : 1, shape: [...t.dims] });
+      },
+      "two graph inputs of one name": (m) => void m.graph.inputs.push({ ...m.graph.inputs[0] }),
+      "nodes out of order": (m) => void m.graph.nodes.reverse(),
+      "a node reading a value nobody defines": (m) => void (m.graph.nodes[m.graph.nodes.length - 1].inputs[0] = "nowhere"),
+      "a graph output nobody produces": (m) => void (m.graph.outputs[0].name = "nowhere"),
+    };
+    const names = Object.keys(lies);
+    const failures: string[] = [];
+    for (let i = 0; i < Math.max(names.length, CASES >> 2); i++) {
+      const seed = seeds[Math.floor(i / names.length) % seeds.length];
+      const name = names[i % names.length];
+      const model = structuredClone(seed.model);
+      lies[name](model);
+      const bytes = encodeModel(model);
+      const label = `onnx checker case ${i} (${seed.name}, ${name})`;
+      let accepted = false;
+      await expectCleanOutcome(() => (importOnnx(bytes, { source: "lying.onnx", seed: 1 }), (accepted = true)), label, failures);
+      if (accepted) failures.push(`${label}: accepted`);
+    }
+    for (const seed of seeds) importOnnx(seed.bytes, { source: seed.name, seed: 1 });
+    expect(failures).toEqual([]);
+  });
 });

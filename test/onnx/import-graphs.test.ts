@@ -277,8 +277,9 @@ describe("import: what cannot be imported is one InputError naming the node and 
 
   test("a node that reads a tensor nothing produces, and a second definition of a tensor", () => {
     const x = [{ name: "x", shape: ["N", 3] as (number | string)[] }];
-    refuse({ inputs: x, nodes: [n("Relu", ["ghost"], "y")], outputs: ["y"] }, /node \/Relu_y \(Relu\): reads 'ghost', which no earlier node, input or initializer produces/);
-    refuse({ inputs: x, nodes: [n("Relu", ["x"], "y"), n("Tanh", ["x"], "y")], outputs: ["y"] }, /its output 'y' is produced twice/);
+    // The checker (src/onnx/checker.ts) sees these before the importer does.
+    refuse({ inputs: x, nodes: [n("Relu", ["ghost"], "y")], outputs: ["y"] }, /node '\/Relu_y' \(Relu\) reads 'ghost', which no graph input, initializer or earlier node defines/);
+    refuse({ inputs: x, nodes: [n("Relu", ["x"], "y"), n("Tanh", ["x"], "y")], outputs: ["y"] }, /node '\/Tanh_y' \(Tanh\) writes 'y', which an earlier node already wrote/);
   });
 
   test("inputShape: open sizes need it, it must fit the file's fixed sizes and rank, several inputs take it by name", () => {

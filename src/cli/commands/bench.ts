@@ -15,9 +15,11 @@ import { InputError } from "../../errors";
 import { writeFileAtomic } from "../../io/atomic-file";
 import { OnnxSession } from "../../onnx/runtime";
 import { barChartSvg, type BarGroup } from "../../viz/bar-chart";
-import { numberFlag } from "../options";
+import { numberFlag, optionalPathFlag } from "../options";
 import { BUILTIN_MODELS } from "../embedded-assets";
 import { readInputFile, resolveData, resolveModelFile } from "../sources";
+import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 interface BenchFlags {
   models: string;
@@ -46,13 +48,15 @@ export function registerBench(cli: CAC): void {
     .action(async (flags: BenchFlags) => {
       const log = (line: string) => writeSync(2, line + "\n");
       const inferBatches = batchList(flags.inferBatches, "infer-batches");
-      const result = flags.onnx ? await benchOnnx(flags.onnx, inferBatches, log) : await benchModels(flags, inferBatches, log);
-      if (flags.out) {
-        writeFileAtomic(`${flags.out}.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
-        writeFileAtomic(`${flags.out}.svg`, new TextEncoder().encode(chart(result)));
-        log(`wrote ${flags.out}.json and ${flags.out}.svg`);
+      const onnx = optionalPathFlag(flags.onnx, "onnx");
+      const out = optionalPathFlag(flags.out, "out");
+      const result = onnx ? await benchOnnx(onnx, inferBatches, log) : await benchModels(flags, inferBatches, log);
+      if (out) {
+        writeFileAtomic(`${out}.json`, new TextEncoder().encode(JSON.stringify(result, null, 2) + "\n"));
+        writeFileAtomic(`${out}.svg`, new TextEncoder().encode(chart(result)));
+        log(`wrote ${out}.json and ${out}.svg`);
       }
-      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+      if (flags.json) writeOut(JSON.stringify(result, null, 2) + "\n");
     });
 }
 
@@ -65,7 +69,7 @@ async function benchModels(flags: BenchFlags, inferBatches: number[], log: (line
   const trainBatches = batchList(flags.trainBatches, "train-batches");
   const samples = numberFlag(flags.samples, "samples", { min: 256, max: 1_000_000, integer: true });
   const names = String(flags.models).split(",").map((s) => s.trim()).filter(Boolean);
-  for (const name of names) if (!BUILTIN_MODELS[name]) throw new InputError(`--models: '${name}' is not a built-in model (${Object.keys(BUILTIN_MODELS).join(", ")})`);
+  for (const name of names) if (!Object.hasOwn(BUILTIN_MODELS, name)) throw new InputError(`--models: '${name}' is not a built-in model (${Object.keys(BUILTIN_MODELS).join(", ")})`);
   const data = await resolveData("embedded");
   const x = toFloatImages(data.train);
   const models: Record<string, ModelResult> = {};
@@ -122,14 +126,14 @@ async function benchOnnx(path: string, batches: number[], log: (line: string) =>
   for (const provider of ["wasm", "webgpu"] as const) {
     let session: OnnxSession;
     try {
-      session = await OnnxSession.open(bytes, { provider, threads: threadCount(), source: path });
+      session = await OnnxSession.open(bytes, { provider, threads: threadCount(), source: displayText(path) });
     } catch (error) {
       notes.push(`${provider}: ${(error as Error).message}`);
       log(`${provider}: not measured: ${(error as Error).message}`);
       continue;
     }
     const shape = session.inputs[0]?.shape;
-    if (!shape || shape.slice(1).some((d) => typeof d !== "number" || d < 1)) throw new InputError(`${path}: its input needs fixed sizes after the batch dimension to be benchmarked`);
+    if (!shape || shape.slice(1).some((d) => typeof d !== "number" || d < 1)) throw new InputError(`${displayText(path)}: its input needs fixed sizes after the batch dimension to be benchmarked`);
     const sample = shape.slice(1) as number[];
     const size = sample.reduce((a, b) => a * b, 1);
     const rows: { batch: number; samplesPerSec: number }[] = [];

@@ -7,6 +7,8 @@ import { loadCheckpoint } from "../sources";
 import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
 import { ConfusionMatrix, predictedClass } from "../../model/metrics";
 import { InputError } from "../../errors";
+import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 export function registerEvaluate(cli: CAC): void {
   cli
@@ -21,7 +23,7 @@ export function registerEvaluate(cli: CAC): void {
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
       const testSplit = numberFlag(flags.testSplit, "test-split", { min: 0.01, max: 0.9 });
       const model = loadCheckpoint(checkpoint);
-      if (!model.loss) throw new InputError(`${checkpoint} holds no training configuration (loss), so it cannot be evaluated`);
+      if (!model.loss) throw new InputError(`${displayText(checkpoint)} holds no training configuration (loss), so it cannot be evaluated`);
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed: model.seed });
       checkSplitFitsModel(model, data.test, data.source);
       const targets = targetsFor(data.test, model, data.source);
@@ -37,10 +39,10 @@ export function registerEvaluate(cli: CAC): void {
       }
       if (flags.json) {
         const matrix = confusion && Array.from({ length: confusion.classes }, (_, t) => Array.from(confusion!.counts.subarray(t * confusion!.classes, (t + 1) * confusion!.classes)));
-        process.stdout.write(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}) }, null, 2) + "\n");
+        writeOut(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}) }, null, 2) + "\n");
         return;
       }
-      process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
-      if (confusion && confusion.classes <= 20) process.stdout.write(`confusion matrix (rows: true class, columns: predicted):\n${confusion.format()}\n`);
+      writeOut(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
+      if (confusion && confusion.classes <= 20) writeOut(`confusion matrix (rows: true class, columns: predicted):\n${confusion.format()}\n`);
     });
 }

@@ -3,15 +3,18 @@
 // filters as an image, as PNG or SVG.
 
 import type { CAC } from "cac";
+import { displayText } from "../../io/display";
+import { nonFiniteAllowed } from "../input-policy";
 import { readArrayFile } from "../../data/array-file";
 import { InputError } from "../../errors";
-import { writeFileAtomic } from "../../io/atomic-file";
+import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
 import { Conv2D } from "../../layers/conv2d";
 import type { Model } from "../../model/model";
 import { heatRgb, divergingRgb, rgbToSvg, tileImages } from "../../viz/image-grid";
 import { encodePng } from "../../viz/png";
-import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
+import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "../options";
 import { loadCheckpoint, readInputFile } from "../sources";
+import { writeOut } from "../output";
 
 interface ExplainFlags {
   input?: string;
@@ -36,17 +39,19 @@ export function registerExplain(cli: CAC): void {
       const inputPath = stringFlag(flags.input, "input");
       const output = stringFlag(flags.output, "output");
       const format = imageFormat(output, "output");
+      const filtersFlag = optionalPathFlag(flags.filters, "filters");
+      for (const target of [output, filtersFlag]) if (target !== undefined) checkSaveTarget(target);
       const index = numberFlag(flags.index, "index", { min: 0, max: 1e9, integer: true });
       const classIndex = optionalNumberFlag(flags.class, "class", { min: 0, max: 1e6, integer: true });
       const model = loadCheckpoint(checkpoint);
-      const array = await readArrayFile(readInputFile(inputPath, "--input"), inputPath);
+      const array = await readArrayFile(readInputFile(inputPath, "--input"), displayText(inputPath), { allowNonFinite: nonFiniteAllowed() });
       const shape = model.inputShape!;
       const sampleSize = shape.reduce((a, b) => a * b, 1);
-      const count = Math.floor(array.data.length / sampleSize);
-      if (array.data.length % sampleSize !== 0) throw new InputError(`${inputPath} holds data shaped [${array.dims}], not samples shaped [${shape}]`);
-      if (index >= count) throw new InputError(`--index ${index}: ${inputPath} holds ${count} samples`);
-      if (shape.length !== 3) throw new InputError(`explain draws images; ${checkpoint} takes inputs shaped [${shape}]`);
-      const x = array.data.slice(index * sampleSize, (index + 1) * sampleSize);
+      const count = Math.floor(array.length / sampleSize);
+      if (array.length % sampleSize !== 0) throw new InputError(`${displayText(inputPath)} holds data shaped [${array.dims}], not samples shaped [${shape}]`);
+      if (index >= count) throw new InputError(`--index ${index}: ${displayText(inputPath)} holds ${count} samples`);
+      if (shape.length !== 3) throw new InputError(`explain draws images; ${displayText(checkpoint)} takes inputs shaped [${shape}]`);
+      const x = array.values(index * sampleSize, (index + 1) * sampleSize).slice();
       const { gradient, predicted, scores } = model.saliency(x, classIndex);
 
       const [h, w, c] = shape;
@@ -56,22 +61,22 @@ export function registerExplain(cli: CAC): void {
       const panel = tileImages([grayRgb(gray), heatRgb(saliency)], h, w, { columns: 2, scale, gap: 4 });
       await writeImage(output, format, panel);
 
-      const filtersPath = flags.filters ?? output.replace(/(\.(png|svg))?$/i, `-filters.${format}`);
+      const filtersPath = filtersFlag ?? output.replace(/(\.(png|svg))?$/i, `-filters.${format}`);
       const filters = filterImage(model, scale);
       if (filters) await writeImage(filtersPath, imageFormat(filtersPath, "filters"), filters);
       const explained = classIndex ?? predicted;
       const summary = { checkpoint, input: inputPath, index, predicted, explained, scores: Array.from(scores), saliency: output, filters: filters ? filtersPath : null };
-      if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+      if (flags.json) writeOut(JSON.stringify(summary, null, 2) + "\n");
       else {
-        process.stdout.write(`sample ${index}: predicted class ${predicted}; saliency of class ${explained} → ${output} (left: input, right: |d score / d pixel|)\n`);
-        process.stdout.write(filters ? `first conv layer's filters → ${filtersPath} (blue negative, red positive)\n` : "the model has no convolution layer, so no filter image\n");
+        writeOut(`sample ${index}: predicted class ${predicted}; saliency of class ${explained} → ${displayText(output)} (left: input, right: |d score / d pixel|)\n`);
+        writeOut(filters ? `first conv layer's filters → ${filtersPath} (blue negative, red positive)\n` : "the model has no convolution layer, so no filter image\n");
       }
     });
 }
 
 function imageFormat(path: string, flag: string): "png" | "svg" {
   const ext = path.toLowerCase().split(".").pop();
-  if (ext !== "png" && ext !== "svg") throw new InputError(`--${flag} ${path}: write a .png or .svg file`);
+  if (ext !== "png" && ext !== "svg") throw new InputError(`--${flag} ${displayText(path)}: write a .png or .svg file`);
   return ext;
 }
 

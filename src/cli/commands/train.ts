@@ -13,14 +13,16 @@ import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../trainin
 import { encodeCheckpoint } from "../../model/checkpoint";
 import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
-import { writeFileAtomic } from "../../io/atomic-file";
+import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
 import { cosineDecay, ReduceLearningRateOnPlateau, scheduleFromConfig, stepDecay, type Schedule } from "../../model/schedules";
 import { EarlyStopping } from "../../model/early-stopping";
-import { DivergenceError, InputError, didYouMean } from "../../errors";
+import { DivergenceError, InputError, UsageError, didYouMean } from "../../errors";
 import type { Callback } from "../../model/callbacks";
-import { numberFlag, optionalNumberFlag, stringFlag } from "../options";
+import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
 import { loadCheckpoint, readInputFile, resolveModelFile } from "../sources";
+import { displayText } from "../../io/display";
+import { writeOut } from "../output";
 
 interface TrainFlags {
   model: string;
@@ -86,10 +88,12 @@ export function registerTrain(cli: CAC): void {
     .example("wasmgrad train --from pretrained.onnx --freeze 2 --epochs 2 --save tuned.wgd")
     .example("wasmgrad train --from resnet.onnx --input-shape 3,65,65 --data images/   # a file with dynamic height and width")
     .action(async (flags: TrainFlags) => {
-      if (flags.from && flags.resume) throw new InputError("--from starts a new run from an ONNX model and --resume continues a checkpoint; use one");
+      // An empty path is a usage error, never "not given": `--resume ''` must not start a fresh model.
+      const paths = { resume: optionalPathFlag(flags.resume, "resume"), from: optionalPathFlag(flags.from, "from"), save: optionalPathFlag(flags.save, "save"), plot: optionalPathFlag(flags.plot, "plot") };
+      if (paths.from && paths.resume) throw new UsageError("--from starts a new run from an ONNX model and --resume continues a checkpoint; use one");
+      const { file, source } = paths.from ? { file: { name: "imported", layers: [] }, source: displayText(paths.from) } : resolveModelFile(stringFlag(flags.model, "model"));
       const inputShape = parseInputShapeFlag(flags.inputShape);
-      if (inputShape && !flags.from) throw new InputError("--input-shape sets the input shape of an ONNX model: use it with --from model.onnx");
-      const { file, source } = flags.from ? { file: { name: "imported", layers: [] }, source: flags.from } : resolveModelFile(stringFlag(flags.model, "model"));
+      if (inputShape && !paths.from) throw new UsageError("--input-shape sets the input shape of an ONNX model: use it with --from model.onnx");
       const recipe = recipeOf(file);
       const epochs = numberFlag(flags.epochs ?? recipe.epochs, "epochs", { min: 1, max: 100000, integer: true });
       const batchSize = numberFlag(flags.batchSize ?? recipe.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
@@ -102,28 +106,30 @@ export function registerTrain(cli: CAC): void {
       const schedule = chooseSchedule(flags, lrDecay, epochs, validationSplit) ?? (recipe.schedule !== undefined ? scheduleFromConfig(recipe.schedule, `${source} training.schedule`) : undefined);
       const freeze = optionalNumberFlag(flags.freeze, "freeze", { min: 0, max: 100000, integer: true });
       const augment = flags.augment !== undefined ? ImageAugmenter.parse(String(flags.augment)) : undefined;
-      if (flags.plot !== undefined && !String(flags.plot).endsWith(".svg")) throw new InputError(`--plot ${flags.plot}: name the chart file with the .svg extension`);
+      if (paths.plot !== undefined && !String(paths.plot).endsWith(".svg")) throw new InputError(`--plot ${displayText(paths.plot)}: name the chart file with the .svg extension`);
 
       const checkpointEvery = optionalNumberFlag(flags.checkpointEvery, "checkpoint-every", { min: 1, max: 100000, integer: true });
       const patience = optionalNumberFlag(flags.patience, "patience", { min: 0, max: 100000, integer: true });
       const monitors = ["val_loss", "val_accuracy", "loss", "accuracy"];
-      if (!monitors.includes(flags.monitor)) throw new InputError(`--monitor: unknown metric '${flags.monitor}'${didYouMean(String(flags.monitor), monitors)}`);
+      if (!monitors.includes(flags.monitor)) throw new InputError(`--monitor: unknown metric '${displayText(flags.monitor)}'${didYouMean(String(flags.monitor), monitors)}`);
       if (patience !== undefined && flags.monitor.startsWith("val_") && !(validationSplit > 0)) {
-        throw new InputError(`--patience watches ${flags.monitor}, which needs --validation-split above 0`);
+        throw new InputError(`--patience watches ${displayText(flags.monitor)}, which needs --validation-split above 0`);
       }
       const earlyStopping = patience !== undefined ? new EarlyStopping({ patience, monitor: flags.monitor, restoreBestWeights: true }) : undefined;
-      if (checkpointEvery !== undefined && !flags.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
+      // Where results go is checked before the run, not after hours of training.
+      for (const target of [paths.save, paths.plot]) if (target !== undefined) checkSaveTarget(target);
+      if (checkpointEvery !== undefined && !paths.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
 
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed });
       if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
       let model: Model;
-      if (flags.resume) model = loadCheckpoint(flags.resume);
-      else if (flags.from) model = importOnnx(readInputFile(flags.from, "--from"), { source: flags.from, seed, inputShape });
+      if (paths.resume) model = loadCheckpoint(paths.resume);
+      else if (paths.from) model = importOnnx(readInputFile(paths.from, "--from"), { source: displayText(paths.from), seed, inputShape });
       else model = buildModel(file, source, { seed, inputShape: data.train.shape });
-      if (!flags.resume) {
-        const loss = flags.from ? lossForImported(model) : recipe.loss;
+      if (!paths.resume) {
+        const loss = paths.from ? lossForImported(model) : recipe.loss;
         model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss, metrics: recipe.metrics });
-      } else if (!model.optimizer) throw new InputError(`${flags.resume} holds no optimizer state, so training cannot resume from it`);
+      } else if (!model.optimizer) throw new InputError(`${displayText(paths.resume)} holds no optimizer state, so training cannot resume from it`);
       if (freeze !== undefined) {
         if (freeze > model.layers.length) throw new InputError(`--freeze ${freeze}: the model has only ${model.layers.length} layers`);
         model.layers.forEach((layer, i) => (layer.trainable = i >= freeze));
@@ -131,14 +137,14 @@ export function registerTrain(cli: CAC): void {
       checkSplitFitsModel(model, data.train, data.source);
       checkSplitFitsModel(model, data.test, data.source);
       const initialEpoch = model.epochsTrained;
-      if (flags.resume && initialEpoch >= epochs) throw new InputError(`${flags.resume} has already trained ${initialEpoch} epochs; ask for more with --epochs`);
+      if (paths.resume && initialEpoch >= epochs) throw new InputError(`${displayText(paths.resume)} has already trained ${initialEpoch} epochs; ask for more with --epochs`);
 
       const say = (line: string) => writeSync(2, line + "\n");
-      say(`${flags.resume ? `resuming ${flags.resume} at epoch ${initialEpoch + 1}: ` : ""}${model.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
+      say(`${paths.resume ? `resuming ${displayText(paths.resume)} at epoch ${initialEpoch + 1}: ` : ""}${model.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
       say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
       const decay = schedule ? `, ${schedule.description}` : "";
-      const optimizerText = flags.resume ? `${model.optimizer!.getConfig().type} (from the checkpoint)` : describeOptimizer(optimizerConfig);
-      if (flags.from) say(model.summary());
+      const optimizerText = paths.resume ? `${model.optimizer!.getConfig().type} (from the checkpoint)` : describeOptimizer(optimizerConfig);
+      if (paths.from) say(model.summary());
       const frozen = model.layers.filter((l) => !l.trainable).map((l) => l.name);
       if (frozen.length > 0) say(`frozen: ${frozen.join(", ")}`);
       say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}${augment ? `, augmentation ${augment.describe()}` : ""}`);
@@ -146,7 +152,7 @@ export function registerTrain(cli: CAC): void {
       const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source } }));
       const periodic: Callback = {
         onEpochEnd: (epoch) => {
-          if (checkpointEvery && (epoch + 1) % checkpointEvery === 0) save(flags.save!);
+          if (checkpointEvery && (epoch + 1) % checkpointEvery === 0) save(paths.save!);
         },
       };
       // Ctrl-C: finish the current batch, save, exit 130. A second Ctrl-C exits at once.
@@ -164,39 +170,39 @@ export function registerTrain(cli: CAC): void {
           callbacks: [...(schedule ? [schedule] : []), ...(earlyStopping ? [earlyStopping] : []), periodic, new ProgressBar(2, flags.progress && process.stderr.isTTY === true)],
         });
       } catch (error) {
-        if (error instanceof DivergenceError && flags.save && checkpointEvery) {
-          throw new DivergenceError(`${error.message}. The last good checkpoint, ${flags.save}, is untouched`);
+        if (error instanceof DivergenceError && paths.save && checkpointEvery) {
+          throw new DivergenceError(`${error.message}. The last good checkpoint, ${displayText(paths.save)}, is untouched`);
         }
         throw error;
       } finally {
         process.off("SIGINT", onInterrupt);
       }
       if (model.interruptRequested) {
-        const target = flags.save ?? "interrupted.wgd";
+        const target = paths.save ?? "interrupted.wgd";
         save(target);
         say(`saved ${target} after ${model.epochsTrained} complete epoch(s) and part of the next; continue with --resume ${target}`);
         process.exit(130);
       }
       const seconds = (performance.now() - started) / 1000;
       if (earlyStopping && earlyStopping.stoppedEpoch >= 0) {
-        say(`early stopping after epoch ${earlyStopping.stoppedEpoch + 1}: best ${flags.monitor} at epoch ${earlyStopping.bestEpoch + 1}, whose weights are kept`);
+        say(`early stopping after epoch ${earlyStopping.stoppedEpoch + 1}: best ${displayText(flags.monitor)} at epoch ${earlyStopping.bestEpoch + 1}, whose weights are kept`);
       }
       const test = data.test.count > 0 ? model.evaluate(data.test.x, targetsFor(data.test, model, data.source), { batchSize: 256 }) : {};
       if (data.test.count > 0) say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
       else say(`trained in ${seconds.toFixed(1)}s (no test rows: --test-split 0)`);
       // A model small enough to read (linear or logistic regression) is shown in full.
       if (model.countParams() <= 32) for (const [i, p] of model.params.entries()) say(`${p.name} [${p.shape}]: ${Array.from(model.getWeights()[i].data, (v) => v.toFixed(4)).join(" ")}`);
-      if (flags.plot) {
-        writeFileAtomic(flags.plot, new TextEncoder().encode(trainingCurvesSvg(history.history, model.name)));
-        say(`wrote ${flags.plot}`);
+      if (paths.plot) {
+        writeFileAtomic(paths.plot, new TextEncoder().encode(trainingCurvesSvg(history.history, model.name)));
+        say(`wrote ${displayText(paths.plot)}`);
       }
 
-      if (flags.save) {
-        save(flags.save);
-        say(`saved ${flags.save}`);
+      if (paths.save) {
+        save(paths.save);
+        say(`saved ${displayText(paths.save)}`);
       }
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: flags.save ?? null }, null, 2) + "\n");
+        writeOut(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
       }
     });
 }
