@@ -85,11 +85,7 @@ export class Add extends ElementwiseMerge {
   }
 
   backwardAll(dy: Pointer, batch: number, needInputGrad: boolean[]): Pointer[] {
-    // Input 0 is handed dy last, after the copies for the others are made from it.
-    const count = batch * this.outputSize;
-    const grads = needInputGrad.map((need, i) => (need && i > 0 ? (this.kernels.scale(dy, 1, this.inputGrads[i], count), this.inputGrads[i]) : 0));
-    grads[0] = needInputGrad[0] ? dy : 0;
-    return grads;
+    return this.spread(dy, batch * this.outputSize, needInputGrad);
   }
 }
 

@@ -22,7 +22,7 @@ import type { ImageAugmenter } from "../data/augmentation";
 import { CompiledLoss, parseLoss, type LossSpec } from "./losses";
 import { MetricAccumulator, argmax, parseMetrics, type MetricName } from "./metrics";
 import type { Callback, EpochLogs, History, TrainableModel } from "./callbacks";
-import { ExecutionPlan, type PlanStep, type TensorId } from "./plan";
+import { ExecutionPlan, type PlanForwardMode, type PlanStep, type TensorId } from "./plan";
 import { traceGraph, type GraphConfig, type GraphDefinition } from "./graph";
 import {
   perOutput, sliceSamples, sliceTargets, toModelSamples, toModelTargets, type ModelInputs, type ModelTargets,
@@ -274,7 +274,7 @@ export class Model implements TrainableModel {
     const pending = this.pendingBackward;
     if (pending) {
       this.restoreStates(pending.states);
-      pending.outputs = this.runForward(pending.inputs, pending.count, pending.training);
+      pending.outputs = this.runForward(pending.inputs, pending.count, this.trainingMode(pending.training));
     }
   }
 
@@ -389,7 +389,7 @@ export class Model implements TrainableModel {
       const n = Math.min(batchSize, count - start);
       const views = inputs.map((s) => s.x.subarray(start * s.sampleSize, (start + n) * s.sampleSize));
       // No head is fused here: every layer applies its own activation, so outputs are what users see.
-      const raw = this.runForward(views, n, false, false);
+      const raw = this.runForward(views, n, { training: false, backwardFollows: false, logitsAt: NO_HEADS });
       raw.forEach((ptr, i) => out[i].set(heap.f32(ptr, n * dims[i]), start * dims[i]));
     }
     return out.map((data, i) => tensor(data, [count, ...plan.shapes[plan.outputs[i]]]));
@@ -406,12 +406,10 @@ export class Model implements TrainableModel {
     if (plan.inputCount !== 1 || plan.outputs.length !== 1) throw new InputError("saliency explains models with one input and one output");
     const [samples] = toModelSamples(x, this.inputNames, this.inputShapes);
     if (samples.count !== 1) throw new InputError(`saliency explains one sample at a time; got ${samples.count}`);
-    this.reserve(1);
-    const heap = this.requireHeap();
-    heap.f32(plan.inputBuffer(0), samples.sampleSize).set(samples.x);
     const last = plan.producerOf(plan.outputs[0]);
     const logits = new Set(last >= 0 && plan.steps[last].layer.outputActivation ? [last] : []);
-    const [output] = plan.forward(1, { training: false, backwardFollows: true, logitsAt: logits });
+    const [output] = this.runForward([samples.x], 1, { training: false, backwardFollows: true, logitsAt: logits });
+    const heap = this.requireHeap();
     const outputDim = this.outputShape.reduce((a, b) => a * b, 1);
     const scores = heap.f32(output, outputDim).slice();
     // Scores are logits here, so one output's decision threshold is 0, not 0.5.
@@ -499,7 +497,7 @@ export class Model implements TrainableModel {
     const states = this.captureStates();
     const inputs = samples.map((s) => s.x.slice());
     const count = samples[0].count;
-    const outputs = this.runForward(inputs, count, training);
+    const outputs = this.runForward(inputs, count, this.trainingMode(training));
     this.pendingBackward = { outputs, count, inputs, training, states };
     const heap = this.requireHeap();
     const shape = this.outputShape;
@@ -589,7 +587,7 @@ export class Model implements TrainableModel {
     augment?.(this.requireHeap().f32(plan.inputBuffer(0), size * batch.inputs[0].sampleSize), size);
     const outputs = plan.forward(size, { training, backwardFollows: true, logitsAt: plan.fusedHeads });
     const perOutput = this.lossesPerOutput(outputs, size);
-    const loss = perOutput.reduce((s, l, i) => s + this.heads[i].weight * l, 0) + this.regularizationPenalty();
+    const loss = this.weightedTotal(perOutput) + this.regularizationPenalty();
     plan.backward(this.outputBuffers.map((b) => b.grad), size, this.kernels);
     this.addRegularizationGradients();
     return { outputs, loss, perOutput };
@@ -607,16 +605,26 @@ export class Model implements TrainableModel {
   }
 
   private computeLosses(outputs: Pointer[], count: number): number {
-    return this.lossesPerOutput(outputs, count).reduce((s, l, i) => s + this.heads[i].weight * l, 0);
+    return this.weightedTotal(this.lossesPerOutput(outputs, count));
+  }
+
+  /** Σ weight·loss over the outputs (Keras' loss_weights). */
+  private weightedTotal(perOutput: number[]): number {
+    return perOutput.reduce((s, l, i) => s + this.heads[i].weight * l, 0);
+  }
+
+  /** A pass a loss and backward follow: the compiled heads emit logits for the losses to apply. */
+  private trainingMode(training: boolean): PlanForwardMode {
+    return { training, backwardFollows: true, logitsAt: this.plan!.fusedHeads };
   }
 
   /** Copies `count` samples into the input buffers and runs the graph on them. */
-  private runForward(inputs: Float32Array[], count: number, training: boolean, backwardFollows = true): Pointer[] {
+  private runForward(inputs: Float32Array[], count: number, mode: PlanForwardMode): Pointer[] {
     this.reserve(count);
     const heap = this.requireHeap();
     const plan = this.plan!;
     inputs.forEach((x, i) => heap.f32(plan.inputBuffer(i), x.length).set(x));
-    return plan.forward(count, { training, backwardFollows, logitsAt: backwardFollows ? plan.fusedHeads : NO_HEADS });
+    return plan.forward(count, mode);
   }
 
   private batchAugmenter(augmenter: ImageAugmenter, batchIndex: number): BatchTransform {
