@@ -1,5 +1,7 @@
 // Dense: y = f(x·W + b), x [batch, in], W [in, units] — one GEMM with the bias and activation fused
-// (affine.ts holds what it shares with Conv2D).
+// (affine.ts holds what it shares with Conv2D). On input of higher rank it works on the last axis, as
+// Keras' Dense does: [..., in] → [..., units], every leading position a row of the same GEMM (a softmax
+// output is then a softmax per position). Masks pass through: each position is computed on its own.
 
 import type { Pointer } from "../engine/kernels";
 import { AFFINE_OPTION_KEYS, AffineLayer, type AffineOptions } from "./affine";
@@ -34,33 +36,44 @@ export class Dense extends AffineLayer {
   }
 
   computeOutputShape(inputShape: number[]): number[] {
-    if (inputShape.length !== 1) {
-      throw new InputError(
-        `${this.name} (Dense) needs a flat input but gets shape [${inputShape}]: put a Flatten layer before it`,
-      );
-    }
-    return [this.units];
+    if (inputShape.length === 0) throw new InputError(`${this.name} (Dense) needs an input with at least one axis`);
+    return [...inputShape.slice(0, -1), this.units];
+  }
+
+  override acceptMasks(masked: boolean[]): boolean {
+    return masked[0];
+  }
+
+  /** Input features per GEMM row: the input's last axis. */
+  private get features(): number {
+    return this.inputShape[this.inputShape.length - 1];
+  }
+
+  /** GEMM rows per sample: 1 for flat input, the product of the leading axes otherwise. */
+  private get rowsPerSample(): number {
+    return this.inputSize / this.features;
   }
 
   protected override createParameters(rng: Rng): void {
-    this.createWeights([this.inputShape[0], this.units], rng);
+    this.createWeights([this.features, this.units], rng);
   }
 
   allocate(maxBatch: number): void {
-    this.output = this.heap.allocFloats(maxBatch * this.units);
+    const rows = maxBatch * this.rowsPerSample;
+    this.output = this.heap.allocFloats(rows * this.units);
     this.inputGrad = this.heap.allocFloats(maxBatch * this.inputSize);
-    this.allocatePreActivation(maxBatch);
+    this.allocatePreActivation(rows);
   }
 
   forward(input: Pointer, batch: number, mode: ForwardMode): Pointer {
     this.input = input;
-    this.affineForward(input, batch, this.inputSize, this.output, mode.logits);
+    this.affineForward(input, batch * this.rowsPerSample, this.features, this.output, mode.logits);
     return this.output;
   }
 
   backward(outputGrad: Pointer, batch: number, needInputGrad: boolean): Pointer {
     const dx = needInputGrad ? this.inputGrad : 0;
-    this.affineBackward(this.input, this.output, outputGrad, batch, this.inputSize, dx);
+    this.affineBackward(this.input, this.output, outputGrad, batch * this.rowsPerSample, this.features, dx);
     return dx;
   }
 

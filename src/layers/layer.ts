@@ -12,6 +12,14 @@
 //    returns one buffer for two inputs, nor a buffer it reads again later in the same pass;
 //  - backward never writes into its inputs' value buffers: another consumer of the same tensor may still
 //    need them.
+//
+// Two things most layers leave to the defaults here:
+//  - masks: a tensor whose first per-sample axis is time may carry a mask, f32 [batch, time] with 1 for a
+//    real step and 0 for padding (made by Embedding with maskZero, or Masking). The plan asks each layer
+//    once whether it takes the masks its inputs carry (acceptMasks) and hands them over before every
+//    forward (inputMasks). A layer that would let padded steps change its answer must refuse them.
+//  - several outputs (a recurrent layer returning its states): outputShapes, forwardOutputs and
+//    backwardOutputs. Everything else has one output and implements forwardAll/backwardAll.
 
 import type { Heap } from "../engine/heap";
 import type { Kernels, Pointer } from "../engine/kernels";
@@ -58,7 +66,12 @@ export abstract class Layer {
   abstract readonly type: string;
   name = "";
   inputShapes: number[][] = [];
+  /** The first output's per-sample shape (the only one, for all but multi-output layers). */
   outputShape: number[] = [];
+  /** Every output's per-sample shape. */
+  outputShapes: number[][] = [];
+  /** Set by the plan before every forward: each input's mask (f32 [batch, time]), 0 where it has none. */
+  inputMasks: Pointer[] = [];
   readonly params: Parameter[] = [];
   /** Set on a frozen layer: its parameters get gradients but the optimizer leaves them alone. */
   trainable = true;
@@ -77,12 +90,18 @@ export abstract class Layer {
     this.heap = heap;
     this.kernels = heap.kernels;
     this.inputShapes = inputShapes;
-    this.outputShape = this.outputShapeFor(inputShapes);
+    this.outputShapes = this.outputShapesFor(inputShapes);
+    this.outputShape = this.outputShapes[0];
     this.createParameters(rng);
   }
 
   /** Per-sample output shape for per-sample input shapes; throws InputError on a mismatch. */
   abstract outputShapeFor(inputShapes: number[][]): number[];
+
+  /** Per-sample shapes of every output; layers with several outputs override it. */
+  outputShapesFor(inputShapes: number[][]): number[][] {
+    return [this.outputShapeFor(inputShapes)];
+  }
 
   protected createParameters(_rng: Rng): void {}
 
@@ -96,6 +115,40 @@ export abstract class Layer {
    * d(loss)/d(input) for each input, or 0 where needInputGrad is false (nobody consumes it).
    */
   abstract backwardAll(outputGrad: Pointer, batch: number, needInputGrad: boolean[]): Pointer[];
+
+  /** Forward for layers with several outputs; the first is what forwardAll returns. */
+  forwardOutputs(inputs: Pointer[], batch: number, mode: ForwardMode): Pointer[] {
+    return [this.forwardAll(inputs, batch, mode)];
+  }
+
+  /**
+   * Backward from one gradient per output, 0 where nothing consumed that output (read it as zeros); the
+   * plan calls it only when at least one is non-zero.
+   */
+  backwardOutputs(outputGrads: Pointer[], batch: number, needInputGrad: boolean[]): Pointer[] {
+    return this.backwardAll(outputGrads[0], batch, needInputGrad);
+  }
+
+  /**
+   * Called once when the plan is built, with which inputs carry a mask; returns whether the output does.
+   * By default a layer takes no mask: padded steps would silently count. Layers that pass a mask through
+   * return masked[0]; those that use it up return false; those that make one return true.
+   */
+  acceptMasks(masked: boolean[]): boolean {
+    const i = masked.indexOf(true);
+    if (i >= 0) {
+      const which = masked.length > 1 ? `its input ${i + 1}` : "its input";
+      throw new InputError(
+        `${this.name || this.type} (${this.type}) does not support masking, but ${which} carries a mask (from Embedding with maskZero, or Masking), so padded steps would change its output: pool or run a recurrent layer over the masked sequence first, or drop the mask`,
+      );
+    }
+    return false;
+  }
+
+  /** The output's mask after forward, asked only when acceptMasks returned true; by default the first input's. */
+  outputMask(): Pointer {
+    return this.inputMasks[0] ?? 0;
+  }
 
   abstract getConfig(): LayerConfig;
 
@@ -116,6 +169,11 @@ export abstract class Layer {
    * symbolic output. Applying one layer object twice shares its weights.
    */
   apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    return applyLayer(this, Array.isArray(inputs) ? inputs : [inputs])[0];
+  }
+
+  /** apply() for layers with several outputs: all of them (Keras' `out, h, c = LSTM(..., return_state=True)(x)`). */
+  applyAll(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor[] {
     return applyLayer(this, Array.isArray(inputs) ? inputs : [inputs]);
   }
 

@@ -9,7 +9,8 @@ import type { Layer } from "./layer";
 export interface GraphNode {
   readonly layer: Layer;
   readonly inputs: readonly SymbolicTensor[];
-  readonly output: SymbolicTensor;
+  /** One tensor per output of the layer (most layers have one). */
+  readonly outputs: readonly SymbolicTensor[];
 }
 
 export class SymbolicTensor {
@@ -20,6 +21,8 @@ export class SymbolicTensor {
     readonly node: GraphNode | null,
     /** For model inputs, the input's name. */
     readonly inputName?: string,
+    /** Which of its node's outputs this is. */
+    readonly outputIndex = 0,
   ) {}
 
   get isInput(): boolean {
@@ -44,7 +47,8 @@ export function Input(options: InputOptions): SymbolicTensor {
   return new SymbolicTensor([...shape], null, options.name ?? `input_${++unnamedInputs}`);
 }
 
-export function applyLayer(layer: Layer, inputs: SymbolicTensor[]): SymbolicTensor {
+/** Records one application of a layer; returns one symbolic tensor per output. */
+export function applyLayer(layer: Layer, inputs: SymbolicTensor[]): SymbolicTensor[] {
   const who = `${layer.name || layer.type} (${layer.type})`;
   if (inputs.length === 0 || !inputs.every((x) => x instanceof SymbolicTensor)) {
     throw new InputError(`${who}.apply() takes the symbolic tensors of Input() or of other layers' apply()`);
@@ -53,9 +57,8 @@ export function applyLayer(layer: Layer, inputs: SymbolicTensor[]): SymbolicTens
     const want = layer.arity === "many" ? "two or more inputs" : layer.arity === 1 ? "one input" : `${layer.arity} inputs`;
     throw new InputError(`${who} takes ${want}, got ${inputs.length}`);
   }
-  const shape = layer.outputShapeFor(inputs.map((x) => [...x.shape]));
-  const node: { layer: Layer; inputs: SymbolicTensor[]; output?: SymbolicTensor } = { layer, inputs };
-  const output = new SymbolicTensor(shape, node as GraphNode);
-  node.output = output;
-  return output;
+  const shapes = layer.outputShapesFor(inputs.map((x) => [...x.shape]));
+  const node: { layer: Layer; inputs: SymbolicTensor[]; outputs: SymbolicTensor[] } = { layer, inputs, outputs: [] };
+  node.outputs = shapes.map((shape, i) => new SymbolicTensor(shape, node, undefined, i));
+  return node.outputs;
 }

@@ -5,7 +5,8 @@
 // Graph configs: {"inputs": [{"name", "shape"}], "layers": [...], "outputs": [names]}. Each entry of
 // "layers" is one application: a layer config plus "inputs" (names of model inputs or of earlier entries;
 // absent means the entry before it, so chains stay short), or {"name", "shares": "<layer>", "inputs"} for
-// a later application of a layer defined earlier (shared weights).
+// a later application of a layer defined earlier (shared weights). "lstm[1]" names output 1 of the entry
+// "lstm" (a layer with several outputs, such as a recurrent layer returning its states); "lstm" is output 0.
 
 import { InputError, didYouMean } from "../errors";
 import type { Layer, LayerConfig } from "../layers/layer";
@@ -20,8 +21,10 @@ export interface GraphInput {
 
 export interface GraphNodeSpec {
   layer: Layer;
-  /** Tensor ids: 0…inputs−1 are the model inputs, inputs + k is node k's output. */
+  /** Tensor ids: 0…inputs−1 are the model inputs; nodes' outputs follow, numbered in node order. */
   inputs: TensorId[];
+  /** The ids of this node's outputs (one per layer output; for one-output graphs node k's is inputs + k). */
+  outputs: TensorId[];
 }
 
 export interface GraphDefinition {
@@ -52,13 +55,14 @@ export function traceGraph(inputs: SymbolicTensor[], outputs: SymbolicTensor[]):
   if (duplicate) throw new InputError(`two model inputs are named '${duplicate}'`);
   const nodeIds = new Map<GraphNode, number>();
   const nodes: GraphNodeSpec[] = [];
+  let nextTensor = inputs.length;
   const idOf = (t: SymbolicTensor): TensorId => {
     if (t.isInput) {
       const id = inputIds.get(t);
       if (id === undefined) throw new InputError(`the model's outputs depend on Input '${t.inputName}', which is not among the model's inputs`);
       return id;
     }
-    return inputs.length + visit(t.node!);
+    return nodes[visit(t.node!)].outputs[t.outputIndex];
   };
   // Iterative post-order (a graph can be thousands of nodes deep; recursion would overflow the stack).
   const visit = (root: GraphNode): number => {
@@ -79,7 +83,9 @@ export function traceGraph(inputs: SymbolicTensor[], outputs: SymbolicTensor[]):
       stack.pop();
       onStack.delete(top.node);
       nodeIds.set(top.node, nodes.length);
-      nodes.push({ layer: top.node.layer, inputs: top.node.inputs.map(idOf) });
+      const outputs = top.node.outputs.map((_, i) => nextTensor + i);
+      nextTensor += outputs.length;
+      nodes.push({ layer: top.node.layer, inputs: top.node.inputs.map(idOf), outputs });
     }
     return nodeIds.get(root)!;
   };
@@ -94,7 +100,7 @@ export function traceGraph(inputs: SymbolicTensor[], outputs: SymbolicTensor[]):
 export function chainGraph(inputShape: number[], layers: Layer[], inputName = "input"): GraphDefinition {
   return {
     inputs: [{ name: inputName, shape: inputShape }],
-    nodes: layers.map((layer, i) => ({ layer, inputs: [i] })),
+    nodes: layers.map((layer, i) => ({ layer, inputs: [i], outputs: [i + 1] })),
     outputs: [layers.length],
   };
 }
@@ -148,8 +154,12 @@ export function graphFromConfig(config: unknown, where: string): { inputs: Symbo
       nodeName = layer.name;
     }
     if (tensors.has(nodeName) && shares !== undefined) throw new InputError(`${at}: the name '${nodeName}' is used twice`);
-    previous = applyLayer(layer, from);
+    const outputs = applyLayer(layer, from);
+    previous = outputs[0];
     tensors.set(nodeName, previous);
+    outputs.forEach((t, k) => {
+      if (k > 0) tensors.set(`${nodeName}[${k}]`, t);
+    });
   });
   const outputs = c.outputs === undefined ? [previous] : resolveRefs(c.outputs, tensors, `${where} outputs`);
   return {

@@ -200,11 +200,14 @@ export class Model implements TrainableModel {
     return this.heap?.memory.buffer.byteLength ?? 0;
   }
 
-  /** The name a tensor goes by: its input's, or its step's node name. */
+  /** The name a tensor goes by: its input's, its step's node name, or "node[k]" for a step's output k > 0. */
   tensorName(t: TensorId): string {
-    const plan = this.executionPlan;
-    const step = plan.producerOf(t);
-    return step < 0 ? this.inputNames[t] : plan.steps[step].nodeName;
+    const plan = this.plan ?? this.executionPlan;
+    const s = plan.producerOf(t);
+    if (s < 0) return this.inputNames[t];
+    const step = plan.steps[s];
+    const k = step.outputs.indexOf(t);
+    return k === 0 ? step.nodeName : `${step.nodeName}[${k}]`;
   }
 
   build(): void {
@@ -219,19 +222,17 @@ export class Model implements TrainableModel {
     const heap = new Heap(this.requestedKernels ?? newKernels());
     const shapes: number[][] = graph.inputs.map((i) => i.shape);
     const applications = new Map<Layer, number>();
-    const steps: PlanStep[] = graph.nodes.map((node, k) => {
+    const steps: PlanStep[] = graph.nodes.map((node) => {
       const count = (applications.get(node.layer) ?? 0) + 1;
       applications.set(node.layer, count);
       const layer = count === 1 ? node.layer : twinOf(node.layer);
       layer.build(node.inputs.map((t) => shapes[t]), heap, this.rng.fork());
-      const output = graph.inputs.length + k;
-      shapes[output] = layer.outputShape;
-      return { layer, nodeName: count === 1 ? layer.name : `${layer.name}:${count}`, inputs: node.inputs, output };
+      node.outputs.forEach((t, j) => (shapes[t] = layer.outputShapes[j]));
+      return { layer, nodeName: count === 1 ? layer.name : `${layer.name}:${count}`, inputs: node.inputs, outputs: node.outputs, output: node.outputs[0] };
     });
-    const outputNames = graph.outputs.map((t) => (t < graph.inputs.length ? graph.inputs[t].name : steps[t - graph.inputs.length].nodeName));
-    const repeated = outputNames.find((n, i) => outputNames.indexOf(n) !== i);
-    if (repeated) throw new InputError(`the tensor '${repeated}' is listed twice among the model's outputs`);
+    const repeated = graph.outputs.find((t, i) => graph.outputs.indexOf(t) !== i);
     this.plan = new ExecutionPlan(graph.inputs.map((i) => i.shape), steps, graph.outputs);
+    if (repeated !== undefined) throw new InputError(`the tensor '${this.tensorName(repeated)}' is listed twice among the model's outputs`);
     for (const layer of this.layers) for (const p of layer.params) this.layerOfParam.set(p, layer);
     this.heap = heap;
     this.workspaceMark = heap.mark();
@@ -251,7 +252,16 @@ export class Model implements TrainableModel {
       if (!(Number.isFinite(weights[i]) && weights[i] >= 0)) throw new InputError(`compile: lossWeights for '${names[i]}' must be a number ≥ 0, got ${weights[i]}`);
       const step = plan.producerOf(t);
       const layer = step >= 0 ? plan.steps[step].layer : undefined;
-      const loss = new CompiledLoss(parseLoss(lossSpecs[i]), layer?.outputActivation, size(plan.shapes[t]));
+      if (plan.masked[t]) {
+        // Keras would weight each step's loss by the mask; unweighted, padded steps would be fitted too.
+        throw new InputError(`output '${names[i]}' carries a mask (padded time steps), which its loss would count: pool or run a recurrent layer over the sequence before the output`);
+      }
+      const spec = parseLoss(lossSpecs[i]);
+      if (spec.type.endsWith("ategoricalCrossentropy") && plan.shapes[t].length > 1) {
+        // One softmax over every position's classes together would be a silent wrong answer.
+        throw new InputError(`output '${names[i]}' is shaped [${plan.shapes[t]}]; ${spec.type} takes one row of class scores per sample: flatten, pool or take the last step first`);
+      }
+      const loss = new CompiledLoss(spec, layer?.outputActivation, size(plan.shapes[t]));
       // Softmax + cross-entropy from logits: the producing step stops short of its activation. Only
       // where nothing else reads that output, since every other reader wants the probabilities.
       if (loss.fusesActivation) {
@@ -473,7 +483,7 @@ export class Model implements TrainableModel {
       const shared = step.layer.sharesWeightsOf;
       const params = shared ? 0 : step.layer.params.reduce((s, p) => s + p.size, 0);
       const type = shared ? `${step.layer.type}, shared` : step.layer.type;
-      rows.push([`${step.nodeName} (${type})`, `[${step.layer.outputShape}]`, String(params), step.inputs.map((t) => this.tensorName(t)).join(", ")]);
+      rows.push([`${step.nodeName} (${type})`, step.layer.outputShapes.map((shape) => `[${shape}]`).join(", "), String(params), step.inputs.map((t) => this.tensorName(t)).join(", ")]);
     }
     const header = ["Layer (type)", "Output shape", "Params", "Connected to"];
     const chain = plan.steps.every((s, i) => s.inputs.length === 1 && s.inputs[0] === (i === 0 ? 0 : plan.steps[i - 1].output)) && plan.inputCount === 1;

@@ -6,12 +6,16 @@
 // returns; a tensor read by several (a skip connection, a shared encoder) adopts the first gradient that
 // arrives and adds the others into it, in reverse step order, so every run sums in the same order and
 // threads stay bit-identical. Layer contract rules (src/layers/layer.ts) make adopting without a copy safe.
+//
+// A step may have several outputs (a recurrent layer returning its states), each a tensor of its own. A
+// tensor may carry a mask (padded time steps); which ones do is settled once here, by asking each layer
+// whether it takes its inputs' masks, and the masks' buffers are handed from step to step in forward.
 
 import type { Heap } from "../engine/heap";
 import type { Kernels, Pointer } from "../engine/kernels";
 import type { ForwardMode, Layer } from "../layers/layer";
 
-/** A tensor is a model input (its index) or the output of step `index − inputCount`. */
+/** A tensor is a model input (0…inputCount−1) or an output of a step. */
 export type TensorId = number;
 
 export interface PlanStep {
@@ -20,6 +24,9 @@ export interface PlanStep {
   /** Unique per step: the layer's name, or "name:2" for its second application. */
   readonly nodeName: string;
   readonly inputs: readonly TensorId[];
+  /** One tensor per layer output. */
+  readonly outputs: readonly TensorId[];
+  /** The first output (the only one, for most layers). */
   readonly output: TensorId;
 }
 
@@ -36,8 +43,13 @@ export class ExecutionPlan {
   readonly shapes: readonly number[][];
   /** Steps (by index) whose output activation the loss computes itself, set when the model is compiled. */
   readonly fusedHeads = new Set<number>();
+  /** Whether each tensor carries a mask. */
+  readonly masked: readonly boolean[];
   private readonly values: Pointer[];
   private readonly grads: Pointer[];
+  private readonly masks: Pointer[];
+  /** Which step produces each tensor (−1 for model inputs). */
+  private readonly producers: number[];
   private readonly inputBuffers: Pointer[] = [];
   /** needInputGrad per step, without and with gradients for the model inputs themselves. */
   private readonly needs: { params: boolean[][]; inputs: boolean[][] };
@@ -47,10 +59,22 @@ export class ExecutionPlan {
   constructor(readonly inputShapes: readonly number[][], steps: PlanStep[], readonly outputs: readonly TensorId[]) {
     this.steps = steps;
     const shapes: number[][] = inputShapes.map((s) => [...s]);
-    for (const step of steps) shapes[step.output] = step.layer.outputShape;
+    const masked: boolean[] = inputShapes.map(() => false);
+    this.producers = inputShapes.map(() => -1);
+    steps.forEach((step, s) => {
+      step.outputs.forEach((t, j) => {
+        shapes[t] = step.layer.outputShapes[j];
+        masked[t] = false;
+        this.producers[t] = s;
+      });
+      // Masks go with a layer's first output (a recurrent layer's sequence, not its states).
+      masked[step.output] = step.layer.acceptMasks(step.inputs.map((t) => masked[t]));
+    });
     this.shapes = shapes;
+    this.masked = masked;
     this.values = new Array(shapes.length).fill(0);
     this.grads = new Array(shapes.length).fill(0);
+    this.masks = new Array(shapes.length).fill(0);
     this.needs = { params: this.gradientNeeds(false), inputs: this.gradientNeeds(true) };
     for (const step of steps) {
       const original = step.layer.sharesWeightsOf;
@@ -65,7 +89,7 @@ export class ExecutionPlan {
 
   /** The step that produces a tensor, or −1 for a model input. */
   producerOf(tensor: TensorId): number {
-    return tensor < this.inputCount ? -1 : tensor - this.inputCount;
+    return this.producers[tensor];
   }
 
   /** Lays out the input buffers and every layer's activations for up to maxBatch samples. */
@@ -81,14 +105,16 @@ export class ExecutionPlan {
 
   /** Runs every step on the batch in the input buffers; returns the outputs' pointers. */
   forward(batch: number, mode: PlanForwardMode): Pointer[] {
-    const values = this.values;
+    const { values, masks, masked } = this;
     for (let i = 0; i < this.inputCount; i++) values[i] = this.inputBuffers[i];
     const plain: ForwardMode = { training: mode.training, backwardFollows: mode.backwardFollows, logits: false };
     const fused: ForwardMode = { ...plain, logits: true };
     for (let s = 0; s < this.steps.length; s++) {
-      const step = this.steps[s];
-      const inputs = step.inputs.map((t) => values[t]);
-      values[step.output] = step.layer.forwardAll(inputs, batch, mode.logitsAt.has(s) ? fused : plain);
+      const { layer, inputs, outputs, output } = this.steps[s];
+      layer.inputMasks = inputs.map((t) => masks[t]);
+      const results = layer.forwardOutputs(inputs.map((t) => values[t]), batch, mode.logitsAt.has(s) ? fused : plain);
+      outputs.forEach((t, j) => (values[t] = results[j]));
+      if (masked[output]) masks[output] = layer.outputMask();
     }
     return this.outputs.map((t) => values[t]);
   }
@@ -106,13 +132,13 @@ export class ExecutionPlan {
     const needs = wantInputGrads ? this.needs.inputs : this.needs.params;
     for (let s = this.steps.length - 1; s >= 0; s--) {
       const step = this.steps[s];
-      const g = grads[step.output];
-      if (g === 0) {
+      const outputGrads = step.outputs.map((t) => grads[t]);
+      if (outputGrads.every((g) => g === 0)) {
         // Nothing downstream depends on this step: its parameters get no gradient this step.
         for (const p of step.layer.params) this.zero(kernels, p.grad, p.size);
         continue;
       }
-      const inputGrads = step.layer.backwardAll(g, batch, needs[s]);
+      const inputGrads = step.layer.backwardOutputs(outputGrads, batch, needs[s]);
       step.inputs.forEach((t, j) => {
         if (needs[s][j] && inputGrads[j]) this.addGradient(t, inputGrads[j], batch, kernels);
       });
@@ -140,7 +166,7 @@ export class ExecutionPlan {
     for (let i = 0; i < this.inputCount; i++) requires[i] = withInputs;
     return this.steps.map((step) => {
       const need = step.inputs.map((t) => requires[t]);
-      requires[step.output] = step.layer.params.length > 0 || need.some(Boolean);
+      for (const t of step.outputs) requires[t] = step.layer.params.length > 0 || need.some(Boolean);
       return need;
     });
   }

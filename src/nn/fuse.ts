@@ -9,35 +9,49 @@ import { Dense } from "../layers/dense";
 import type { GraphDefinition, GraphNodeSpec } from "../model/graph";
 
 export function fuseActivations(graph: GraphDefinition): GraphDefinition {
-  const inputs = graph.inputs.length;
   const readers = new Map<number, number>();
   for (const node of graph.nodes) for (const t of node.inputs) readers.set(t, (readers.get(t) ?? 0) + 1);
   for (const t of graph.outputs) readers.set(t, (readers.get(t) ?? 0) + 1);
   const uses = new Map<object, number>();
   for (const node of graph.nodes) uses.set(node.layer, (uses.get(node.layer) ?? 0) + 1);
 
+  /** A fused activation's output id → the id of the layer output that now computes it. */
   const renamed = new Map<number, number>();
-  /** A kept node's output id in the original graph, for its reader count. */
-  const originalOf = new Map<number, number>();
   const id = (t: number) => renamed.get(t) ?? t;
+  /** Which kept node produces a tensor (ids are unchanged for kept nodes). */
+  const producer = new Map<number, GraphNodeSpec>();
   const nodes: GraphNodeSpec[] = [];
-  graph.nodes.forEach((node, k) => {
-    const old = inputs + k;
+  for (const node of graph.nodes) {
     const from = node.inputs.length === 1 ? id(node.inputs[0]) : -1;
-    const producer = from >= inputs ? nodes[from - inputs].layer : undefined;
+    const before = producer.get(from)?.layer;
     const fusable =
       node.layer instanceof ActivationLayer && uses.get(node.layer) === 1 &&
-      (producer instanceof Dense || producer instanceof Conv2D) && producer.activation.name === "linear" &&
-      uses.get(producer) === 1 && readers.get(originalOf.get(from)!) === 1;
+      (before instanceof Dense || before instanceof Conv2D) && before.activation.name === "linear" &&
+      uses.get(before) === 1 && readers.get(from) === 1;
     if (fusable) {
       // A new function from the whole spec, so a parameter (leakyRelu's slope) comes along.
-      (producer as { activation: ActivationFunction }).activation = new ActivationFunction((node.layer as ActivationLayer).activation.config);
-      renamed.set(old, from);
-      return;
+      (before as { activation: ActivationFunction }).activation = new ActivationFunction((node.layer as ActivationLayer).activation.config);
+      renamed.set(node.outputs[0], from);
+      continue;
     }
-    renamed.set(old, inputs + nodes.length);
-    originalOf.set(inputs + nodes.length, old);
-    nodes.push({ layer: node.layer, inputs: node.inputs.map(id) });
+    const kept = { layer: node.layer, inputs: node.inputs.map(id), outputs: node.outputs };
+    for (const t of kept.outputs) producer.set(t, kept);
+    nodes.push(kept);
+  }
+  return renumbered({ inputs: graph.inputs, nodes, outputs: graph.outputs.map(id) });
+}
+
+/** The same graph with tensor ids consecutive again (model inputs, then node outputs in node order). */
+function renumbered(graph: GraphDefinition): GraphDefinition {
+  const ids = new Map<number, number>(graph.inputs.map((_, i) => [i, i]));
+  let next = graph.inputs.length;
+  const nodes = graph.nodes.map((node) => {
+    const inputs = node.inputs.map((t) => ids.get(t)!);
+    const outputs = node.outputs.map((t) => {
+      ids.set(t, next);
+      return next++;
+    });
+    return { layer: node.layer, inputs, outputs };
   });
-  return { inputs: graph.inputs, nodes, outputs: graph.outputs.map(id) };
+  return { inputs: graph.inputs, nodes, outputs: graph.outputs.map((t) => ids.get(t)!) };
 }

@@ -3,6 +3,10 @@
 // for a fixed random r, so that backward(r) is exactly ∂L/∂x and ∂L/∂θ. The numeric side perturbs one
 // element at a time and divides by the perturbation actually stored in f32 (fround(v + h) − fround(v − h)),
 // not by 2h, so the rounding of the perturbed value itself adds no error.
+//
+// A layer with several outputs gets L = Σ_j r_j ⊙ y_j over all of them (each output its own r), so every
+// output's gradient path is checked at once. Masks for the inputs, if set, are handed to the layer before
+// every forward pass, as the plan does.
 
 import type { Heap } from "../../src/engine/heap";
 import type { Pointer } from "../../src/engine/kernels";
@@ -23,8 +27,14 @@ export class LayerProbe<L extends Layer = Layer> {
   readonly inputs: Pointer[];
   readonly input: Pointer;
   readonly outputGrad: Pointer;
-  /** The fixed weights of L = Σ r ⊙ y. */
+  /** One gradient buffer per output; outputGrad is the first. */
+  readonly outputGrads: Pointer[];
+  /** The fixed weights of L = Σ r ⊙ y (of the first output). */
   readonly r: Float32Array;
+  /** One r per output. */
+  readonly rs: Float32Array[];
+  /** Each input's mask buffer (f32 [batch, time]), or 0: see setMask. */
+  readonly masks: Pointer[];
   /** Runs before every forward pass (Dropout uses it to replay the same mask). */
   beforeForward: () => void = () => {};
   training = false;
@@ -39,8 +49,22 @@ export class LayerProbe<L extends Layer = Layer> {
     layer.allocate(batch);
     this.inputs = shapes.map((s) => heap.allocFloats(batch * s.reduce((a, b) => a * b, 1)));
     this.input = this.inputs[0];
-    this.outputGrad = heap.allocFloats(batch * layer.outputSize);
-    this.r = seededValues(batch * layer.outputSize, seed + 1000);
+    this.outputGrads = layer.outputShapes.map((s) => heap.allocFloats(batch * s.reduce((a, b) => a * b, 1)));
+    this.outputGrad = this.outputGrads[0];
+    this.rs = layer.outputShapes.map((s, j) => seededValues(batch * s.reduce((a, b) => a * b, 1), seed + 1000 + 7 * j));
+    this.r = this.rs[0];
+    this.masks = shapes.map(() => 0);
+  }
+
+  /** Gives input i a mask (values 1 for real steps, 0 for padding: batch × time of them). */
+  setMask(i: number, values: ArrayLike<number>): void {
+    if (this.masks[i] === 0) this.masks[i] = this.heap.allocFloats(values.length);
+    this.heap.f32(this.masks[i], values.length).set(values);
+  }
+
+  /** Values in output j's buffer. */
+  outputCountOf(j: number): number {
+    return this.batch * this.layer.outputShapes[j].reduce((a, b) => a * b, 1);
   }
 
   get inputCount(): number {
@@ -64,18 +88,26 @@ export class LayerProbe<L extends Layer = Layer> {
     return this.heap.f32(p.value, p.size);
   }
 
-  /** A copy of forward(x). */
+  /** A copy of forward(x) (the first output). */
   forward(): Float32Array {
-    this.beforeForward();
-    const y = this.layer.forwardAll(this.inputs, this.batch, { training: this.training, backwardFollows: true, logits: this.logits });
-    return this.heap.f32(y, this.outputCount).slice();
+    return this.forwardOutputs()[0];
   }
 
-  /** L = Σ r ⊙ forward(x), summed in f64. */
+  /** Copies of every output of forward(x). */
+  forwardOutputs(): Float32Array[] {
+    this.beforeForward();
+    this.layer.inputMasks = [...this.masks];
+    const ys = this.layer.forwardOutputs(this.inputs, this.batch, { training: this.training, backwardFollows: true, logits: this.logits });
+    return ys.map((y, j) => this.heap.f32(y, this.outputCountOf(j)).slice());
+  }
+
+  /** L = Σ_j r_j ⊙ y_j, summed in f64. */
   loss(): number {
-    const y = this.forward();
     let total = 0;
-    for (let i = 0; i < y.length; i++) total += this.r[i] * y[i];
+    this.forwardOutputs().forEach((y, j) => {
+      const r = this.rs[j];
+      for (let i = 0; i < y.length; i++) total += r[i] * y[i];
+    });
     return total;
   }
 
@@ -84,12 +116,12 @@ export class LayerProbe<L extends Layer = Layer> {
    * so a layer that accumulated into (rather than overwrote) a gradient buffer would be caught.
    */
   analytic(): { input: Float32Array; inputs: Float32Array[]; params: Float32Array[] } {
-    const decoy = seededValues(this.outputCount, 4242, -3, 3);
+    const decoys = this.rs.map((r, j) => seededValues(r.length, 4242 + j, -3, 3));
     let dxs: Pointer[] = [];
-    for (const dy of [decoy, this.r]) {
-      this.forward();
-      this.heap.f32(this.outputGrad, this.outputCount).set(dy);
-      dxs = this.layer.backwardAll(this.outputGrad, this.batch, this.inputs.map(() => true));
+    for (const dys of [decoys, this.rs]) {
+      this.forwardOutputs();
+      dys.forEach((dy, j) => this.heap.f32(this.outputGrads[j], dy.length).set(dy));
+      dxs = this.layer.backwardOutputs(this.outputGrads, this.batch, this.inputs.map(() => true));
     }
     const inputs = dxs.map((dx, i) => this.heap.f32(dx, this.inputCountOf(i)).slice());
     return {
