@@ -15,7 +15,7 @@ export interface Samples {
 }
 
 export interface Targets {
-  /** Class indices (sparse losses), else rows of targetSize values. */
+  /** Class indices (sparse losses; targetSize per sample), else rows of targetSize values. */
   labels: Int32Array | null;
   values: Float32Array | null;
   targetSize: number;
@@ -36,20 +36,27 @@ export function toSamples(input: InputData, sampleShape: readonly number[]): Sam
   return { count: x.length / sampleSize, x, sampleSize };
 }
 
-export function toTargets(target: TargetData, count: number, outputDim: number, sparse: boolean): Targets {
+/**
+ * Checks targets against the output they are for. Sparse targets are class indices, `positions` per
+ * sample (1, or one per time step for an output shaped [T, classes]), each below `classes`.
+ */
+export function toTargets(target: TargetData, count: number, outputDim: number, sparse: boolean, positions = 1): Targets {
   const raw = isTensor(target) ? target.data : target;
   if (sparse) {
-    if (raw.length !== count) {
-      throw new InputError(`there are ${count} input samples but ${raw.length} labels: each sample needs one class index`);
+    const classes = outputDim / positions;
+    if (raw.length !== count * positions) {
+      const each = positions === 1 ? "one class index" : `${positions} class indices (one per position of its [${positions}, ${classes}] output)`;
+      throw new InputError(`there are ${count} input samples but ${raw.length} labels: each sample needs ${each}`);
     }
     const labels = Int32Array.from(raw as ArrayLike<number>);
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < raw.length; i++) {
       const v = (raw as ArrayLike<number>)[i];
-      if (!(Number.isInteger(v) && v >= 0 && v < outputDim)) {
-        throw new InputError(`label ${v} of sample ${i} is not a class index in 0..${outputDim - 1} (the model has ${outputDim} outputs)`);
+      if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+        const where = positions === 1 ? `of sample ${i}` : `of sample ${Math.floor(i / positions)} at position ${i % positions}`;
+        throw new InputError(`label ${v} ${where} is not a class index in 0..${classes - 1} (the model has ${classes} classes)`);
       }
     }
-    return { labels, values: null, targetSize: 1 };
+    return { labels, values: null, targetSize: positions };
   }
   if (raw.length !== count * outputDim) {
     const hint = raw.length === count && outputDim > 1 ? "; these look like class indices: use loss sparseCategoricalCrossentropy" : "";

@@ -41,13 +41,26 @@ export class CompiledLoss {
    * leave the activation to the loss (the plan decides; this only says it is possible).
    */
   readonly fusesActivation: boolean;
+  /** Values per sample. */
+  readonly outputDim: number;
+  /**
+   * Class scores per row: for the categorical losses the output's last axis, so an output shaped
+   * [T, classes] is T rows per sample, each with its own softmax and label (Keras' per-position loss,
+   * averaged over positions and samples alike); otherwise the whole output.
+   */
+  readonly classes: number;
+  /** Rows per sample: outputDim / classes. */
+  readonly positions: number;
 
-  constructor(readonly spec: Required<LossSpec>, outputActivation: ActivationFunction | undefined, readonly outputDim: number) {
+  constructor(readonly spec: Required<LossSpec>, outputActivation: ActivationFunction | undefined, outputShape: readonly number[]) {
     this.sparse = spec.type === "sparseCategoricalCrossentropy";
+    this.outputDim = outputShape.reduce((a, b) => a * b, 1);
     const last = outputActivation?.name ?? "linear";
     const categorical = spec.type === "sparseCategoricalCrossentropy" || spec.type === "categoricalCrossentropy";
+    this.classes = categorical ? outputShape[outputShape.length - 1] : this.outputDim;
+    this.positions = this.outputDim / this.classes;
     if (categorical) {
-      if (outputDim < 2) throw new InputError(`${spec.type} needs at least 2 output classes; the model outputs ${outputDim}`);
+      if (this.classes < 2) throw new InputError(`${spec.type} needs at least 2 output classes; the model outputs ${this.classes}`);
       if (!spec.fromLogits && last !== "softmax") {
         throw new InputError(`${spec.type} expects the last layer to use activation "softmax" (it uses "${last}"); or set fromLogits: true`);
       }
@@ -66,9 +79,9 @@ export class CompiledLoss {
     const count = rows * this.outputDim;
     switch (this.spec.type) {
       case "sparseCategoricalCrossentropy":
-        return kernels.softmaxCrossEntropy(output, rows, this.outputDim, targets, 0, probs, grad);
+        return kernels.softmaxCrossEntropy(output, rows * this.positions, this.classes, targets, 0, probs, grad);
       case "categoricalCrossentropy":
-        return kernels.softmaxCrossEntropy(output, rows, this.outputDim, 0, targets, probs, grad);
+        return kernels.softmaxCrossEntropy(output, rows * this.positions, this.classes, 0, targets, probs, grad);
       case "binaryCrossentropy":
         if (this.head === "sigmoid") return kernels.sigmoidCrossEntropy(output, targets, count, probs, grad);
         return kernels.binaryCrossEntropy(output, targets, count, grad);

@@ -44,11 +44,11 @@ export function toModelSamples(x: ModelInputs, names: readonly string[], shapes:
 }
 
 export function toModelTargets(
-  y: ModelTargets, names: readonly string[], count: number, heads: readonly { outputDim: number; sparse: boolean }[],
+  y: ModelTargets, names: readonly string[], count: number, heads: readonly { outputDim: number; sparse: boolean; positions: number }[],
 ): Targets[] {
   return perName(y, names, "output", isOneArray).map((data, i) => {
     try {
-      return toTargets(data, count, heads[i].outputDim, heads[i].sparse);
+      return toTargets(data, count, heads[i].outputDim, heads[i].sparse, heads[i].positions);
     } catch (e) {
       if (names.length > 1 && e instanceof InputError) throw new InputError(`output '${names[i]}': ${e.message}`);
       throw e;
@@ -63,7 +63,7 @@ export function sliceSamples(s: Samples, from: number, to: number): Samples {
 export function sliceTargets(t: Targets, from: number, to: number): Targets {
   return {
     targetSize: t.targetSize,
-    labels: t.labels ? t.labels.subarray(from, to) : null,
+    labels: t.labels ? t.labels.subarray(from * t.targetSize, to * t.targetSize) : null,
     values: t.values ? t.values.subarray(from * t.targetSize, to * t.targetSize) : null,
   };
 }

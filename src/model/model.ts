@@ -256,12 +256,7 @@ export class Model implements TrainableModel {
         // Keras would weight each step's loss by the mask; unweighted, padded steps would be fitted too.
         throw new InputError(`output '${names[i]}' carries a mask (padded time steps), which its loss would count: pool or run a recurrent layer over the sequence before the output`);
       }
-      const spec = parseLoss(lossSpecs[i]);
-      if (spec.type.endsWith("ategoricalCrossentropy") && plan.shapes[t].length > 1) {
-        // One softmax over every position's classes together would be a silent wrong answer.
-        throw new InputError(`output '${names[i]}' is shaped [${plan.shapes[t]}]; ${spec.type} takes one row of class scores per sample: flatten, pool or take the last step first`);
-      }
-      const loss = new CompiledLoss(spec, layer?.outputActivation, size(plan.shapes[t]));
+      const loss = new CompiledLoss(parseLoss(lossSpecs[i]), layer?.outputActivation, plan.shapes[t]);
       // Softmax + cross-entropy from logits: the producing step stops short of its activation. Only
       // where nothing else reads that output, since every other reader wants the probabilities.
       if (loss.fusesActivation) {
@@ -414,6 +409,7 @@ export class Model implements TrainableModel {
     this.build();
     const plan = this.plan!;
     if (plan.inputCount !== 1 || plan.outputs.length !== 1) throw new InputError("saliency explains models with one input and one output");
+    if (this.outputShape.length > 1) throw new InputError(`saliency explains one row of class scores; this model outputs [${this.outputShape}] per sample`);
     const [samples] = toModelSamples(x, this.inputNames, this.inputShapes);
     if (samples.count !== 1) throw new InputError(`saliency explains one sample at a time; got ${samples.count}`);
     const last = plan.producerOf(plan.outputs[0]);
@@ -695,7 +691,7 @@ export class Model implements TrainableModel {
   }
 
   private newMetrics(): MetricAccumulator[] {
-    return this.heads.map((h) => new MetricAccumulator(h.metrics, h.loss.outputDim));
+    return this.heads.map((h) => new MetricAccumulator(h.metrics, h.loss.classes));
   }
 
   /** Keras' names: "loss" and the metrics for one output; "loss", "<out>_loss" and "<out>_<metric>" for several. */
@@ -739,12 +735,13 @@ export class Model implements TrainableModel {
     const heap = this.requireHeap();
     this.heads.forEach((head, i) => {
       if (head.metrics.length === 0) return;
-      const dim = head.loss.outputDim;
+      // Metrics count rows: one per sample, or one per position of a per-position output.
+      const dim = head.loss.outputDim, rows = size * head.loss.positions;
       const b = this.outputBuffers[i];
       const shown = heap.f32(head.loss.predictionsAt(outputs[i], b.probs), size * dim);
-      const labels = targets[i].labels ? heap.i32(b.targets, size) : null;
+      const labels = targets[i].labels ? heap.i32(b.targets, rows) : null;
       const values = targets[i].values ? heap.f32(b.targets, size * dim) : null;
-      metrics[i].update(shown, size, labels, values);
+      metrics[i].update(shown, rows, labels, values);
     });
   }
 
@@ -763,8 +760,12 @@ export class Model implements TrainableModel {
     batch.targets.forEach((targets, i) => {
       const at = this.outputBuffers[i].targets;
       if (targets.labels) {
-        const labels = heap.i32(at, size);
-        for (let r = 0; r < size; r++) labels[r] = targets.labels[order[start + r]];
+        const t = targets.targetSize;
+        const labels = heap.i32(at, size * t);
+        for (let r = 0; r < size; r++) {
+          const s = order[start + r];
+          labels.set(targets.labels.subarray(s * t, (s + 1) * t), r * t);
+        }
       } else {
         const t = targets.targetSize;
         const out = heap.f32(at, size * t);
@@ -781,7 +782,7 @@ export class Model implements TrainableModel {
     const targets = toModelTargets(y, this.outputNames, count, this.heads.map((h) => h.loss));
     targets.forEach((t, i) => {
       const at = this.outputBuffers[i].targets;
-      if (t.labels) heap.i32(at, count).set(t.labels);
+      if (t.labels) heap.i32(at, t.labels.length).set(t.labels);
       else heap.f32(at, t.values!.length).set(t.values!);
     });
   }
