@@ -129,7 +129,9 @@ export function toOnnxModel(model: Model, options: { producerVersion?: string } 
   inputNames.forEach((name, i) => refs.set(i, { name, layout: "ours", shape: plan.shapes[i] }));
   for (const step of plan.steps) {
     const inputs = step.inputs.map((t) => refs.get(t)!);
-    refs.set(step.output, exportStep(g, step.layer, inputs));
+    const out = exportStep(g, step.layer, inputs);
+    // A layer with several outputs (a recurrent layer's sequence and states) returns one ref per output.
+    (Array.isArray(out) ? out : [out]).forEach((ref, j) => refs.set(step.outputs[j], ref));
   }
   const outputNames = single ? [OUTPUT_NAME] : model.outputNames.map((n) => n.replace(/:/g, "_"));
   // Outputs in our own (NHWC) order, each under its own name (an Identity where a name is reused or an input).
@@ -162,8 +164,8 @@ export function toOnnxModel(model: Model, options: { producerVersion?: string } 
   };
 }
 
-/** The ONNX nodes of one layer application; returns its output. */
-function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
+/** The ONNX nodes of one layer application; returns its output (one per output, for several). */
+function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
   const x = inputs[0];
   const shape = layer.outputShape;
   const at = (name: string, layout: Layout): Ref => ({ name, layout, shape });
@@ -214,10 +216,16 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref {
     return input.shape.length === 1 ? input : at(g.node("Flatten", [input.name], [int("axis", 1)], layer.name), "ours");
   }
   if (layer instanceof Dense) {
-    if (x.shape.length !== 1) unsupported(layer, `inputs shaped [${x.shape}]`);
-    const weights = [x.name, g.weight(`${layer.name}/kernel`, [layer.inputShape[0], layer.units], g.values(layer, 0))];
-    if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [layer.units], g.values(layer, 1)));
-    return activation(g, at(g.node("Gemm", weights, [], layer.name), "ours"), layer.activation, layer.name);
+    const features = layer.inputShape[layer.inputShape.length - 1];
+    const kernel = g.weight(`${layer.name}/kernel`, [features, layer.units], g.values(layer, 0));
+    const bias = layer.bias ? g.weight(`${layer.name}/bias`, [layer.units], g.values(layer, 1)) : undefined;
+    if (x.shape.length === 1) {
+      return activation(g, at(g.node("Gemm", bias ? [x.name, kernel, bias] : [x.name, kernel], [], layer.name), "ours"), layer.activation, layer.name);
+    }
+    // On the last axis of higher-rank input: MatMul broadcasts over the leading axes (Gemm is 2-D only).
+    const product = g.node("MatMul", [g.ours(x).name, kernel], [], bias ? "matmul" : layer.name);
+    const z = bias ? g.node("Add", [product, bias], [], layer.name) : product;
+    return activation(g, at(z, "ours"), layer.activation, layer.name);
   }
   if (layer instanceof ActivationLayer) return activation(g, x, layer.activation, layer.name);
   if (layer instanceof Add || layer instanceof Multiply || layer instanceof Maximum || layer instanceof Minimum || layer instanceof Average || layer instanceof Subtract) {

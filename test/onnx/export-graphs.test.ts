@@ -100,6 +100,13 @@ describe("export of graphs: ONNX Runtime reproduces predictAll()", () => {
   test("ZeroPadding2D, Cropping2D, nearest and bilinear (half-pixel) UpSampling2D, Permute, Reshape", () => check(movement(true)));
   test("an inverted residual, grouped, dilated and transposed convolutions, depthwise with a multiplier, count-include-pad pooling, the newer activations", () => check(convolutions()));
   test("bilinear UpSampling2D on tfjs' grid (halfPixelCenters false)", () => check(movement(false)));
+  test("Dense on the last axis of a sequence and of an image (MatMul + Add), softmax per position", () => {
+    const seq = Input({ shape: [5, 3], name: "seq" });
+    const tags = new Dense({ units: 4, activation: "softmax" }).apply(new Dense({ units: 6, activation: "tanh" }).apply(seq));
+    const image = Input({ shape: [4, 4, 2], name: "image" });
+    const pixels = new Dense({ units: 3, useBias: false }).apply(new Conv2D({ filters: 2, kernelSize: 3, padding: "same" }).apply(image));
+    return check(new Model({ inputs: [seq, image], outputs: [tags, new Flatten().apply(pixels)], seed: 4 }));
+  });
 
   test("a shared layer's weights are written once and read by both nodes; each layout change is written once", () => {
     const model = twoTowers();
