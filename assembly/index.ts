@@ -16,3 +16,5 @@ export { upsampleNearestForward, upsampleNearestBackward, resizeBilinearForward,
 // Convolution variants: grouped/dilated/per-axis-stride patches, and depthwise convolution.
 export { im2colGeneral, col2imGeneral } from "./convolution";
 export { depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardFilter } from "./depthwise";
+// Embeddings: gather by index, its scatter-add adjoint, the maskZero mask.
+export { embeddingGather, embeddingScatterAdd, indexMask } from "./embedding";

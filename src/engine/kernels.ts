@@ -216,4 +216,17 @@ export interface Kernels {
   resizeBilinearForward(x: Pointer, n: number, h: number, w: number, c: number, oh: number, ow: number, halfPixelCenters: boolean, y: Pointer): void;
   /** Adjoint of resizeBilinearForward; dx [n, h, w, c] is overwritten. */
   resizeBilinearBackward(dy: Pointer, n: number, h: number, w: number, c: number, oh: number, ow: number, halfPixelCenters: boolean, dx: Pointer): void;
+
+  // ---- embeddings (assembly/embedding.ts) ----
+  // Indices are f32 values (the model input) that must be integers in [0, rows).
+  /**
+   * y[i] = table[indices[i]] (dim floats per row, table [rows, dim]) for i < count. Returns −1 when every
+   * index is valid, else the position of the first bad one (NaN, a fraction, < 0 or ≥ rows), whose output
+   * row, like every bad one's, is zeros: the table is never read outside its rows.
+   */
+  embeddingGather(indices: Pointer, count: number, table: Pointer, rows: number, dim: number, y: Pointer): number;
+  /** dtable[indices[i]] += dy[i] in order i = 0…count − 1 (a fixed summation order); bad indices are skipped. */
+  embeddingScatterAdd(indices: Pointer, count: number, dy: Pointer, rows: number, dim: number, dtable: Pointer): void;
+  /** mask[i] = indices[i] ≠ 0 ? 1 : 0 (Embedding with maskZero). */
+  indexMask(indices: Pointer, count: number, mask: Pointer): void;
 }

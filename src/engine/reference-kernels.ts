@@ -611,6 +611,32 @@ export function createReferenceKernels(): Kernels {
           }
         }
     },
+    // ---- embeddings ----
+    embeddingGather(indices, count, table, rows, dim, y) {
+      const mem = all();
+      let firstBad = -1;
+      for (let i = 0; i < count; i++) {
+        const v = mem[at(indices) + i];
+        const good = Number.isInteger(v) && v >= 0 && v < rows;
+        if (!good && firstBad < 0) firstBad = i;
+        for (let c = 0; c < dim; c++) mem[at(y) + i * dim + c] = good ? mem[at(table) + v * dim + c] : 0;
+      }
+      return firstBad;
+    },
+
+    embeddingScatterAdd(indices, count, dy, rows, dim, dtable) {
+      const mem = all();
+      for (let i = 0; i < count; i++) {
+        const v = mem[at(indices) + i];
+        if (!(Number.isInteger(v) && v >= 0 && v < rows)) continue;
+        for (let c = 0; c < dim; c++) mem[at(dtable) + v * dim + c] = Math.fround(mem[at(dtable) + v * dim + c] + mem[at(dy) + i * dim + c]);
+      }
+    },
+
+    indexMask(indices, count, mask) {
+      const mem = all();
+      for (let i = 0; i < count; i++) mem[at(mask) + i] = mem[at(indices) + i] !== 0 ? 1 : 0;
+    },
   };
 }
 
