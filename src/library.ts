@@ -20,6 +20,7 @@ export { BatchNormalization } from "./layers/batch-normalization";
 export { ImageAugmenter, type AugmentationOptions } from "./data/augmentation";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";
+export { Embedding, type EmbeddingOptions } from "./layers/embedding";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";

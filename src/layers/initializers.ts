@@ -4,7 +4,7 @@
 import { InputError, didYouMean } from "../errors";
 import type { Rng } from "../engine/rng";
 
-export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "zeros", "ones"] as const;
+export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "randomUniform", "zeros", "ones"] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /** Accepts Keras (glorot_uniform) and TF.js (glorotUniform) spellings. */
@@ -43,6 +43,10 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
       return;
     }
+    case "randomUniform":
+      // Keras' RandomUniform defaults (minval −0.05, maxval 0.05): what Embedding starts from.
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-0.05, 0.05);
+      return;
     case "heUniform": {
       const limit = Math.sqrt(6 / fanIn);
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);

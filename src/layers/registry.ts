@@ -9,6 +9,7 @@ import { Conv2DTranspose } from "./conv2d-transpose";
 import { DepthwiseConv2D } from "./depthwise-conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
+import { Embedding } from "./embedding";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
@@ -56,6 +57,8 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   // Convolution variants.
   DepthwiseConv2D: DepthwiseConv2D.fromConfig,
   Conv2DTranspose: Conv2DTranspose.fromConfig,
+  // Sequences.
+  Embedding: Embedding.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
