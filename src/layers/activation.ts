@@ -19,6 +19,11 @@ export abstract class ActivationLayer extends SingleInputLayer {
     this.name = name ?? "";
   }
 
+  /** Works step by step (or element by element), so padded steps stay apart: the mask passes through. */
+  override acceptMasks(masked: boolean[]): boolean {
+    return masked[0];
+  }
+
   computeOutputShape(inputShape: number[]): number[] {
     return inputShape;
   }

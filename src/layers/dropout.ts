@@ -22,6 +22,11 @@ export class Dropout extends SingleInputLayer {
     this.name = options.name ?? "";
   }
 
+  /** Works step by step (or element by element), so padded steps stay apart: the mask passes through. */
+  override acceptMasks(masked: boolean[]): boolean {
+    return masked[0];
+  }
+
   static fromConfig(raw: Record<string, unknown>, where: string): Dropout {
     const c = new ConfigReader(raw, where, ["rate"]);
     return new Dropout({ rate: c.number("rate", { min: 0, max: 0.99 }), name: raw.name as string | undefined });

@@ -12,7 +12,7 @@ import { createReferenceKernels } from "../../src/engine/reference-kernels";
 import { InputError } from "../../src/errors";
 import { Embedding } from "../../src/layers/embedding";
 import { layerFromConfig } from "../../src/layers/registry";
-import { Input, Model } from "../../src/index";
+import { Input, Model, type Tensor } from "../../src/index";
 import { LayerProbe, compareGradients, probeIndices } from "../support/gradient-check";
 import { wasmVariants } from "../support/twin-heaps";
 
@@ -101,7 +101,7 @@ test("maskZero: the output mask is 1 where the index is not 0; the indices' grad
 test("a bad index is an InputError naming the layer, the value, where it is and inputDim", () => {
   const ids = Input({ shape: [3], name: "ids" });
   const model = new Model({ inputs: ids, outputs: new Embedding({ inputDim: 5, outputDim: 2, name: "words" }).apply(ids), seed: 1 });
-  expect(model.predict(new Float32Array([0, 4, 2, 1, 1, 1])).data.length).toBe(12);
+  expect((model.predict(new Float32Array([0, 4, 2, 1, 1, 1])) as Tensor).data.length).toBe(12);
   for (const [value, text] of [[5, "5"], [-1, "-1"], [2.5, "2.5"], [Number.NaN, "NaN"]] as const) {
     const data = new Float32Array([0, 4, 2, 1, value, 1]);
     let error: unknown;

@@ -29,9 +29,10 @@ function ratings(seed: number) {
       for (let k = 0; k < RANK; k++) r += u[a * RANK + k] * v[b * RANK + k];
       all.push({ user: a, item: b, rating: r });
     }
-  rng.shuffle(all);
+  const order = all.map((_, i) => i);
+  rng.shuffle(order);
   const cut = Math.round(0.7 * all.length);
-  return { train: all.slice(0, cut), test: all.slice(cut) };
+  return { train: order.slice(0, cut).map((i) => all[i]), test: order.slice(cut).map((i) => all[i]) };
 }
 
 function recommender(rank: number) {
