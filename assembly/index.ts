@@ -18,3 +18,5 @@ export { im2colGeneral, col2imGeneral } from "./convolution";
 export { depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBackwardFilter } from "./depthwise";
 // Embeddings: gather by index, its scatter-add adjoint, the maskZero mask.
 export { embeddingGather, embeddingScatterAdd, indexMask } from "./embedding";
+// Global pooling over time with a mask (GlobalAveragePool1D, GlobalMaxPool1D).
+export { sequenceMeanForward, sequenceMeanBackward, sequenceMaxForward, sequenceMaxBackward } from "./sequence-pooling";

@@ -229,4 +229,16 @@ export interface Kernels {
   embeddingScatterAdd(indices: Pointer, count: number, dy: Pointer, rows: number, dim: number, dtable: Pointer): void;
   /** mask[i] = indices[i] ≠ 0 ? 1 : 0 (Embedding with maskZero). */
   indexMask(indices: Pointer, count: number, mask: Pointer): void;
+
+  // ---- global pooling over time (assembly/sequence-pooling.ts) ----
+  // x [n, t, c]; mask f32 [n, t] (1 = real step, 0 = padding) or 0 for none. Padded steps count for
+  // nothing; a sample without a real step pools to zeros (and passes no gradient).
+  /** y[b, c] = mean of x[b, s, c] over real steps s (summed in step order, then divided by the count). */
+  sequenceMeanForward(x: Pointer, n: number, t: number, c: number, mask: Pointer, y: Pointer): void;
+  /** Adjoint of sequenceMeanForward; dx is overwritten. */
+  sequenceMeanBackward(dy: Pointer, n: number, t: number, c: number, mask: Pointer, dx: Pointer): void;
+  /** y[b, c] = max of x[b, s, c] over real steps; argmax (i32 [n, c], 0 = skip) keeps the step, first on ties, −1 for none. */
+  sequenceMaxForward(x: Pointer, n: number, t: number, c: number, mask: Pointer, y: Pointer, argmax: Pointer): void;
+  /** Adjoint of sequenceMaxForward: dy to each winner, zeros elsewhere; dx is overwritten. */
+  sequenceMaxBackward(dy: Pointer, argmax: Pointer, n: number, t: number, c: number, dx: Pointer): void;
 }

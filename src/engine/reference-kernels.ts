@@ -637,6 +637,53 @@ export function createReferenceKernels(): Kernels {
       const mem = all();
       for (let i = 0; i < count; i++) mem[at(mask) + i] = mem[at(indices) + i] !== 0 ? 1 : 0;
     },
+    // ---- global pooling over time, with a mask ----
+    sequenceMeanForward(x, n, t, c, mask, y) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = (s: number) => mask === 0 || mem[at(mask) + b * t + s] !== 0;
+        let count = 0;
+        for (let s = 0; s < t; s++) if (real(s)) count++;
+        for (let ch = 0; ch < c; ch++) {
+          let sum = 0;
+          for (let s = 0; s < t; s++) if (real(s)) sum = f(sum + mem[at(x) + (b * t + s) * c + ch]);
+          mem[at(y) + b * c + ch] = count === 0 ? 0 : f(sum / count);
+        }
+      }
+    },
+
+    sequenceMeanBackward(dy, n, t, c, mask, dx) {
+      const mem = all();
+      for (let b = 0; b < n; b++) {
+        const real = (s: number) => mask === 0 || mem[at(mask) + b * t + s] !== 0;
+        let count = 0;
+        for (let s = 0; s < t; s++) if (real(s)) count++;
+        for (let s = 0; s < t; s++)
+          for (let ch = 0; ch < c; ch++) mem[at(dx) + (b * t + s) * c + ch] = count > 0 && real(s) ? Math.fround(mem[at(dy) + b * c + ch] / count) : 0;
+      }
+    },
+
+    sequenceMaxForward(x, n, t, c, mask, y, argmax) {
+      const mem = all();
+      for (let b = 0; b < n; b++)
+        for (let ch = 0; ch < c; ch++) {
+          let best = 0, win = -1;
+          for (let s = 0; s < t; s++) {
+            if (mask !== 0 && mem[at(mask) + b * t + s] === 0) continue;
+            const v = mem[at(x) + (b * t + s) * c + ch];
+            if (win < 0 || v > best) [best, win] = [v, s];
+          }
+          mem[at(y) + b * c + ch] = win < 0 ? 0 : best;
+          if (argmax !== 0) i32(argmax, n * c)[b * c + ch] = win;
+        }
+    },
+
+    sequenceMaxBackward(dy, argmax, n, t, c, dx) {
+      const mem = all(), winners = i32(argmax, n * c);
+      mem.fill(0, at(dx), at(dx) + n * t * c);
+      for (let b = 0; b < n; b++)
+        for (let ch = 0; ch < c; ch++) if (winners[b * c + ch] >= 0) mem[at(dx) + (b * t + winners[b * c + ch]) * c + ch] = mem[at(dy) + b * c + ch];
+    },
   };
 }
 

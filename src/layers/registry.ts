@@ -10,6 +10,7 @@ import { DepthwiseConv2D } from "./depthwise-conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
 import { Embedding } from "./embedding";
+import { GlobalAveragePool1D, GlobalMaxPool1D } from "./global-pool1d";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
@@ -59,6 +60,8 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Conv2DTranspose: Conv2DTranspose.fromConfig,
   // Sequences.
   Embedding: Embedding.fromConfig,
+  GlobalAveragePool1D: GlobalAveragePool1D.fromConfig,
+  GlobalMaxPool1D: GlobalMaxPool1D.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -75,6 +78,9 @@ const ALIASES: Record<string, string> = {
   Deconvolution2D: "Conv2DTranspose",
   Convolution2DTranspose: "Conv2DTranspose",
   Deconv2D: "Conv2DTranspose",
+  // Sequences.
+  GlobalAveragePooling1D: "GlobalAveragePool1D",
+  GlobalMaxPooling1D: "GlobalMaxPool1D",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);
