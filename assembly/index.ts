@@ -20,3 +20,5 @@ export { depthwiseConv2dForward, depthwiseConv2dBackwardInput, depthwiseConv2dBa
 export { embeddingGather, embeddingScatterAdd, indexMask } from "./embedding";
 // Global pooling over time with a mask (GlobalAveragePool1D, GlobalMaxPool1D).
 export { sequenceMeanForward, sequenceMeanBackward, sequenceMaxForward, sequenceMaxBackward } from "./sequence-pooling";
+// The Masking layer's mask.
+export { maskWhereNotValue } from "./masking";

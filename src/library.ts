@@ -22,6 +22,7 @@ export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding";
 export { GlobalAveragePool1D, GlobalMaxPool1D } from "./layers/global-pool1d";
+export { Masking } from "./layers/masking";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";

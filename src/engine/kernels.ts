@@ -241,4 +241,7 @@ export interface Kernels {
   sequenceMaxForward(x: Pointer, n: number, t: number, c: number, mask: Pointer, y: Pointer, argmax: Pointer): void;
   /** Adjoint of sequenceMaxForward: dy to each winner, zeros elsewhere; dx is overwritten. */
   sequenceMaxBackward(dy: Pointer, argmax: Pointer, n: number, t: number, c: number, dx: Pointer): void;
+
+  /** The Masking layer: mask[r] = 1 if any x[r][f] ≠ maskValue (x rows × features), else 0 (NaN ≠ everything). */
+  maskWhereNotValue(x: Pointer, rows: number, features: number, maskValue: number, mask: Pointer): void;
 }

@@ -684,6 +684,14 @@ export function createReferenceKernels(): Kernels {
       for (let b = 0; b < n; b++)
         for (let ch = 0; ch < c; ch++) if (winners[b * c + ch] >= 0) mem[at(dx) + (b * t + winners[b * c + ch]) * c + ch] = mem[at(dy) + b * c + ch];
     },
+    maskWhereNotValue(x, rows, features, maskValue, mask) {
+      const mem = all(), v = Math.fround(maskValue);
+      for (let r = 0; r < rows; r++) {
+        let any = false;
+        for (let f = 0; f < features; f++) if (mem[at(x) + r * features + f] !== v) any = true;
+        mem[at(mask) + r] = any ? 1 : 0;
+      }
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { DepthwiseConv2D } from "./depthwise-conv2d";
 import { Dense } from "./dense";
 import { Dropout } from "./dropout";
 import { Embedding } from "./embedding";
+import { Masking } from "./masking";
 import { GlobalAveragePool1D, GlobalMaxPool1D } from "./global-pool1d";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
@@ -62,6 +63,7 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Embedding: Embedding.fromConfig,
   GlobalAveragePool1D: GlobalAveragePool1D.fromConfig,
   GlobalMaxPool1D: GlobalMaxPool1D.fromConfig,
+  Masking: Masking.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
