@@ -9,13 +9,19 @@
 //
 // Tolerance |Δ| ≤ 1e-5 + 1e-4·|theirs|: both sides compute in f32 but sum in different orders.
 
-import { expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { Dense, Embedding, GlobalAveragePool1D, GlobalMaxPool1D, Input, Model, type Tensor } from "../../src/index";
 import { seededValues, worstMismatch } from "../support/twin-heaps";
+
+// The whole suite runs in one process, and test/peers switches tfjs to its wasm backend, which has no
+// UnsortedSegmentSum (Embedding's gradient): pin the cpu backend here.
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
 
 const BATCH = 4, T = 6, VOCAB = 9, DIM = 5, CLASSES = 3;
 // Padding (0) at the ends and in the middle, repeats within and across samples; sample 3 has one real token.
