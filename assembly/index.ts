@@ -22,3 +22,5 @@ export { embeddingGather, embeddingScatterAdd, indexMask } from "./embedding";
 export { sequenceMeanForward, sequenceMeanBackward, sequenceMaxForward, sequenceMaxBackward } from "./sequence-pooling";
 // The Masking layer's mask.
 export { maskWhereNotValue } from "./masking";
+// Recurrent cells after their GEMMs: gates, state update and masks for SimpleRNN, LSTM and GRU.
+export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward, rnnCellForward, rnnCellBackward } from "./recurrent";

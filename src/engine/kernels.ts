@@ -244,4 +244,25 @@ export interface Kernels {
 
   /** The Masking layer: mask[r] = 1 if any x[r][f] ≠ maskValue (x rows × features), else 0 (NaN ≠ everything). */
   maskWhereNotValue(x: Pointer, rows: number, features: number, maskValue: number, mask: Pointer): void;
+
+  // ---- recurrent cells (assembly/recurrent.ts) ----
+  // One time step after its GEMMs, for n samples: a step's gates and states are contiguous [n, width] rows;
+  // the mask (f32, 1 = real step, 0 = padding; 0 = none) and the output gradient (0 = none) are read with a
+  // row stride in floats. A masked row carries its state over, gets no gate gradient, and passes its state
+  // gradient straight back. Gate orders: LSTM [i, f, g, o], GRU [z, r, h]; σ and tanh as in Keras 2.
+  /** gates [n, 4u]: z in, activations out; c = f·cPrev + i·g, h = o·tanh(c). */
+  lstmCellForward(gates: Pointer, n: number, u: number, cPrev: Pointer, hPrev: Pointer, mask: Pointer, maskStride: number, c: Pointer, h: Pointer): void;
+  /**
+   * gates: activations in, dz out; dh: this step's h gradient in (plus dOut's row), what reaches hPrev besides
+   * U out (all of it on masked rows, else 0); dc: this step's c gradient in, cPrev's out.
+   */
+  lstmCellBackward(gates: Pointer, n: number, u: number, cPrev: Pointer, c: Pointer, mask: Pointer, maskStride: number, dOut: Pointer, dOutStride: number, dh: Pointer, dc: Pointer): void;
+  /** xg [n, 3u] = x·W + b_in (replaced by [z, r, ĥ]), rg = hPrev·U + b_rec (kept); h = z·hPrev + (1 − z)·ĥ, ĥ = tanh(x_h + r·r_h). */
+  gruCellForward(xg: Pointer, rg: Pointer, n: number, u: number, hPrev: Pointer, mask: Pointer, maskStride: number, h: Pointer): void;
+  /** xg, rg: forward's in, the gradients of x·W + b_in and hPrev·U + b_rec out; dh as lstmCellBackward's (dh·z where real). */
+  gruCellBackward(xg: Pointer, rg: Pointer, n: number, u: number, hPrev: Pointer, mask: Pointer, maskStride: number, dOut: Pointer, dOutStride: number, dh: Pointer): void;
+  /** h = act(z), act linear, relu, sigmoid or tanh. */
+  rnnCellForward(z: Pointer, n: number, u: number, act: ActCode, hPrev: Pointer, mask: Pointer, maskStride: number, h: Pointer): void;
+  /** dz = (dh + dOut)·act′(h), 0 on masked rows (dz may be z's buffer); dh as lstmCellBackward's. */
+  rnnCellBackward(h: Pointer, n: number, u: number, act: ActCode, mask: Pointer, maskStride: number, dOut: Pointer, dOutStride: number, dh: Pointer, dz: Pointer): void;
 }

@@ -2,7 +2,7 @@
 // where a sum is long. It is the yardstick the WebAssembly kernels are tested against, and a slow but
 // complete backend in its own right (Sequential accepts it), so a model can be cross-checked end to end.
 
-import type { Kernels, Pointer } from "./kernels";
+import { Act, type Kernels, type Pointer } from "./kernels";
 import { activate, slopeFromInput, slopeFromOutput } from "./reference-activations";
 
 const INITIAL_PAGES = 16;
@@ -692,6 +692,105 @@ export function createReferenceKernels(): Kernels {
         mem[at(mask) + r] = any ? 1 : 0;
       }
     },
+    // ---- recurrent cells: the textbook formulas, one element at a time ----
+    lstmCellForward(gates, n, u, cPrev, hPrev, mask, maskStride, c, h) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const g = at(gates) + b * 4 * u + j, s = b * u + j;
+          const i = f(logistic(mem[g])), fg = f(logistic(mem[g + u])), cand = f(Math.tanh(mem[g + 2 * u])), o = f(logistic(mem[g + 3 * u]));
+          [mem[g], mem[g + u], mem[g + 2 * u], mem[g + 3 * u]] = [i, fg, cand, o];
+          const cNew = f(fg * mem[at(cPrev) + s] + i * cand);
+          mem[at(c) + s] = real ? cNew : mem[at(cPrev) + s];
+          mem[at(h) + s] = real ? f(o * Math.tanh(cNew)) : mem[at(hPrev) + s];
+        }
+      }
+    },
+
+    lstmCellBackward(gates, n, u, cPrev, c, mask, maskStride, dOut, dOutStride, dh, dc) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const g = at(gates) + b * 4 * u + j, s = b * u + j;
+          const dH = f(mem[at(dh) + s] + (dOut === 0 ? 0 : mem[at(dOut) + b * dOutStride + j]));
+          if (!real) {
+            for (const k of [0, u, 2 * u, 3 * u]) mem[g + k] = 0;
+            mem[at(dh) + s] = dH;
+            continue;
+          }
+          const [i, fg, cand, o] = [mem[g], mem[g + u], mem[g + 2 * u], mem[g + 3 * u]];
+          const tc = Math.tanh(mem[at(c) + s]);
+          const dC = mem[at(dc) + s] + dH * o * (1 - tc * tc);
+          mem[g] = f(dC * cand * i * (1 - i));
+          mem[g + u] = f(dC * mem[at(cPrev) + s] * fg * (1 - fg));
+          mem[g + 2 * u] = f(dC * i * (1 - cand * cand));
+          mem[g + 3 * u] = f(dH * tc * o * (1 - o));
+          mem[at(dc) + s] = f(dC * fg);
+          mem[at(dh) + s] = 0;
+        }
+      }
+    },
+
+    gruCellForward(xg, rg, n, u, hPrev, mask, maskStride, h) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const x = at(xg) + b * 3 * u + j, r = at(rg) + b * 3 * u + j, s = b * u + j;
+          const z = f(logistic(mem[x] + mem[r])), reset = f(logistic(mem[x + u] + mem[r + u]));
+          const cand = f(Math.tanh(mem[x + 2 * u] + reset * mem[r + 2 * u]));
+          [mem[x], mem[x + u], mem[x + 2 * u]] = [z, reset, cand];
+          const hp = mem[at(hPrev) + s];
+          mem[at(h) + s] = real ? f(z * hp + (1 - z) * cand) : hp;
+        }
+      }
+    },
+
+    gruCellBackward(xg, rg, n, u, hPrev, mask, maskStride, dOut, dOutStride, dh) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const x = at(xg) + b * 3 * u + j, r = at(rg) + b * 3 * u + j, s = b * u + j;
+          const dH = f(mem[at(dh) + s] + (dOut === 0 ? 0 : mem[at(dOut) + b * dOutStride + j]));
+          if (!real) {
+            for (const k of [0, u, 2 * u]) mem[x + k] = mem[r + k] = 0;
+            mem[at(dh) + s] = dH;
+            continue;
+          }
+          const [z, reset, cand, recurrentH, hp] = [mem[x], mem[x + u], mem[x + 2 * u], mem[r + 2 * u], mem[at(hPrev) + s]];
+          const dCand = dH * (1 - z) * (1 - cand * cand);
+          const dz = f(dH * (hp - cand) * z * (1 - z)), dr = f(dCand * recurrentH * reset * (1 - reset));
+          [mem[x], mem[x + u], mem[x + 2 * u]] = [dz, dr, f(dCand)];
+          [mem[r], mem[r + u], mem[r + 2 * u]] = [dz, dr, f(dCand * reset)];
+          mem[at(dh) + s] = f(dH * z);
+        }
+      }
+    },
+
+    rnnCellForward(z, n, u, act, hPrev, mask, maskStride, h) {
+      const mem = all();
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) mem[at(h) + b * u + j] = real ? Math.fround(rnnActivation(act, mem[at(z) + b * u + j])) : mem[at(hPrev) + b * u + j];
+      }
+    },
+
+    rnnCellBackward(h, n, u, act, mask, maskStride, dOut, dOutStride, dh, dz) {
+      const mem = all();
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const s = b * u + j, y = mem[at(h) + s];
+          const dH = Math.fround(mem[at(dh) + s] + (dOut === 0 ? 0 : mem[at(dOut) + b * dOutStride + j]));
+          const slope = act === Act.tanh ? 1 - y * y : act === Act.sigmoid ? y * (1 - y) : act === Act.relu ? (y > 0 ? 1 : 0) : 1;
+          mem[at(dz) + s] = real ? Math.fround(dH * slope) : 0;
+          mem[at(dh) + s] = real ? 0 : dH;
+        }
+      }
+    },
   };
 }
 
@@ -705,4 +804,16 @@ function bilinearSource(o: number, inSize: number, outSize: number, halfPixelCen
   const s = Math.max(halfPixelCenters ? (o + 0.5) * ratio - 0.5 : o * ratio, 0);
   const lo = Math.floor(s);
   return { lo, hi: Math.min(Math.ceil(s), inSize - 1), frac: Math.fround(s - lo) };
+}
+
+function logistic(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** The activations a SimpleRNN cell applies (rnnCellForward's act). */
+function rnnActivation(act: number, x: number): number {
+  if (act === Act.tanh) return Math.tanh(x);
+  if (act === Act.sigmoid) return logistic(x);
+  if (act === Act.relu) return Math.max(x, 0);
+  return x;
 }
