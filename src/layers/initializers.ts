@@ -4,7 +4,7 @@
 import { InputError, didYouMean } from "../errors";
 import type { Rng } from "../engine/rng";
 
-export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "randomUniform", "zeros", "ones"] as const;
+export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "randomUniform", "orthogonal", "zeros", "ones"] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /** Accepts Keras (glorot_uniform) and TF.js (glorotUniform) spellings. */
@@ -52,6 +52,9 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
       return;
     }
+    case "orthogonal":
+      orthogonal(out, shape[shape.length - 1], rng);
+      return;
     case "glorotNormal":
     case "heNormal":
     case "lecunNormal": {
@@ -61,4 +64,29 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       return;
     }
   }
+}
+
+/**
+ * Keras' Orthogonal (gain 1), the default of recurrent kernels: a normal matrix viewed as [rows, cols]
+ * (rows = the product of the leading axes) made orthonormal along its shorter side by Gram–Schmidt, which
+ * is QR with diag(R) > 0, as Keras' sign correction makes it. A [u, 4u] recurrent kernel gets orthonormal rows.
+ */
+function orthogonal(out: Float32Array, cols: number, rng: Rng): void {
+  const rows = out.length / cols;
+  // Work on vectors along the longer side: columns when rows ≥ cols, else rows.
+  const [count, length] = rows >= cols ? [cols, rows] : [rows, cols];
+  const vectors = Array.from({ length: count }, () => Float64Array.from({ length }, () => rng.normal()));
+  for (let k = 0; k < count; k++) {
+    const v = vectors[k];
+    for (let twice = 0; twice < 2; twice++) // a second pass restores orthogonality lost to rounding
+      for (let j = 0; j < k; j++) {
+        let dot = 0;
+        for (let i = 0; i < length; i++) dot += v[i] * vectors[j][i];
+        for (let i = 0; i < length; i++) v[i] -= dot * vectors[j][i];
+      }
+    const norm = Math.hypot(...v) || 1;
+    for (let i = 0; i < length; i++) v[i] /= norm;
+  }
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) out[r * cols + c] = rows >= cols ? vectors[c][r] : vectors[r][c];
 }

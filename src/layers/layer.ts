@@ -83,8 +83,11 @@ export abstract class Layer {
    */
   sharesWeightsOf?: Layer;
 
-  /** Inputs the layer takes: a count, or "many" for merge layers (two or more). */
-  abstract readonly arity: number | "many";
+  /**
+   * Inputs the layer takes: a count, "many" for merge layers (two or more), or a range (a recurrent layer:
+   * its sequence, then optionally its initial states).
+   */
+  abstract readonly arity: number | "many" | { min: number; max: number };
 
   build(inputShapes: number[][], heap: Heap, rng: Rng): void {
     this.heap = heap;

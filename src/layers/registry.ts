@@ -11,6 +11,9 @@ import { Dense } from "./dense";
 import { Dropout } from "./dropout";
 import { Embedding } from "./embedding";
 import { Masking } from "./masking";
+import { GRU } from "./gru";
+import { LSTM } from "./lstm";
+import { SimpleRNN } from "./simple-rnn";
 import { GlobalAveragePool1D, GlobalMaxPool1D } from "./global-pool1d";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
@@ -64,6 +67,9 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   GlobalAveragePool1D: GlobalAveragePool1D.fromConfig,
   GlobalMaxPool1D: GlobalMaxPool1D.fromConfig,
   Masking: Masking.fromConfig,
+  SimpleRNN: SimpleRNN.fromConfig,
+  LSTM: LSTM.fromConfig,
+  GRU: GRU.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */

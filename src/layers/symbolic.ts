@@ -53,8 +53,10 @@ export function applyLayer(layer: Layer, inputs: SymbolicTensor[]): SymbolicTens
   if (inputs.length === 0 || !inputs.every((x) => x instanceof SymbolicTensor)) {
     throw new InputError(`${who}.apply() takes the symbolic tensors of Input() or of other layers' apply()`);
   }
-  if (layer.arity === "many" ? inputs.length < 2 : inputs.length !== layer.arity) {
-    const want = layer.arity === "many" ? "two or more inputs" : layer.arity === 1 ? "one input" : `${layer.arity} inputs`;
+  const { arity } = layer;
+  const [min, max] = arity === "many" ? [2, Infinity] : typeof arity === "number" ? [arity, arity] : [arity.min, arity.max];
+  if (inputs.length < min || inputs.length > max) {
+    const want = arity === "many" ? "two or more inputs" : min === max ? (min === 1 ? "one input" : `${min} inputs`) : `${min} to ${max} inputs`;
     throw new InputError(`${who} takes ${want}, got ${inputs.length}`);
   }
   const shapes = layer.outputShapesFor(inputs.map((x) => [...x.shape]));
