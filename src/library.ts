@@ -27,6 +27,7 @@ export { LSTM, type LSTMOptions } from "./layers/lstm";
 export { GRU, type GRUOptions } from "./layers/gru";
 export { SimpleRNN, type SimpleRNNOptions } from "./layers/simple-rnn";
 export type { RecurrentOptions } from "./layers/recurrent";
+export { Bidirectional, type BidirectionalOptions } from "./layers/bidirectional";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";

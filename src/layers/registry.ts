@@ -14,6 +14,7 @@ import { Masking } from "./masking";
 import { GRU } from "./gru";
 import { LSTM } from "./lstm";
 import { SimpleRNN } from "./simple-rnn";
+import { Bidirectional } from "./bidirectional";
 import { GlobalAveragePool1D, GlobalMaxPool1D } from "./global-pool1d";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
@@ -70,6 +71,7 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   SimpleRNN: SimpleRNN.fromConfig,
   LSTM: LSTM.fromConfig,
   GRU: GRU.fromConfig,
+  Bidirectional: (raw, where) => Bidirectional.fromConfig(raw, where, layerFromConfig),
 };
 
 /** Keras spellings that mean the same layer. */

@@ -11,7 +11,7 @@
 import { describe, expect, test } from "bun:test";
 import { Heap } from "../../src/engine/heap";
 import { InputError } from "../../src/errors";
-import { GRU, Input, LSTM, Model, SimpleRNN, type Tensor } from "../../src/index";
+import { Bidirectional, GRU, Input, LSTM, Model, SimpleRNN, type Tensor } from "../../src/index";
 import type { RecurrentLayer } from "../../src/layers/recurrent";
 import { layerFromConfig } from "../../src/layers/registry";
 import { LayerProbe, compareGradients, probeIndices } from "../support/gradient-check";
@@ -168,4 +168,53 @@ test("LSTM's forget-gate bias starts at 1 (unitForgetBias), the rest at 0; recur
     }
   const out = (m.predict(new Float32Array(2 * 3 * 2).fill(0.5)) as Tensor);
   expect(out.shape).toEqual([2, 4]);
+});
+
+describe("Bidirectional vs finite differences", () => {
+  test("each merge mode, with sequences or the last step, masks, states and initial states", () => {
+    const failures: string[] = [];
+    const T = 4;
+    for (const mergeMode of ["concat", "sum", "ave", "mul"] as const)
+      for (const [name, make, stateCount] of CELLS)
+        for (const returnSequences of [false, true])
+          for (const masked of [false, true])
+            for (const stateful of [false, true]) {
+              const heap = new Heap(wasmVariants()[0].make());
+              const inner = make({ units: U, returnSequences, returnState: stateful, goBackwards: false });
+              const layer = new Bidirectional({ layer: inner, mergeMode });
+              const shapes = [[T, F], ...(stateful ? Array.from({ length: 2 * stateCount }, () => [U]) : [])];
+              const probe = new LayerProbe(layer, heap, shapes, BATCH, 5);
+              probe.inputs.forEach((ptr, i) => heap.f32(ptr, probe.inputCountOf(i)).set(seededValues(probe.inputCountOf(i), 40 + i, -1.5, 1.5)));
+              for (const p of layer.params) heap.f32(p.value, p.size).set(seededValues(p.size, p.size + 9, -0.8, 0.8));
+              if (masked) probe.setMask(0, maskFor(T));
+              const label = `Bidirectional(${name}) ${mergeMode}${returnSequences ? " sequences" : ""}${masked ? " masked" : ""}${stateful ? " states" : ""}`;
+              const analytic = probe.analytic();
+              probe.inputs.forEach((ptr, i) => {
+                const count = probe.inputCountOf(i);
+                const indices = probeIndices(count, 24, i + 1);
+                failures.push(...compareGradients(`${label} ∂/∂input${i}`, analytic.inputs[i], probe.numeric(ptr, count, indices, 1e-2), indices, TOL));
+              });
+              layer.params.forEach((p, j) => {
+                const indices = probeIndices(p.size, 16, j + 11);
+                failures.push(...compareGradients(`${label} ∂/∂${p.name}`, analytic.params[j], probe.numeric(p.value, p.size, indices, 1e-2), indices, TOL));
+              });
+            }
+    expect(failures).toEqual([]);
+  });
+
+  test("shapes, names and config round trip", () => {
+    const x = Input({ shape: [6, 4] });
+    const bi = new Bidirectional({ layer: new LSTM({ units: 3, returnSequences: true, returnState: true }), name: "bi" });
+    const outs = bi.applyAll(x);
+    expect(outs.map((o) => o.shape)).toEqual([[6, 6], [3], [3], [3], [3]]);
+    const model = new Model({ inputs: x, outputs: outs[0] });
+    expect(model.params.map((p) => p.name)).toEqual(["bi/forward/kernel", "bi/forward/recurrent_kernel", "bi/forward/bias", "bi/backward/kernel", "bi/backward/recurrent_kernel", "bi/backward/bias"]);
+    expect(new Bidirectional({ layer: new GRU({ units: 2 }), mergeMode: "sum" }).apply(x).shape).toEqual([2]);
+    const config = { type: "Bidirectional", name: "b", layer: { type: "GRU", units: 5, returnSequences: true }, mergeMode: "ave" };
+    const layer = layerFromConfig(config, "layers[0]");
+    expect(layerFromConfig(layer.getConfig(), "again").getConfig()).toEqual(layer.getConfig());
+    expect(layer.getConfig()).toMatchObject({ ...config, layer: { type: "GRU", units: 5, returnSequences: true } });
+    expect(() => layerFromConfig({ type: "Bidirectional", layer: { type: "Dense", units: 2 } }, "l")).toThrow(/must be a recurrent layer/);
+    expect(() => layerFromConfig({ type: "Bidirectional", layer: { type: "LSTM", units: 2 }, mergeMode: "max" }, "l")).toThrow(/mergeMode/);
+  });
 });

@@ -4,7 +4,9 @@
 //   states — initial states given as model inputs; returnSequences and returnState at once, the head
 //            reading the mean over steps and the final h (Concatenate);
 //   packed — sequences of lengths 5, 2 and 4 (zero steps after the end, Masking here, pack_padded_sequence
-//            there), the head reading the final state, which is each sequence's last real step.
+//            there), the head reading the final state, which is each sequence's last real step;
+//   bidirectional — two stacked Bidirectional layers (concat) against num_layers=2, bidirectional=True,
+//            the head reading the mean over steps.
 // PyTorch's layouts are re-laid here: W = weight_ihᵀ, U = weight_hhᵀ; the LSTM's two biases are one here
 // (their sum; each has the same gradient as ours); GRU gates r, z, n become z, r, h and its two biases the
 // two rows of ours. This checks the GRU's reset-after form, which tfjs-layers lacks.
@@ -17,7 +19,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Concatenate, Dense, GRU, GlobalAveragePool1D, Input, LSTM, Masking, Model } from "../../src/index";
+import { Bidirectional, Concatenate, Dense, GRU, GlobalAveragePool1D, Input, LSTM, Masking, Model } from "../../src/index";
 import { runPython, torchAvailable, torchRequired, TORCH_MISSING } from "../onnx/torch-support";
 import { worstMismatch } from "../support/twin-heaps";
 
@@ -27,7 +29,7 @@ interface Flat {
 }
 interface Case {
   kind: "lstm" | "gru";
-  variant: "states" | "packed";
+  variant: "states" | "packed" | "bidirectional";
   labels: number[];
   inputs: Record<string, Flat>;
   params: Record<string, Flat>;
@@ -60,13 +62,17 @@ function gruGateOrder(values: Float32Array, units: number): Float32Array {
   return out;
 }
 
-/** Our (W, U, b, head kernel, head bias) from PyTorch's parameters or their gradients. */
+/** Our parameters from PyTorch's parameters or their gradients: (W, U, b) per direction and layer, then the head. */
 function ours(c: Case, from: Record<string, Flat>, units: number, forGradients: boolean): Float32Array[] {
   const order = c.kind === "gru" ? (v: Float32Array) => gruGateOrder(v, units) : (v: Float32Array) => v;
-  const [bih, bhh] = [Float32Array.from(from.bias_ih_l0.data), Float32Array.from(from.bias_hh_l0.data)];
-  // LSTM: one bias, the sum of PyTorch's two (whose gradients are equal, each the gradient of ours).
-  const bias = c.kind === "gru" ? Float32Array.from([...order(bih), ...order(bhh)]) : forGradients ? bih : bih.map((v, i) => v + bhh[i]);
-  return [order(transpose(from.weight_ih_l0)), order(transpose(from.weight_hh_l0)), bias, transpose(from["head.weight"]), Float32Array.from(from["head.bias"].data)];
+  const cell = (suffix: string): Float32Array[] => {
+    const [bih, bhh] = [Float32Array.from(from[`bias_ih_${suffix}`].data), Float32Array.from(from[`bias_hh_${suffix}`].data)];
+    // LSTM: one bias, the sum of PyTorch's two (whose gradients are equal, each the gradient of ours).
+    const bias = c.kind === "gru" ? Float32Array.from([...order(bih), ...order(bhh)]) : forGradients ? bih : bih.map((v, i) => v + bhh[i]);
+    return [order(transpose(from[`weight_ih_${suffix}`])), order(transpose(from[`weight_hh_${suffix}`])), bias];
+  };
+  const cells = c.variant === "bidirectional" ? ["l0", "l0_reverse", "l1", "l1_reverse"] : ["l0"];
+  return [...cells.flatMap(cell), transpose(from["head.weight"]), Float32Array.from(from["head.bias"].data)];
 }
 
 function build(c: Case): { model: Model; feeds: Float32Array[] } {
@@ -84,6 +90,10 @@ function build(c: Case): { model: Model; feeds: Float32Array[] } {
     const [sequence, h] = make({ returnSequences: true, returnState: true }).applyAll([x, ...states]);
     const logits = head.apply(new Concatenate().apply([new GlobalAveragePool1D().apply(sequence), h]));
     model = new Model({ inputs: [x, ...states], outputs: logits });
+  } else if (c.variant === "bidirectional") {
+    let y = x;
+    for (let layer = 0; layer < 2; layer++) y = new Bidirectional({ layer: make({ returnSequences: true }) }).apply(y);
+    model = new Model({ inputs: x, outputs: head.apply(new GlobalAveragePool1D().apply(y)) });
   } else {
     model = new Model({ inputs: x, outputs: head.apply(make({}).apply(new Masking({ maskValue: 0 }).apply(x))) });
   }
@@ -91,6 +101,8 @@ function build(c: Case): { model: Model; feeds: Float32Array[] } {
   model.compile({ optimizer: "sgd", loss: { type: "sparseCategoricalCrossentropy", fromLogits: true } });
   return { model, feeds };
 }
+
+const NAMES = ["lstm states", "lstm packed", "lstm bidirectional", "gru states", "gru packed", "gru bidirectional"];
 
 if (torchRequired && !hasTorch) {
   test("PyTorch is installed for /usr/bin/python3 (CI=true requires it)", () => {
@@ -103,10 +115,10 @@ describe.skipIf(!hasTorch)(`LSTM and GRU equal PyTorch's nn.LSTM and nn.GRU${has
 
   test("the generator ran", () => {
     expect({ code: generated?.code, stderr: generated?.code ? generated.stderr : "" }).toEqual({ code: 0, stderr: "" });
-    expect(cases.map((c) => `${c.kind} ${c.variant}`)).toEqual(["lstm states", "lstm packed", "gru states", "gru packed"]);
+    expect(cases.map((c) => `${c.kind} ${c.variant}`)).toEqual(NAMES);
   });
 
-  for (const name of ["lstm states", "lstm packed", "gru states", "gru packed"])
+  for (const name of NAMES)
     test(`${name}: logits, loss and every parameter's gradient`, () => {
       const c = cases.find((k) => `${k.kind} ${k.variant}` === name)!;
       const { model, feeds } = build(c);

@@ -1,9 +1,9 @@
-// SimpleRNN and LSTM against TensorFlow.js' own layers (tfjs-layers on tfjs-backend-cpu) given the same
+// SimpleRNN, LSTM and Bidirectional around them against TensorFlow.js' own layers (tfjs-layers on tfjs-backend-cpu) given the same
 // weights and inputs: outputs, the loss and every parameter gradient, on the SIMD kernels and the plain
 // reference. Models: sequence → recurrent layer → Dense(3, softmax), sparse cross-entropy, for the last
 // output, goBackwards, returnSequences into GlobalAveragePooling1D, two stacked layers, and Embedding with
 // maskZero into the recurrent layer (masks flowing from the embedding; padding at the start, the middle
-// and the end). tfjs' recurrent activation is set to sigmoid (its default is Keras 1's hard sigmoid).
+// and the end), and Bidirectional with the concat, mul and ave merges, masked too. tfjs' recurrent activation is set to sigmoid (its default is Keras 1's hard sigmoid).
 //
 // GRU is not here: tfjs-layers has only Keras 1's resetAfter = false form, which wasmgrad does not build;
 // GRU (reset after) is compared with PyTorch's nn.GRU in test/layers/recurrent-pytorch.test.ts.
@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { Dense, Embedding, GlobalAveragePool1D, Input, LSTM, Model, SimpleRNN, createReferenceKernels } from "../../src/index";
+import { Bidirectional, Dense, Embedding, GlobalAveragePool1D, Input, LSTM, Model, SimpleRNN, createReferenceKernels } from "../../src/index";
 import type { Kernels } from "../../src/engine/kernels";
 import type { SymbolicTensor } from "../../src/layers/symbolic";
 import { seededValues, worstMismatch } from "../support/twin-heaps";
@@ -66,6 +66,22 @@ const CASES: Case[] = [
     embedded: true,
     ours: (k, x) => ourLayer(k, {}).apply(new Embedding({ inputDim: VOCAB, outputDim: F, maskZero: true }).apply(x)),
     theirs: (k, x) => sym(theirLayer(k, {}).apply(tfl.layers.embedding({ inputDim: VOCAB, outputDim: F, maskZero: true }).apply(x))),
+  },
+  {
+    name: "Bidirectional (concat) sequences → GlobalAveragePooling1D",
+    ours: (k, x) => new GlobalAveragePool1D().apply(new Bidirectional({ layer: ourLayer(k, { returnSequences: true }) }).apply(x)),
+    theirs: (k, x) => sym(tfl.layers.globalAveragePooling1d().apply(tfl.layers.bidirectional({ layer: theirLayer(k, { returnSequences: true }) as tfl.RNN }).apply(x))),
+  },
+  {
+    name: "Bidirectional (mul), last output",
+    ours: (k, x) => new Bidirectional({ layer: ourLayer(k, {}), mergeMode: "mul" }).apply(x),
+    theirs: (k, x) => sym(tfl.layers.bidirectional({ layer: theirLayer(k, {}) as tfl.RNN, mergeMode: "mul" }).apply(x)),
+  },
+  {
+    name: "Embedding(maskZero) → Bidirectional (ave), last output",
+    embedded: true,
+    ours: (k, x) => new Bidirectional({ layer: ourLayer(k, {}), mergeMode: "ave" }).apply(new Embedding({ inputDim: VOCAB, outputDim: F, maskZero: true }).apply(x)),
+    theirs: (k, x) => sym(tfl.layers.bidirectional({ layer: theirLayer(k, {}) as tfl.RNN, mergeMode: "ave" }).apply(tfl.layers.embedding({ inputDim: VOCAB, outputDim: F, maskZero: true }).apply(x))),
   },
 ];
 
