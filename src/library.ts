@@ -23,6 +23,8 @@ export { Dropout } from "./layers/dropout";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding";
 export { GlobalAveragePool1D, GlobalMaxPool1D } from "./layers/global-pool1d";
 export { Masking } from "./layers/masking";
+export { Conv1D, type Conv1DOptions, type Conv1DPadding } from "./layers/conv1d";
+export { MaxPool1D, AveragePool1D, type Pool1DOptions } from "./layers/pool1d";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";

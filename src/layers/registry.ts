@@ -4,6 +4,7 @@ import { InputError, didYouMean } from "../errors";
 import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
+import { Conv1D } from "./conv1d";
 import { Conv2D } from "./conv2d";
 import { Conv2DTranspose } from "./conv2d-transpose";
 import { DepthwiseConv2D } from "./depthwise-conv2d";
@@ -17,6 +18,7 @@ import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
 import { LeakyReLU } from "./leaky-relu";
 import { MaxPool2D } from "./max-pool2d";
+import { AveragePool1D, MaxPool1D } from "./pool1d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "./merge";
 // Data-movement layers.
 import { Cropping2D } from "./cropping2d";
@@ -64,6 +66,9 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   GlobalAveragePool1D: GlobalAveragePool1D.fromConfig,
   GlobalMaxPool1D: GlobalMaxPool1D.fromConfig,
   Masking: Masking.fromConfig,
+  Conv1D: Conv1D.fromConfig,
+  MaxPool1D: MaxPool1D.fromConfig,
+  AveragePool1D: AveragePool1D.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -83,6 +88,10 @@ const ALIASES: Record<string, string> = {
   // Sequences.
   GlobalAveragePooling1D: "GlobalAveragePool1D",
   GlobalMaxPooling1D: "GlobalMaxPool1D",
+  Convolution1D: "Conv1D",
+  MaxPooling1D: "MaxPool1D",
+  AveragePooling1D: "AveragePool1D",
+  AvgPool1D: "AveragePool1D",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);
