@@ -14,7 +14,7 @@ import { AFFINE_OPTION_KEYS, AffineLayer, type AffineOptions } from "./affine";
 import { ConfigReader } from "./config-reader";
 import { PatchConvolution } from "./conv2d";
 import type { LayerConfig } from "./layer";
-import { positiveInt, type Padding } from "./spatial";
+import { positiveInt, type ExplicitPadding } from "./spatial";
 
 export type Conv1DPadding = "valid" | "same" | "causal" | number | [number, number];
 
@@ -73,7 +73,7 @@ export class Conv1D extends PatchConvolution {
   }
 
   /** The padding as the 2-D image's: nothing above or below, the steps' padding left and right. */
-  private get imagePadding(): Padding {
+  private get imagePadding(): "valid" | "same" | ExplicitPadding {
     const p = this.padding;
     if (p === "valid" || p === "same") return p;
     const [left, right] = p === "causal" ? [this.span - 1, 0] : typeof p === "number" ? [p, p] : p;

@@ -42,7 +42,7 @@ abstract class Pool1D extends SingleInputLayer {
     const poolSize = positiveInt(c.value("poolSize") ?? 2, "poolSize", where);
     return {
       poolSize, strides: positiveInt(c.value("strides") ?? poolSize, "strides", where),
-      padding: c.oneOf("padding", ["valid", "same"], "valid"), name: raw.name as string | undefined,
+      padding: c.oneOf<"valid" | "same">("padding", ["valid", "same"], "valid"), name: raw.name as string | undefined,
     };
   }
 

@@ -44,10 +44,10 @@ describe("ONNX export of Conv1D and the 1-D pools", () => {
     const proto = decodeModel(exportOnnx(sequenceModel()), "sequence");
     expect(proto.graph.nodes.filter((n) => n.opType === "Transpose").length).toBe(2);
     const convs = proto.graph.nodes.filter((n) => n.opType === "Conv");
-    const attribute = (name: string) => convs[0].attributes.find((a) => a.name === name)?.ints;
+    const attribute = (name: string) => (convs[0].attributes.find((a) => a.name === name) as { ints?: number[] } | undefined)?.ints;
     expect([attribute("kernel_shape"), attribute("dilations"), attribute("pads"), attribute("strides")]).toEqual([[3], [2], [4, 0], [1]]);
     expect(proto.graph.initializers.find((t) => t.name === convs[0].inputs[1])?.dims).toEqual([4, 3, 3]);
     const pool = proto.graph.nodes.find((n) => n.opType === "AveragePool")!;
-    expect(pool.attributes.find((a) => a.name === "count_include_pad")?.i).toBe(0);
+    expect((pool.attributes.find((a) => a.name === "count_include_pad") as { i?: number } | undefined)?.i).toBe(0);
   });
 });
