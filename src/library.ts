@@ -28,6 +28,8 @@ export { GRU, type GRUOptions } from "./layers/gru";
 export { SimpleRNN, type SimpleRNNOptions } from "./layers/simple-rnn";
 export type { RecurrentOptions } from "./layers/recurrent";
 export { Bidirectional, type BidirectionalOptions } from "./layers/bidirectional";
+export { Conv1D, type Conv1DOptions, type Conv1DPadding } from "./layers/conv1d";
+export { MaxPool1D, AveragePool1D, type Pool1DOptions } from "./layers/pool1d";
 export { Activation } from "./layers/activation";
 export { Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot } from "./layers/merge";
 export { Layer, SingleInputLayer, type Parameter, type ForwardMode } from "./layers/layer";

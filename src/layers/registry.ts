@@ -4,6 +4,7 @@ import { InputError, didYouMean } from "../errors";
 import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
+import { Conv1D } from "./conv1d";
 import { Conv2D } from "./conv2d";
 import { Conv2DTranspose } from "./conv2d-transpose";
 import { DepthwiseConv2D } from "./depthwise-conv2d";
@@ -21,6 +22,7 @@ import { Flatten } from "./flatten";
 import type { Layer } from "./layer";
 import { LeakyReLU } from "./leaky-relu";
 import { MaxPool2D } from "./max-pool2d";
+import { AveragePool1D, MaxPool1D } from "./pool1d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "./merge";
 // Data-movement layers.
 import { Cropping2D } from "./cropping2d";
@@ -72,6 +74,9 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   LSTM: LSTM.fromConfig,
   GRU: GRU.fromConfig,
   Bidirectional: (raw, where) => Bidirectional.fromConfig(raw, where, layerFromConfig),
+  Conv1D: Conv1D.fromConfig,
+  MaxPool1D: MaxPool1D.fromConfig,
+  AveragePool1D: AveragePool1D.fromConfig,
 };
 
 /** Keras spellings that mean the same layer. */
@@ -91,6 +96,10 @@ const ALIASES: Record<string, string> = {
   // Sequences.
   GlobalAveragePooling1D: "GlobalAveragePool1D",
   GlobalMaxPooling1D: "GlobalMaxPool1D",
+  Convolution1D: "Conv1D",
+  MaxPooling1D: "MaxPool1D",
+  AveragePooling1D: "AveragePool1D",
+  AvgPool1D: "AveragePool1D",
 };
 
 export const LAYER_TYPES = Object.keys(FACTORIES);

@@ -4,6 +4,7 @@
 // Window sizes here are effective sizes: a dilated kernel k with dilation d spans (k − 1)·d + 1 pixels.
 
 import { InputError } from "../errors";
+import { describeValue } from "../io/display";
 
 export type ExplicitPadding = [[number, number], [number, number]];
 export type Padding = "valid" | "same" | number | ExplicitPadding;
@@ -97,4 +98,11 @@ export function positivePair(value: number | readonly number[], key: string, whe
     throw new InputError(`${where}: '${key}' must be a positive integer or [rows, cols], got ${JSON.stringify(value)}`);
   }
   return [pair[0], pair[1]];
+}
+
+/** A 1-D size or step: a positive integer, or Keras' one-element tuple [n] (Conv1D, the 1-D pools). */
+export function positiveInt(value: unknown, key: string, where: string): number {
+  const n = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new InputError(`${where}: '${key}' must be a positive integer, got ${describeValue(value)}`);
+  return n;
 }

@@ -1,10 +1,10 @@
-// A traced graph's activation modules folded into the Linear/Conv2d before them, so they run in the GEMM's
+// A traced graph's activation modules folded into the Linear/Conv2d/Conv1d before them, so they run in the GEMM's
 // epilogue instead of as a pass of their own (nn.ReLU() after nn.Linear is the usual PyTorch spelling of
 // Dense(activation: "relu")). Only where nothing else reads the pre-activation values.
 
 import { ActivationLayer } from "../layers/activation";
 import { ActivationFunction } from "../layers/activation-function";
-import { Conv2D } from "../layers/conv2d";
+import { PatchConvolution } from "../layers/conv2d";
 import { Dense } from "../layers/dense";
 import type { GraphDefinition, GraphNodeSpec } from "../model/graph";
 
@@ -26,7 +26,7 @@ export function fuseActivations(graph: GraphDefinition): GraphDefinition {
     const before = producer.get(from)?.layer;
     const fusable =
       node.layer instanceof ActivationLayer && uses.get(node.layer) === 1 &&
-      (before instanceof Dense || before instanceof Conv2D) && before.activation.name === "linear" &&
+      (before instanceof Dense || before instanceof PatchConvolution) && before.activation.name === "linear" &&
       uses.get(before) === 1 && readers.get(from) === 1;
     if (fusable) {
       // A new function from the whole spec, so a parameter (leakyRelu's slope) comes along.

@@ -10,6 +10,7 @@ import { Activation } from "../layers/activation";
 import type { ActivationName } from "../layers/activation-function";
 import { AveragePool2D } from "../layers/average-pool2d";
 import { BatchNormalization } from "../layers/batch-normalization";
+import { Conv1D } from "../layers/conv1d";
 import { Conv2D } from "../layers/conv2d";
 import { Conv2DTranspose } from "../layers/conv2d-transpose";
 import { Dense } from "../layers/dense";
@@ -18,6 +19,7 @@ import { ELU as ELULayer } from "../layers/elu";
 import { LeakyReLU as LeakyReLULayer } from "../layers/leaky-relu";
 import type { Layer } from "../layers/layer";
 import { MaxPool2D as MaxPoolLayer } from "../layers/max-pool2d";
+import { AveragePool1D, MaxPool1D } from "../layers/pool1d";
 import type { InputData } from "../data/samples";
 import { Model } from "../model/model";
 import { fuseActivations } from "./fuse";
@@ -178,6 +180,37 @@ export class Conv2d extends LayerModule {
   }
 }
 
+export interface Conv1dOptions {
+  stride?: number;
+  /** Steps on both sides (any stride), 'valid', or 'same' (stride 1 only, as in PyTorch). */
+  padding?: number | "same" | "valid";
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** PyTorch's nn.Conv1d(in, out, kernel_size, …) on sequences [length, channels]: channels last, as Conv2d. */
+export class Conv1d extends LayerModule {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: Conv1dOptions = {}) {
+    super();
+  }
+  protected makeLayer(input: number[]): Layer {
+    if (input.length !== 2 || input[1] !== this.inChannels) {
+      throw new InputError(`Conv1d(${this.inChannels}, ${this.outChannels}) gets inputs shaped [${input}]; it needs sequences [length, ${this.inChannels}] (channels last)`);
+    }
+    const padding = this.options.padding ?? 0;
+    if (padding === "same" && (this.options.stride ?? 1) !== 1) {
+      throw new InputError(`Conv1d(${this.inChannels}, ${this.outChannels}): padding 'same' needs stride 1 (as in PyTorch); give the padding in steps instead`);
+    }
+    return new Conv1D({
+      filters: this.outChannels, kernelSize: this.kernelSize, strides: this.options.stride ?? 1, padding,
+      dilationRate: this.options.dilation ?? 1, groups: this.options.groups ?? 1,
+      // PyTorch's U(±1/√fan_in), fan_in = in/groups · kernel_size, which is what [k, in/groups, out] gives.
+      useBias: this.options.bias ?? true, kernelInitializer: "torchUniform",
+    });
+  }
+}
+
 export interface ConvTranspose2dOptions {
   stride?: PairOption;
   /** Pixels cropped from every side of the full output, or [padH, padW]. */
@@ -224,6 +257,19 @@ export class MaxPool2d extends Pool {
 export class AvgPool2d extends Pool {
   protected makeLayer(): Layer {
     return new AveragePool2D({ poolSize: this.kernelSize, strides: this.stride });
+  }
+}
+
+/** MaxPool1d and AvgPool1d on sequences [length, channels], without padding (PyTorch's default). */
+export class MaxPool1d extends Pool {
+  protected makeLayer(): Layer {
+    return new MaxPool1D({ poolSize: this.kernelSize, strides: this.stride });
+  }
+}
+
+export class AvgPool1d extends Pool {
+  protected makeLayer(): Layer {
+    return new AveragePool1D({ poolSize: this.kernelSize, strides: this.stride });
   }
 }
 

@@ -3,6 +3,6 @@ export {
   Module, Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout, Flatten, ReLU, Sigmoid, Tanh, Softmax,
   ReLU6, LeakyReLU, ELU, GELU, SiLU, Hardsigmoid, Hardswish,
   SequentialModule as Sequential, ModuleList, type Value,
-  ConvTranspose2d,
+  ConvTranspose2d, Conv1d, MaxPool1d, AvgPool1d,
 } from "./modules";
 export { CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, LossValue } from "./losses";

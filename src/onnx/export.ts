@@ -1,8 +1,8 @@
 // Model → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers), for any graph.
 //
 // wasmgrad computes in NHWC, ONNX's image operators in NCHW. Every tensor is exported in one of two
-// layouts: "ours" (wasmgrad's own element order, any rank) or "NCHW" (an image with its channels moved to
-// axis 1). Inputs and outputs are in ours, so `infer` feeds the same arrays as `predict`; image operators
+// layouts: "ours" (wasmgrad's own element order, any rank) or "NCHW" (channels moved to axis 1: an image's
+// NCHW, or a sequence's NCL for Conv1D and the 1-D pools). Inputs and outputs are in ours, so `infer` feeds the same arrays as `predict`; image operators
 // take NCHW; a Transpose is written where a consumer needs the other layout, once per tensor however many
 // consumers it has. Flattening happens in our order, so every Dense weight stays exactly ours. The batch
 // dimension is symbolic ("batch"). Dropout is the identity at inference and is left out. Outputs are what
@@ -15,6 +15,7 @@ import { activationNodes } from "./activation-nodes";
 import type { ActivationFunction } from "../layers/activation-function";
 import { AveragePool2D, GlobalAveragePool2D } from "../layers/average-pool2d";
 import { BatchNormalization } from "../layers/batch-normalization";
+import { Conv1D } from "../layers/conv1d";
 import { Conv2D } from "../layers/conv2d";
 import { Conv2DTranspose } from "../layers/conv2d-transpose";
 import { DepthwiseConv2D } from "../layers/depthwise-conv2d";
@@ -25,6 +26,7 @@ import { Flatten } from "../layers/flatten";
 import { MaxPool2D } from "../layers/max-pool2d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "../layers/merge";
 import { Permute } from "../layers/permute";
+import { AveragePool1D, MaxPool1D } from "../layers/pool1d";
 import { Reshape } from "../layers/reshape";
 import { UpSampling2D } from "../layers/up-sampling2d";
 import { ZeroPadding2D } from "../layers/zero-padding2d";
@@ -92,16 +94,18 @@ class GraphWriter {
     return new Float32Array(this.model.kernels.memory.buffer, p.value, p.size).slice();
   }
 
-  /** The tensor in NCHW (an image in our layout is transposed once, then reused). */
+  /** The tensor channels first: an image NCHW, a sequence NCL (transposed once, then reused). */
   nchw(ref: Ref): Ref {
     if (ref.layout === "NCHW") return ref;
+    if (ref.shape.length === 2) return this.transpose(ref, "NCHW", [0, 2, 1], "to_ncl");
     if (ref.shape.length !== 3) throw new InputError(`a tensor shaped [${ref.shape}] is not an image [height, width, channels]`);
     return this.transpose(ref, "NCHW", [0, 3, 1, 2], "to_nchw");
   }
 
   /** The tensor in our element order. */
   ours(ref: Ref): Ref {
-    return ref.layout === "ours" ? ref : this.transpose(ref, "ours", [0, 2, 3, 1], "to_nhwc");
+    if (ref.layout === "ours") return ref;
+    return ref.shape.length === 2 ? this.transpose(ref, "ours", [0, 2, 1], "to_nlc") : this.transpose(ref, "ours", [0, 2, 3, 1], "to_nhwc");
   }
 
   private transpose(ref: Ref, layout: Layout, perm: number[], name: string): Ref {
@@ -177,6 +181,13 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
     const attributes = [ints("dilations", layer.dilationRate), int("group", layer.groups)];
     return convNode(g, layer, "Conv", x, [cout, cin, kh, kw], w, layer.stridePair, attributes);
   }
+  if (layer instanceof Conv1D) {
+    // [k, cin/groups, cout] → [cout, cin/groups, k], on the sequence as NCL
+    const [k, cin, cout] = layer.kernel.shape;
+    const w = relayout(g.values(layer, 0), 1, k, cin, cout, (_y, t, i, o) => (o * cin + i) * k + t);
+    const attributes = [ints("dilations", [layer.dilationRate]), int("group", layer.groups)];
+    return convNode(g, layer, "Conv", x, [cout, cin, k], w, [layer.strides], attributes);
+  }
   if (layer instanceof DepthwiseConv2D) {
     // Channel c's m-th filter makes output channel c·M + m: ONNX's Conv with one group per input channel,
     // weight [cin·M, 1, kh, kw].
@@ -196,6 +207,11 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
     const attributes = [ints("kernel_shape", layer.poolSize), ints("strides", [layer.strides, layer.strides]), ints("pads", layer.pads)];
     if (layer instanceof AveragePool2D) attributes.push(int("count_include_pad", layer.countIncludePad ? 1 : 0));
     return at(g.node(layer instanceof MaxPool2D ? "MaxPool" : "AveragePool", [g.nchw(x).name], attributes, layer.name), "NCHW");
+  }
+  if (layer instanceof MaxPool1D || layer instanceof AveragePool1D) {
+    const attributes = [ints("kernel_shape", [layer.poolSize]), ints("strides", [layer.strides]), ints("pads", layer.pads)];
+    if (layer instanceof AveragePool1D) attributes.push(int("count_include_pad", 0));
+    return at(g.node(layer instanceof MaxPool1D ? "MaxPool" : "AveragePool", [g.nchw(x).name], attributes, layer.name), "NCHW");
   }
   if (layer instanceof GlobalAveragePool2D) {
     const pooled = g.node("GlobalAveragePool", [g.nchw(x).name], [], layer.name);
@@ -241,8 +257,9 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
     const same = common(g, inputs);
     const rank = shape.length;
     const a = layer.axis < 0 ? rank + layer.axis : layer.axis - 1;
-    // Our per-sample axis a is ONNX axis a + 1; in NCHW, channels (our 2) are axis 1, height 2, width 3.
-    const axis = same[0].layout === "NCHW" ? [2, 3, 1][a] : a + 1;
+    // Our per-sample axis a is ONNX axis a + 1; channels first, channels (our last) are axis 1 and the
+    // others follow from axis 2 (NCHW: height 2, width 3; NCL: steps 2).
+    const axis = same[0].layout === "NCHW" ? (a === rank - 1 ? 1 : a + 2) : a + 1;
     return { name: g.node("Concat", same.map((r) => r.name), [int("axis", axis)], layer.name), layout: same[0].layout, shape };
   }
   if (layer instanceof Dot) {
@@ -278,14 +295,14 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
   return unsupported(layer, "this layer type");
 }
 
-/** A convolution node on the NCHW input, with the layer's bias, pads and activation. */
+/** A convolution node on the channels-first input (NCHW, or NCL for Conv1D), with the layer's bias, pads and activation. */
 function convNode(
-  g: GraphWriter, layer: Conv2D | DepthwiseConv2D | Conv2DTranspose, op: string, x: Ref, dims: number[], w: Float32Array,
-  strides: [number, number], extra: AttributeProto[],
+  g: GraphWriter, layer: Conv1D | Conv2D | DepthwiseConv2D | Conv2DTranspose, op: string, x: Ref, dims: number[], w: Float32Array,
+  strides: number[], extra: AttributeProto[],
 ): Ref {
   const weights = [g.nchw(x).name, g.weight(`${layer.name}/kernel`, dims, w)];
   if (layer.bias) weights.push(g.weight(`${layer.name}/bias`, [layer.bias.size], g.values(layer, 1)));
-  const attributes = [ints("kernel_shape", [dims[2], dims[3]]), ints("strides", strides), ints("pads", layer.pads), ...extra];
+  const attributes = [ints("kernel_shape", dims.slice(2)), ints("strides", strides), ints("pads", layer.pads), ...extra];
   return activation(g, { name: g.node(op, weights, attributes, layer.name), layout: "NCHW", shape: layer.outputShape }, layer.activation, layer.name);
 }
 
