@@ -17,11 +17,16 @@ import torchMlp from "../../models/torch_mlp.json" with { type: "json" };
 import resnet from "../../models/resnet.json" with { type: "json" };
 import linear from "../../models/linear.json" with { type: "json" };
 import logistic from "../../models/logistic.json" with { type: "json" };
+import textCnn from "../../models/text_cnn.json" with { type: "json" };
+import textBilstm from "../../models/text_bilstm.json" with { type: "json" };
+import bowLogistic from "../../models/bow_logistic.json" with { type: "json" };
 import { readFileSync } from "node:fs";
 import { KernelLibrary, type KernelBinaries } from "../engine/wasm-kernels";
 import { datasetFromIdx, type ImageSplits } from "../data/image-dataset";
 
-export const BUILTIN_MODELS: Record<string, unknown> = { mlp, mlp512, cnn, resnet, torch_mlp: torchMlp, linear, logistic };
+export const BUILTIN_MODELS: Record<string, unknown> = {
+  mlp, mlp512, cnn, resnet, torch_mlp: torchMlp, linear, logistic, text_cnn: textCnn, text_bilstm: textBilstm, bow_logistic: bowLogistic,
+};
 
 export function embeddedKernelBinaries(): KernelBinaries {
   return {

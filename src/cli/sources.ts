@@ -13,6 +13,8 @@ import { parseModelJson, validateModelFile, type ModelFile } from "../model/mode
 import type { Model } from "../model/model";
 import { BUILTIN_MODELS, embeddedMnistSample } from "./embedded-assets";
 import { nonFiniteAllowed } from "./input-policy";
+import { TextVectorizer } from "../data/text-vectorizer";
+import type { TextPreprocessing } from "./training-data";
 
 export function resolveModelFile(nameOrPath: string): { file: ModelFile; source: string } {
   requirePath(nameOrPath, "--model");
@@ -30,8 +32,28 @@ export async function resolveData(data: string): Promise<ImageSplits> {
 }
 
 export function loadCheckpoint(path: string): Model {
+  return loadCheckpointWithText(path).model;
+}
+
+/** A checkpoint's model and, for a text model, its preprocessing (checked against the model). */
+export function loadCheckpointWithText(path: string): { model: Model; text?: TextPreprocessing } {
   const bytes = readUserFile(requirePath(path, "the checkpoint"), "checkpoint");
-  return decodeCheckpoint(bytes, displayText(path), { allowNonFinite: nonFiniteAllowed() }).model;
+  const source = displayText(path);
+  const { model, header } = decodeCheckpoint(bytes, source, { allowNonFinite: nonFiniteAllowed() });
+  const text = header.preprocessing?.text;
+  if (text === undefined) return { model };
+  const where = `${source}: text preprocessing`;
+  const vectorizer = TextVectorizer.fromConfig(text.vectorizer, where);
+  const { classNames } = text;
+  if (!Array.isArray(classNames) || classNames.length < 2 || !classNames.every((c) => typeof c === "string")) throw new InputError(`${where}: the class names must be a list of at least two strings`);
+  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+  if (outputs !== classNames.length && !(outputs === 1 && classNames.length === 2)) {
+    throw new InputError(`${where}: ${classNames.length} class names for a model with ${outputs} outputs`);
+  }
+  if (vectorizer.outputShape.join() !== model.inputShape?.join()) {
+    throw new InputError(`${where}: it makes inputs shaped [${vectorizer.outputShape}], the model takes [${model.inputShape}]`);
+  }
+  return { model, text: { vectorizer: vectorizer.config, classNames } };
 }
 
 /** A file the user named, or one clear error: "cannot read --input x.npy: it does not exist". */

@@ -3,6 +3,8 @@
 // test by a seeded shuffle, since tables are often sorted).
 
 import { parseCsv, splitTarget } from "../data/csv";
+import { isTextFolder, loadTextCsv, loadTextFolder, type TextDataset } from "../data/text-dataset";
+import { TextVectorizer, type TextVectorizerConfig } from "../data/text-vectorizer";
 import { toFloatImages } from "../data/image-dataset";
 import { InputError } from "../errors";
 import { Rng } from "../engine/rng";
@@ -24,10 +26,31 @@ export interface TrainingData {
   train: Split;
   test: Split;
   source: string;
-  kind: "images" | "table";
+  kind: "images" | "table" | "text";
+  /** Text data: how raw text becomes model input, and the class names, for the checkpoint. */
+  text?: TextPreprocessing;
 }
 
-export async function resolveTrainingData(data: string, options: { target?: string; testSplit: number; seed: number }): Promise<TrainingData> {
+/** What a checkpoint keeps so that `predict` and `eval` take raw text and print class names. */
+export interface TextPreprocessing {
+  vectorizer: TextVectorizerConfig;
+  classNames: string[];
+}
+
+export interface DataOptions {
+  target?: string;
+  testSplit: number;
+  seed: number;
+  /** The CSV column holding text: the data is text, vectorized as `text` says. */
+  textColumn?: string;
+  /** Settings for a new vectorizer (adapted to the training texts). */
+  text?: Partial<TextVectorizerConfig>;
+  /** A trained model's preprocessing (resume, eval): used as it is, never adapted again. */
+  preprocessing?: TextPreprocessing;
+}
+
+export async function resolveTrainingData(data: string, options: DataOptions): Promise<TrainingData> {
+  if (options.textColumn !== undefined || (!data.toLowerCase().endsWith(".csv") && data !== "embedded" && isTextFolder(data))) return loadText(data, options);
   if (data.toLowerCase().endsWith(".csv")) return loadTable(data, options);
   if (options.target !== undefined) throw new InputError(`--target names a CSV column, but --data ${displayText(data)} is not a .csv file`);
   const splits = await resolveData(data);
@@ -35,13 +58,12 @@ export async function resolveTrainingData(data: string, options: { target?: stri
   return { train: split(splits.train), test: split(splits.test), source: splits.source, kind: "images" };
 }
 
-function loadTable(path: string, options: { target?: string; testSplit: number; seed: number }): TrainingData {
+function loadTable(path: string, options: DataOptions): TrainingData {
   if (options.target === undefined) throw new InputError(`--data ${displayText(path)} is a CSV file: name the column to predict with --target <column>`);
   const text = new TextDecoder().decode(readInputFile(path, "--data"));
   const table = splitTarget(parseCsv(text, { source: path }), options.target, { source: path });
   const features = table.featureColumns.length;
-  const order = Int32Array.from({ length: table.rows }, (_, i) => i);
-  new Rng(options.seed ^ 0x5eed).shuffle(order);
+  const order = seededOrder(table.rows, options.seed);
   const testCount = Math.round(table.rows * options.testSplit);
   if (table.rows - testCount < 2) throw new InputError(`${displayText(path)} has ${table.rows} rows: too few to train on after holding out --test-split ${options.testSplit}`);
   const take = (from: number, to: number): Split => {
@@ -60,6 +82,60 @@ function loadTable(path: string, options: { target?: string; testSplit: number; 
     test: take(trainCount, table.rows),
     source: `${displayText(path)} (${features} feature column${features > 1 ? "s" : ""} → '${table.targetColumn}', ${trainCount} train / ${testCount} test rows)`,
     kind: "table",
+  };
+}
+
+/** Rows in the seeded order that splits train from test (tables are often sorted). */
+function seededOrder(rows: number, seed: number): Int32Array {
+  const order = Int32Array.from({ length: rows }, (_, i) => i);
+  new Rng(seed ^ 0x5eed).shuffle(order);
+  return order;
+}
+
+/**
+ * Labelled texts, split by the same seeded shuffle as tables, and vectorized: by the vectorizer a trained
+ * model carries, or by a new one adapted to the training split alone (the test texts stay unseen).
+ */
+function loadText(path: string, options: DataOptions): TrainingData {
+  let dataset: TextDataset;
+  if (path.toLowerCase().endsWith(".csv")) {
+    if (options.textColumn === undefined) throw new InputError(`--data ${displayText(path)} holds text: name its column with --text-column`);
+    if (options.target === undefined) throw new InputError(`--data ${displayText(path)}: name the label column with --target <column>`);
+    dataset = loadTextCsv(path, options.textColumn, options.target);
+  } else {
+    if (options.textColumn !== undefined) throw new InputError(`--text-column names a CSV column, but --data ${displayText(path)} is not a .csv file`);
+    dataset = loadTextFolder(path);
+  }
+  let labels = dataset.labels, classNames = dataset.classNames;
+  if (options.preprocessing) {
+    // A trained model's classes keep their numbers; a label it never saw is an error, not a new class.
+    const known = new Map(options.preprocessing.classNames.map((name, i) => [name, i]));
+    const unknown = classNames.find((name) => !known.has(name));
+    if (unknown !== undefined) throw new InputError(`${dataset.source} has the label '${displayText(unknown, 60)}', which the model was not trained on (its classes: ${options.preprocessing.classNames.map((c) => displayText(c, 40)).join(", ")})`);
+    labels = labels.map((l) => known.get(dataset.classNames[l])!);
+    classNames = options.preprocessing.classNames;
+  }
+  const rows = dataset.texts.length;
+  const order = seededOrder(rows, options.seed);
+  const testCount = Math.round(rows * options.testSplit);
+  if (rows - testCount < 2) throw new InputError(`${dataset.source} has ${rows} texts: too few to train on after holding out --test-split ${options.testSplit}`);
+  const part = (from: number, to: number) => Array.from(order.subarray(from, to));
+  const [trainRows, testRows] = [part(0, rows - testCount), part(rows - testCount, rows)];
+  const vectorizer = options.preprocessing ? TextVectorizer.fromConfig(options.preprocessing.vectorizer, "the checkpoint's text preprocessing") : new TextVectorizer(options.text);
+  if (!options.preprocessing) vectorizer.adapt(trainRows.map((r) => dataset.texts[r]));
+  const split = (which: number[]): Split => ({
+    x: vectorizer.transform(which.map((r) => dataset.texts[r])),
+    count: which.length,
+    shape: vectorizer.outputShape,
+    values: Float32Array.from(which, (r) => labels[r]),
+  });
+  const { outputMode, split: by } = vectorizer.config;
+  return {
+    train: split(trainRows),
+    test: split(testRows),
+    source: `${dataset.source}, ${vectorizer.vocabularySize.toLocaleString("en-US")}-token ${by === "character" ? "character" : "word"} vocabulary, ${outputMode === "int" ? `sequences of ${vectorizer.config.outputSequenceLength}` : outputMode.replace("_", "-")}`,
+    kind: "text",
+    text: { vectorizer: vectorizer.config, classNames },
   };
 }
 

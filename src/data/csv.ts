@@ -51,6 +51,40 @@ const MISSING_MARKERS = /^(?:nan|na|n\/a|null|none|missing|\?|-)$/i;
 /** Parses a CSV whose first line is a header of column names and whose other lines are numeric cells. */
 export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable {
   const source = options.source ?? DEFAULT_SOURCE;
+  let values = new Float32Array(1024);
+  let rows = 0;
+  const columns = scanCsv(text, options, (cells, line, name) => {
+    const width = cells.length;
+    if (values.length < (rows + 1) * width) {
+      const grown = new Float32Array(Math.max(values.length * 2, (rows + 1) * width));
+      grown.set(values);
+      values = grown;
+    }
+    const base = rows * width;
+    for (let i = 0; i < width; i++) values[base + i] = toNumber(cells[i], () => `${source}: row ${line}, ${name(i)}`);
+    rows++;
+  });
+  return { columns, rows, values: values.slice(0, rows * columns.length) };
+}
+
+/** A CSV as text cells (text columns, string labels): the same reader and checks, without the numbers. */
+export function parseCsvCells(text: string, options: ParseCsvOptions = {}): { columns: string[]; rows: string[][]; lines: number[] } {
+  const rows: string[][] = [], lines: number[] = [];
+  const columns = scanCsv(text, options, (cells, line) => {
+    rows.push([...cells]);
+    lines.push(line);
+  });
+  return { columns, rows, lines };
+}
+
+/**
+ * Reads the header, then hands every data row's cells to onRow (the array is reused: copy what you keep),
+ * with the row's line as an editor numbers it and a namer for error messages. Returns the column names.
+ */
+function scanCsv(
+  text: string, options: ParseCsvOptions, onRow: (cells: string[], line: number, name: (i: number) => string) => void,
+): string[] {
+  const source = options.source ?? DEFAULT_SOURCE;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const delimiter = options.delimiter ?? detectDelimiter(text);
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
@@ -76,7 +110,6 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
 
   const width = columns.length;
   const name = (i: number) => (i < width ? `column ${show(columns[i])} (${i + 1})` : `column ${i + 1}`);
-  let values = new Float32Array(Math.max(1024, width));
   let rows = 0;
   // Cells of the current row are held until its length is checked: a ragged row is reported as ragged,
   // not as whichever of its cells happens to land under the wrong column.
@@ -91,17 +124,11 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
       const detail = count < width ? `no value for ${name(count)}` : `an extra cell at column ${width + 1}`;
       throw new InputError(`${source}: row ${line} has ${count} cells, the header has ${width} (${detail})`);
     }
-    if (values.length < (rows + 1) * width) {
-      const grown = new Float32Array(Math.max(values.length * 2, (rows + 1) * width));
-      grown.set(values);
-      values = grown;
-    }
-    const base = rows * width;
-    for (let i = 0; i < width; i++) values[base + i] = toNumber(cells[i], () => `${source}: row ${line}, ${name(i)}`);
+    onRow(cells, line, name);
     rows++;
   }
   if (rows === 0) throw new InputError(`${source}: no data rows (the file holds only the header line)`);
-  return { columns, rows, values: values.slice(0, rows * width) };
+  return columns;
 }
 
 /** Splits a table into features and one named target column (default: every other column is a feature). */

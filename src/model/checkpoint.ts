@@ -13,6 +13,7 @@
 
 import { InputError } from "../errors";
 import type { Kernels } from "../engine/kernels";
+import type { TextVectorizerConfig } from "../data/text-vectorizer";
 import { crc32 } from "./crc32";
 import { checkCheckpointContents, checkCheckpointHeader, type CheckpointTrust } from "./checkpoint-validation";
 import type { LossSpec } from "./losses";
@@ -51,9 +52,11 @@ export interface CheckpointHeader {
   tensors: TensorEntry[];
   /** Free-form facts worth keeping (dataset, final metrics). */
   notes?: Record<string, unknown>;
+  /** How raw input becomes model input: for text models, the vectorizer (vocabulary included) and class names. */
+  preprocessing?: { text?: { vectorizer: TextVectorizerConfig; classNames: string[] } };
 }
 
-export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, unknown> } = {}): Uint8Array {
+export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, unknown>; preprocessing?: CheckpointHeader["preprocessing"] } = {}): Uint8Array {
   const kernels = model.kernels;
   const buffers: { name: string; shape: number[]; ptr: number; length: number }[] = [];
   for (const p of model.params) buffers.push({ name: p.name, shape: p.shape, ptr: p.value, length: p.size });
@@ -82,6 +85,7 @@ export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, u
     layerStates: model.layerStates(),
     tensors,
     notes: extra.notes,
+    ...(extra.preprocessing ? { preprocessing: extra.preprocessing } : {}),
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = align4(12 + headerBytes.length);

@@ -11,6 +11,7 @@ import { parseMetrics } from "./metrics";
 import { scheduleFromConfig } from "./schedules";
 import type { Model } from "./model";
 import { modelFromConfig } from "./model-config";
+import { TextVectorizer, type TextVectorizerConfig } from "../data/text-vectorizer";
 
 export interface TrainingRecipe {
   optimizer: unknown;
@@ -34,9 +35,21 @@ export interface ModelFile {
   outputs?: unknown;
   seed?: number;
   training?: Partial<TrainingRecipe>;
+  /** For text data: how texts become model input (a TextVectorizer's settings; flags override them). */
+  text?: Partial<TextVectorizerConfig>;
 }
 
-const TOP_LEVEL_KEYS = ["name", "description", "inputShape", "inputs", "layers", "outputs", "seed", "training"];
+/** What the data tells a model file that leaves sizes to it. */
+export interface DataFacts {
+  /** Per-sample input shape (a chain without "inputShape" takes it). */
+  inputShape?: number[];
+  /** Distinct token indices of text input: an Embedding without "inputDim" takes it. */
+  vocabularySize?: number;
+  /** Classes of the target: "units": "classes" takes it. */
+  classes?: number;
+}
+
+const TOP_LEVEL_KEYS = ["name", "description", "inputShape", "inputs", "layers", "outputs", "seed", "training", "text"];
 const DEFAULT_RECIPE: TrainingRecipe = {
   optimizer: { type: "adam", learningRate: 0.001 },
   loss: "sparseCategoricalCrossentropy",
@@ -74,6 +87,11 @@ export function validateModelFile(value: unknown, source: string): ModelFile {
     parseMetrics(file.training.metrics);
     if (file.training.schedule !== undefined) scheduleFromConfig(file.training.schedule, `${source} training.schedule`);
   }
+  if (file.text !== undefined) {
+    const t = new ConfigReader({ type: "text", ...(file.text as object) }, `${source} text`, ["standardize", "split", "outputMode", "maxTokens", "outputSequenceLength"]);
+    // The vectorizer checks the values; a vocabulary comes from the data, never from a model file.
+    new TextVectorizer({ ...(file.text as object), maxTokens: t.has("maxTokens") ? t.int("maxTokens", { min: 3 }) : undefined });
+  }
   return { ...file, name: typeof file.name === "string" ? file.name : "model" };
 }
 
@@ -81,9 +99,29 @@ export function recipeOf(file: ModelFile): TrainingRecipe {
   return { ...DEFAULT_RECIPE, ...file.training };
 }
 
-export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels; inputShape?: number[] } = {}): Model {
+export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels } & DataFacts = {}): Model {
   const chain = file.inputs === undefined;
   if (!chain && file.inputShape !== undefined) throw new InputError(`${source}: a graph gives its inputs' shapes in "inputs"; drop "inputShape"`);
-  const config = chain && file.inputShape === undefined && options.inputShape ? { ...file, inputShape: options.inputShape } : file;
+  const sized = { ...file, layers: file.layers.map((layer, i) => sizeFromData(layer, options, `${source} layers[${i}]`)) };
+  const config = chain && file.inputShape === undefined && options.inputShape ? { ...sized, inputShape: options.inputShape } : sized;
   return modelFromConfig(config, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
+}
+
+/**
+ * A layer config with the sizes it leaves to the data filled in: an Embedding's missing inputDim (the text
+ * vocabulary) and "units": "classes" (the target's classes), inside wrappers too. Other layers pass as they are.
+ */
+function sizeFromData(layer: unknown, facts: DataFacts, where: string): unknown {
+  if (typeof layer !== "object" || layer === null || Array.isArray(layer)) return layer;
+  const config = { ...(layer as Record<string, unknown>) };
+  if (config.type === "Embedding" && config.inputDim === undefined) {
+    if (facts.vocabularySize === undefined) throw new InputError(`${where} (Embedding): 'inputDim' is required unless the data is text, whose vocabulary then sets it`);
+    config.inputDim = facts.vocabularySize;
+  }
+  if (config.units === "classes") {
+    if (facts.classes === undefined) throw new InputError(`${where}: "units": "classes" needs labelled data to count the classes`);
+    config.units = facts.classes;
+  }
+  if (config.layer !== undefined) config.layer = sizeFromData(config.layer, facts, `${where} layer`);
+  return config;
 }

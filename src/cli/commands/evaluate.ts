@@ -3,7 +3,7 @@
 
 import type { CAC } from "cac";
 import { numberFlag, stringFlag } from "../options";
-import { loadCheckpoint } from "../sources";
+import { loadCheckpointWithText } from "../sources";
 import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
 import { ConfusionMatrix, predictedClass } from "../../model/metrics";
 import { InputError } from "../../errors";
@@ -15,16 +15,18 @@ export function registerEvaluate(cli: CAC): void {
     .command("eval <checkpoint>", "Evaluate a saved model on the test split: metrics, and the confusion matrix for classifiers")
     .option("--data <embedded|dir|file.csv>", "'embedded', a folder of MNIST-layout IDX files, or a CSV table", { default: "embedded" })
     .option("--target <column>", "For CSV data: the column the model predicts")
+    .option("--text-column <column>", "For a text model on a CSV: the column of texts")
     .option("--test-split <fraction>", "For CSV data: the held-out fraction, as in training (same seed, same rows)", { default: 0.2 })
     .option("--batch-size <n>", "Samples per forward pass", { default: 256 })
     .option("--json", "Print the metrics (and the confusion matrix) as JSON")
     .example("wasmgrad eval mlp.wgd --data /usr/share/datasets/fashion-mnist")
-    .action(async (checkpoint: string, flags: { data: string; target?: string; testSplit: unknown; batchSize: unknown; json?: boolean }) => {
+    .action(async (checkpoint: string, flags: { data: string; target?: string; textColumn?: string; testSplit: unknown; batchSize: unknown; json?: boolean }) => {
       const batchSize = numberFlag(flags.batchSize, "batch-size", { min: 1, max: 65536, integer: true });
       const testSplit = numberFlag(flags.testSplit, "test-split", { min: 0.01, max: 0.9 });
-      const model = loadCheckpoint(checkpoint);
+      const { model, text } = loadCheckpointWithText(checkpoint);
       if (!model.loss) throw new InputError(`${displayText(checkpoint)} holds no training configuration (loss), so it cannot be evaluated`);
-      const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed: model.seed });
+      const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed: model.seed, textColumn: flags.textColumn, preprocessing: text });
+      if (data.text && !text) throw new InputError(`${displayText(checkpoint)} is not a text model, but --data holds text`);
       checkSplitFitsModel(model, data.test, data.source);
       const targets = targetsFor(data.test, model, data.source);
       const metrics = model.evaluate(data.test.x, targets, { batchSize });
@@ -39,10 +41,10 @@ export function registerEvaluate(cli: CAC): void {
       }
       if (flags.json) {
         const matrix = confusion && Array.from({ length: confusion.classes }, (_, t) => Array.from(confusion!.counts.subarray(t * confusion!.classes, (t + 1) * confusion!.classes)));
-        writeOut(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}) }, null, 2) + "\n");
+        writeOut(JSON.stringify({ checkpoint, data: data.source, samples: data.test.count, ...metrics, ...(matrix ? { confusionMatrix: matrix } : {}), ...(text ? { classNames: text.classNames } : {}) }, null, 2) + "\n");
         return;
       }
       writeOut(`${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")}  (${data.test.count} samples of ${data.source})\n`);
-      if (confusion && confusion.classes <= 20) writeOut(`confusion matrix (rows: true class, columns: predicted):\n${confusion.format()}\n`);
+      if (confusion && confusion.classes <= 20) writeOut(`confusion matrix (rows: true class, columns: predicted${text ? `; classes ${text.classNames.map((c, i) => `${i} ${displayText(c, 40)}`).join(", ")}` : ""}):\n${confusion.format()}\n`);
     });
 }

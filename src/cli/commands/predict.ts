@@ -8,7 +8,10 @@ import { parseIdx } from "../../data/idx";
 import { InputError } from "../../errors";
 import { numberFlag, stringFlag } from "../options";
 import { JsonArrayWriter, flushOut, writeOut } from "../output";
-import { loadCheckpoint, readInputFile } from "../sources";
+import { loadCheckpointWithText, readInputFile } from "../sources";
+import { TextVectorizer } from "../../data/text-vectorizer";
+import type { Model } from "../../model/model";
+import type { TextPreprocessing } from "../training-data";
 import { displayText } from "../../io/display";
 
 /** Images per model.predict call: 4,096 MNIST images are 12.8 MB of floats. */
@@ -31,15 +34,19 @@ function topClasses(row: Float32Array, k: number, order: Int32Array): number {
 
 export function registerPredict(cli: CAC): void {
   cli
-    .command("predict <checkpoint>", "Classify the images of an IDX file")
-    .option("--input <file>", "IDX images (gzipped or raw), shaped [count, rows, cols]")
+    .command("predict <checkpoint>", "Classify the images of an IDX file, or texts with a text model")
+    .option("--input <file>", "IDX images (gzipped or raw), shaped [count, rows, cols]; for a text model, a text file with one text per line")
+    .option("--text <text>", "For a text model: a text to classify (repeat for several)")
     .option("--top <k>", "How many classes to list per image", { default: 3 })
     .option("--json", "Print JSON: one object per image with class and probabilities")
     .example("wasmgrad predict cnn.wgd --input t10k-images-idx3-ubyte.gz --json")
-    .action(async (checkpoint: string, flags: { input?: string; top: unknown; json?: boolean }) => {
-      const inputPath = stringFlag(flags.input, "input");
+    .example('wasmgrad predict spam.wgd --text "WIN A FREE PRIZE NOW"')
+    .action(async (checkpoint: string, flags: { input?: string; text?: unknown; top: unknown; json?: boolean }) => {
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
-      const model = loadCheckpoint(checkpoint);
+      const { model, text } = loadCheckpointWithText(checkpoint);
+      if (text) return predictTexts(model, text, textsToPredict(flags), top, flags.json === true);
+      if (flags.text !== undefined) throw new InputError(`${displayText(checkpoint)} is not a text model: --text is for models trained on text`);
+      const inputPath = stringFlag(flags.input, "input");
       const bytes = readInputFile(inputPath, "--input");
       const source = displayText(inputPath);
       const idx = await parseIdx(bytes, source);
@@ -72,4 +79,38 @@ export function registerPredict(cli: CAC): void {
       if (json) json.end();
       flushOut();
     });
+}
+
+/** The texts a text model is asked about: every --text, then each non-empty line of --input. */
+function textsToPredict(flags: { input?: string; text?: unknown }): string[] {
+  const texts = flags.text === undefined ? [] : [flags.text].flat().map(String);
+  if (flags.input !== undefined) {
+    const path = stringFlag(flags.input, "input");
+    texts.push(...new TextDecoder().decode(readInputFile(path, "--input")).split(/\r?\n/).filter((line) => line.trim() !== ""));
+  }
+  if (texts.length === 0) throw new InputError("give the texts to classify: --text \"…\" (repeatable) or --input lines.txt (one text per line)");
+  return texts;
+}
+
+/** Each text's class by name, with the top classes' probabilities (a one-output model: P(second class)). */
+function predictTexts(model: Model, text: TextPreprocessing, texts: string[], top: number, json: boolean): void {
+  const vectorizer = new TextVectorizer(text.vectorizer);
+  const names = text.classNames;
+  const writer = json ? new JsonArrayWriter() : undefined;
+  const order = new Int32Array(Math.min(top, names.length));
+  for (let start = 0; start < texts.length; start += CHUNK) {
+    const chunk = texts.slice(start, start + CHUNK);
+    const [out] = model.predictAll(vectorizer.transform(chunk), { batchSize: 256 });
+    const width = out.shape[1] ?? 1;
+    chunk.forEach((_, r) => {
+      // A single sigmoid output is P(class 1); spread it into both classes' probabilities.
+      const row = width === 1 ? Float32Array.of(1 - out.data[r], out.data[r]) : out.data.subarray(r * width, (r + 1) * width);
+      const shown = topClasses(row, order.length, order);
+      const index = start + r;
+      if (writer) writer.addRaw(JSON.stringify({ index, class: names[order[0]], probabilities: Object.fromEntries(names.map((n, c) => [n, row[c]])) }, null, 2));
+      else writeOut(`#${index}: ${displayText(names[order[0]], 60)}  (${Array.from({ length: shown }, (_, t) => `${displayText(names[order[t]], 60)} ${row[order[t]].toFixed(4)}`).join(", ")})\n`);
+    });
+  }
+  if (writer) writer.end();
+  flushOut();
 }

@@ -20,7 +20,8 @@ import { DivergenceError, InputError, UsageError, didYouMean } from "../../error
 import type { Callback } from "../../model/callbacks";
 import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "../options";
 import { ProgressBar } from "../progress";
-import { loadCheckpoint, readInputFile, resolveModelFile } from "../sources";
+import { loadCheckpointWithText, readInputFile, resolveModelFile } from "../sources";
+import { TextVectorizer, type TextVectorizerConfig } from "../../data/text-vectorizer";
 import { displayText } from "../../io/display";
 import { writeOut } from "../output";
 
@@ -31,6 +32,10 @@ interface TrainFlags {
   freeze?: unknown;
   data: string;
   target?: string;
+  textColumn?: string;
+  maxTokens?: unknown;
+  sequenceLength?: unknown;
+  split?: string;
   testSplit: unknown;
   augment?: string;
   plot?: string;
@@ -55,13 +60,17 @@ interface TrainFlags {
 export function registerTrain(cli: CAC): void {
   cli
     .command("train", "Train a model and report train/validation/test metrics")
-    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic, or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
+    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic; for text text_cnn, text_bilstm, bow_logistic; or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
     .option("--from <model.onnx>", "Start from an ONNX model's graph and weights instead (fine-tuning / transfer learning)")
     .option("--input-shape <dims>", "For --from: the per-sample input shape in the file's layout where it leaves sizes open, e.g. 3,224,224 (name=3,224,224 per input for several)")
     .option("--freeze <n>", "Keep the first n layers fixed (their weights are not trained)")
-    .option("--data <embedded|dir|file.csv>", "'embedded' (the built-in MNIST sample), a folder of MNIST-layout IDX files, or a CSV table", { default: "embedded" })
+    .option("--data <embedded|dir|file.csv>", "'embedded' (the built-in MNIST sample), a folder of MNIST-layout IDX files, a CSV table, or text: a CSV with --text-column, or a folder with a sub-folder of .txt files per class", { default: "embedded" })
     .option("--target <column>", "For CSV data: the column to predict (every other column is a feature)")
-    .option("--test-split <fraction>", "For CSV data: rows held out (seeded shuffle) for the final test", { default: 0.2 })
+    .option("--text-column <column>", "For CSV data holding text: the column of texts (the model learns --target from them)")
+    .option("--max-tokens <n>", "For text: vocabulary size, the padding and out-of-vocabulary indices included (default: the model file's, else every token seen)")
+    .option("--sequence-length <n>", "For text: tokens per text fed to the model, cut or padded (default: the model file's, else 200)")
+    .option("--split <word|character>", "For text: split texts into words (default) or characters")
+    .option("--test-split <fraction>", "For CSV data and text: rows held out (seeded shuffle) for the final test", { default: 0.2 })
     .option("--augment <spec>", "Augment training images, e.g. rotation=10,shift=0.1,zoom=0.1,elastic=34:4 (seeded)")
     .option("--plot <curves.svg>", "Write loss and metric curves per epoch as an SVG chart")
     .option("--epochs <n>", "Epochs to train (default: the model file's recipe)")
@@ -85,6 +94,8 @@ export function registerTrain(cli: CAC): void {
     .example("wasmgrad train --model cnn --epochs 10 --save cnn.wgd --resume cnn.wgd")
     .example("wasmgrad train --model models/mlp.json --data /usr/share/datasets/fashion-mnist --optimizer sgd --lr 0.05")
     .example("wasmgrad train --model linear --data points.csv --target y")
+    .example("wasmgrad train --model text_bilstm --data messages.csv --text-column body --target label --save spam.wgd")
+    .example("wasmgrad train --model text_cnn --data mail/ --save spam.wgd   # mail/spam/*.txt, mail/ham/*.txt")
     .example("wasmgrad train --from pretrained.onnx --freeze 2 --epochs 2 --save tuned.wgd")
     .example("wasmgrad train --from resnet.onnx --input-shape 3,65,65 --data images/   # a file with dynamic height and width")
     .action(async (flags: TrainFlags) => {
@@ -120,12 +131,23 @@ export function registerTrain(cli: CAC): void {
       for (const target of [paths.save, paths.plot]) if (target !== undefined) checkSaveTarget(target);
       if (checkpointEvery !== undefined && !paths.save) throw new InputError("--checkpoint-every needs --save <file.wgd> to know where to write");
 
-      const data = await resolveTrainingData(stringFlag(flags.data, "data"), { target: flags.target, testSplit, seed });
-      if (augment && data.kind !== "images") throw new InputError("--augment transforms images; the data is a table");
+      // A resumed text model reads its data through the vocabulary it was trained with.
+      const resumed = paths.resume ? loadCheckpointWithText(paths.resume) : undefined;
+      const data = await resolveTrainingData(stringFlag(flags.data, "data"), {
+        target: flags.target, testSplit, seed, textColumn: flags.textColumn, text: textSettings(flags, file.text), preprocessing: resumed?.text,
+      });
+      if (augment && data.kind !== "images") throw new InputError(`--augment transforms images; the data is ${data.kind === "text" ? "text" : "a table"}`);
+      if (data.kind !== "text" && (flags.maxTokens !== undefined || flags.sequenceLength !== undefined || flags.split !== undefined)) {
+        throw new InputError("--max-tokens, --sequence-length and --split are for text data (--text-column, or a folder of .txt files per class)");
+      }
+      if (resumed && !resumed.text && data.text) throw new InputError(`${displayText(paths.resume!)} is not a text model, but --data holds text`);
       let model: Model;
-      if (paths.resume) model = loadCheckpoint(paths.resume);
+      if (resumed) model = resumed.model;
       else if (paths.from) model = importOnnx(readInputFile(paths.from, "--from"), { source: displayText(paths.from), seed, inputShape });
-      else model = buildModel(file, source, { seed, inputShape: data.train.shape });
+      else {
+        const vocabularySize = data.text ? new TextVectorizer(data.text.vectorizer).vocabularySize : undefined;
+        model = buildModel(file, source, { seed, inputShape: data.train.shape, vocabularySize, classes: data.text?.classNames.length });
+      }
       if (!paths.resume) {
         const loss = paths.from ? lossForImported(model) : recipe.loss;
         model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss, metrics: recipe.metrics });
@@ -149,7 +171,7 @@ export function registerTrain(cli: CAC): void {
       if (frozen.length > 0) say(`frozen: ${frozen.join(", ")}`);
       say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}${augment ? `, augmentation ${augment.describe()}` : ""}`);
 
-      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source } }));
+      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source }, preprocessing: data.text ? { text: data.text } : undefined }));
       const periodic: Callback = {
         onEpochEnd: (epoch) => {
           if (checkpointEvery && (epoch + 1) % checkpointEvery === 0) save(paths.save!);
@@ -205,6 +227,19 @@ export function registerTrain(cli: CAC): void {
         writeOut(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
       }
     });
+}
+
+/** A new text vectorizer's settings: the model file's, then the flags over them. */
+function textSettings(flags: TrainFlags, fromFile: Partial<TextVectorizerConfig> | undefined): Partial<TextVectorizerConfig> {
+  const settings: Partial<TextVectorizerConfig> = { ...fromFile };
+  if (flags.maxTokens !== undefined) settings.maxTokens = numberFlag(flags.maxTokens, "max-tokens", { min: 3, max: 1 << 24, integer: true });
+  if (flags.sequenceLength !== undefined) settings.outputSequenceLength = numberFlag(flags.sequenceLength, "sequence-length", { min: 1, max: 1 << 16, integer: true });
+  if (flags.split !== undefined) {
+    const split = String(flags.split);
+    if (split !== "word" && split !== "character") throw new UsageError(`--split takes word or character, got '${displayText(split)}'`);
+    settings.split = split === "word" ? "whitespace" : "character";
+  }
+  return settings;
 }
 
 /** An imported classifier's loss: on its probabilities if it ends in softmax, else on its logits (PyTorch's way). */
