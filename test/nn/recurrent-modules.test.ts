@@ -22,7 +22,7 @@ const V = 11, E = 5, H = 4, T = 6, N = 3;
 const ids = tensor(Float32Array.from([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 0, 8, 9, 7, 9, 3, 2]), [N, T]);
 const labels = Int32Array.from([0, 2, 1]);
 
-/** Σ over a model's params, as f32 copies keyed by parameter object. */
+/** A model's parameter values, as f32 copies keyed by parameter object. */
 function weightsOf(model: Model): Map<unknown, Float32Array> {
   const heap = model.kernels.memory.buffer;
   return new Map(model.params.map((p) => [p, new Float32Array(heap, p.value, p.size).slice()]));
@@ -63,8 +63,6 @@ function lastStep(x: SymbolicTensor): SymbolicTensor {
   const cropped = new Cropping2D({ cropping: [[0, 0], [steps - 1, 0]] }).apply(new Reshape({ targetShape: [1, steps, features] }).apply(x));
   return new Reshape({ targetShape: [features] }).apply(cropped);
 }
-
-const torchInit = { kernelInitializer: "torchRecurrent", recurrentInitializer: "torchRecurrent" } as const;
 
 class Tagger extends nn.Module {
   emb = new nn.Embedding(V, E, { paddingIdx: 0 });
