@@ -6,6 +6,9 @@
 //
 // maskZero: index 0 is padding, and the output carries a mask [batch, T] (1 where the index is not 0) for
 // the layers after it. Row 0 of the table still exists, as in Keras, so inputDim counts it.
+//
+// paddingIndex (PyTorch's padding_idx): that row starts at zero and gets no gradient from this layer, so
+// it stays as it is (an optimizer's weight decay may still move it, as in PyTorch). It makes no mask.
 
 import type { Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
@@ -23,6 +26,8 @@ export interface EmbeddingOptions {
   embeddingsRegularizer?: Regularizer;
   /** Index 0 is padding: the output carries a mask. */
   maskZero?: boolean;
+  /** PyTorch's padding_idx: this row starts at zero and is never trained. */
+  paddingIndex?: number;
   name?: string;
 }
 
@@ -33,6 +38,7 @@ export class Embedding extends SingleInputLayer {
   readonly embeddingsInitializer: InitializerName;
   readonly embeddingsRegularizer?: Regularizer;
   readonly maskZero: boolean;
+  readonly paddingIndex?: number;
   embeddings!: Parameter;
   private indices: Pointer = 0;
   private output: Pointer = 0;
@@ -53,17 +59,23 @@ export class Embedding extends SingleInputLayer {
     this.embeddingsInitializer = options.embeddingsInitializer ?? "randomUniform";
     this.embeddingsRegularizer = options.embeddingsRegularizer;
     this.maskZero = options.maskZero ?? false;
+    const pad = options.paddingIndex;
+    if (pad !== undefined && !(Number.isInteger(pad) && pad >= 0 && pad < this.inputDim)) {
+      throw new InputError(`${who}: 'paddingIndex' must be an integer from 0 to inputDim − 1 = ${this.inputDim - 1}, got ${pad}`);
+    }
+    this.paddingIndex = pad;
     this.name = options.name ?? "";
   }
 
   static fromConfig(raw: Record<string, unknown>, where: string): Embedding {
-    const c = new ConfigReader(raw, where, ["inputDim", "outputDim", "embeddingsInitializer", "embeddingsRegularizer", "maskZero"]);
+    const c = new ConfigReader(raw, where, ["inputDim", "outputDim", "embeddingsInitializer", "embeddingsRegularizer", "maskZero", "paddingIndex"]);
     return new Embedding({
       inputDim: c.int("inputDim", { min: 1, max: 1 << 24 }),
       outputDim: c.int("outputDim", { min: 1, max: 1 << 16 }),
       embeddingsInitializer: parseInitializer(c.string("embeddingsInitializer", "randomUniform"), where),
       embeddingsRegularizer: c.regularizer("embeddingsRegularizer"),
       maskZero: c.bool("maskZero", false),
+      paddingIndex: raw.paddingIndex === undefined ? undefined : c.int("paddingIndex", { min: 0, max: (1 << 24) - 1 }),
       name: raw.name as string | undefined,
     });
   }
@@ -78,6 +90,12 @@ export class Embedding extends SingleInputLayer {
 
   protected override createParameters(rng: Rng): void {
     this.embeddings = this.addParameter("embeddings", [this.inputDim, this.outputDim], this.embeddingsInitializer, rng, this.embeddingsRegularizer);
+    if (this.paddingIndex !== undefined && !this.sharesWeightsOf) this.paddingRow(this.embeddings.value).fill(0);
+  }
+
+  /** Row paddingIndex of a [inputDim, outputDim] table at `table`. */
+  private paddingRow(table: Pointer): Float32Array {
+    return this.heap.f32(table + 4 * this.paddingIndex! * this.outputDim, this.outputDim);
   }
 
   allocate(maxBatch: number): void {
@@ -114,6 +132,7 @@ export class Embedding extends SingleInputLayer {
     const { grad, size } = this.embeddings;
     this.heap.f32(grad, size).fill(0);
     this.kernels.embeddingScatterAdd(this.indices, batch * this.inputSize, outputGrad, this.inputDim, this.outputDim, grad);
+    if (this.paddingIndex !== undefined) this.paddingRow(grad).fill(0);
     if (!needInputGrad) return 0;
     // Indices are not differentiable: their gradient is zero (saliency over an Embedding input shows nothing).
     this.heap.f32(this.inputGrad, batch * this.inputSize).fill(0);
@@ -126,6 +145,7 @@ export class Embedding extends SingleInputLayer {
       embeddingsInitializer: this.embeddingsInitializer,
       ...(this.embeddingsRegularizer ? { embeddingsRegularizer: this.embeddingsRegularizer } : {}),
       maskZero: this.maskZero,
+      ...(this.paddingIndex !== undefined ? { paddingIndex: this.paddingIndex } : {}),
     };
   }
 }

@@ -39,7 +39,7 @@ export class GRU extends RecurrentLayer {
   }
 
   protected override createBias(rng: Rng): Parameter {
-    return this.addParameter("bias", [2, this.gateWidth], this.biasInitializer, rng, this.biasRegularizer);
+    return this.addParameter("bias", [2, this.gateWidth], this.biasInitializer, rng, this.biasRegularizer, this.initializerContext);
   }
 
   protected override allocateCell(maxBatch: number): void {

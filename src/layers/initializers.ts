@@ -4,8 +4,17 @@
 import { InputError, didYouMean } from "../errors";
 import type { Rng } from "../engine/rng";
 
-export const INITIALIZERS = ["glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "randomUniform", "orthogonal", "zeros", "ones"] as const;
+export const INITIALIZERS = [
+  "glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "torchRecurrent", "torchRecurrentBiasSum",
+  "randomUniform", "standardNormal", "orthogonal", "zeros", "ones",
+] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
+
+/** What an initializer may need beyond the weight's shape. */
+export interface InitializerContext {
+  /** A recurrent layer's units (PyTorch's hidden_size), which the torchRecurrent initializers scale by. */
+  units?: number;
+}
 
 /** Accepts Keras (glorot_uniform) and TF.js (glorotUniform) spellings. */
 export function parseInitializer(name: string, where: string): InitializerName {
@@ -19,7 +28,7 @@ export function parseInitializer(name: string, where: string): InitializerName {
  * Fills `out` for a weight of `shape`. For dense kernels [in, out]; for conv kernels [kh, kw, cin, cout],
  * where the receptive field multiplies both fans.
  */
-export function initialize(out: Float32Array, shape: readonly number[], name: InitializerName, rng: Rng): void {
+export function initialize(out: Float32Array, shape: readonly number[], name: InitializerName, rng: Rng, context: InitializerContext = {}): void {
   const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
   const fanIn = shape.length >= 2 ? shape[shape.length - 2] * receptive : shape[0];
   const fanOut = shape.length >= 2 ? shape[shape.length - 1] * receptive : shape[0];
@@ -43,6 +52,25 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
       return;
     }
+    case "torchRecurrent": {
+      // PyTorch's nn.RNN/LSTM/GRU reset_parameters(): every weight and bias U(±1/√hidden_size), whatever its
+      // shape (the input kernel [features, G·u] included), so the limit comes from the layer, not the fans.
+      const limit = 1 / Math.sqrt(recurrentUnits(context, name));
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
+      return;
+    }
+    case "torchRecurrentBiasSum": {
+      // PyTorch's b_ih + b_hh, for layers that hold the two as one bias (LSTM, SimpleRNN): the sum of two
+      // independent U(±1/√hidden) draws, triangular on ±2/√hidden, so the function at initialisation is
+      // distributed as PyTorch's.
+      const limit = 1 / Math.sqrt(recurrentUnits(context, name));
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit) + rng.uniform(-limit, limit);
+      return;
+    }
+    case "standardNormal":
+      // N(0, 1): PyTorch's nn.Embedding weights.
+      for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+      return;
     case "randomUniform":
       // Keras' RandomUniform defaults (minval −0.05, maxval 0.05): what Embedding starts from.
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-0.05, 0.05);
@@ -64,6 +92,12 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       return;
     }
   }
+}
+
+function recurrentUnits(context: InitializerContext, name: string): number {
+  const units = context.units;
+  if (!Number.isInteger(units) || units! < 1) throw new InputError(`initializer '${name}' is for recurrent layers' weights (its scale is 1/√units); this weight is not one`);
+  return units!;
 }
 
 /**

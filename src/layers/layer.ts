@@ -26,7 +26,7 @@ import type { Kernels, Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import type { ActivationFunction } from "./activation-function";
-import { initialize, type InitializerName } from "./initializers";
+import { initialize, type InitializerContext, type InitializerName } from "./initializers";
 import { SymbolicTensor, applyLayer } from "./symbolic";
 
 export interface Regularizer {
@@ -198,7 +198,7 @@ export abstract class Layer {
   }
 
   protected addParameter(
-    suffix: string, shape: number[], init: InitializerName, rng: Rng, regularizer?: Regularizer,
+    suffix: string, shape: number[], init: InitializerName, rng: Rng, regularizer?: Regularizer, context?: InitializerContext,
   ): Parameter {
     const size = shape.reduce((a, b) => a * b, 1);
     const grad = this.heap.allocFloats(size);
@@ -218,7 +218,7 @@ export abstract class Layer {
     }
     const value = this.heap.allocFloats(size);
     const values = new Float32Array(size);
-    initialize(values, shape, init, rng);
+    initialize(values, shape, init, rng, context);
     this.heap.f32(value, size).set(values);
     const param: Parameter = { name: `${this.name}/${suffix}`, shape, size, value, grad, regularizer };
     this.params.push(param);

@@ -24,7 +24,7 @@ import { Act, type Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import type { ConfigReader } from "./config-reader";
-import { parseInitializer, type InitializerName } from "./initializers";
+import { parseInitializer, type InitializerContext, type InitializerName } from "./initializers";
 import { Layer, type ForwardMode, type Parameter, type Regularizer } from "./layer";
 
 export interface RecurrentOptions {
@@ -191,15 +191,20 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   protected override createParameters(rng: Rng): void {
-    this.kernel = this.addParameter("kernel", [this.features, this.gateWidth], this.kernelInitializer, rng, this.kernelRegularizer);
-    this.recurrentKernel = this.addParameter("recurrent_kernel", [this.units, this.gateWidth], this.recurrentInitializer, rng, this.recurrentRegularizer);
+    this.kernel = this.addParameter("kernel", [this.features, this.gateWidth], this.kernelInitializer, rng, this.kernelRegularizer, this.initializerContext);
+    this.recurrentKernel = this.addParameter("recurrent_kernel", [this.units, this.gateWidth], this.recurrentInitializer, rng, this.recurrentRegularizer, this.initializerContext);
     if (this.useBias) this.bias = this.createBias(rng);
     this.rngState = rng.nextUint32() || 1;
   }
 
   /** The bias parameter; GRU's reset-after form has two rows. */
   protected createBias(rng: Rng): Parameter {
-    return this.addParameter("bias", [this.gateWidth], this.biasInitializer, rng, this.biasRegularizer);
+    return this.addParameter("bias", [this.gateWidth], this.biasInitializer, rng, this.biasRegularizer, this.initializerContext);
+  }
+
+  /** What the initializers learn of the layer: its units (the torchRecurrent ones scale by 1/√units). */
+  protected get initializerContext(): InitializerContext {
+    return { units: this.units };
   }
 
   allocate(maxBatch: number): void {

@@ -34,7 +34,7 @@ export type { Value } from "./trace";
 export interface Engine {
   model: Model;
   /** The root module that was traced into `model`. */
-  owner: Module;
+  owner: Module<unknown>;
   output: OutputKind;
   /** Set by optimizer.zeroGrad(); a backward pass without it adds to the gradients, as PyTorch does. */
   gradientsZeroed: boolean;
@@ -45,19 +45,23 @@ export interface Engine {
 /** Which model produced an output tensor, so a loss on it can back-propagate through that model. */
 export const OUTPUT_OWNER = new WeakMap<Tensor, Engine>();
 
-export abstract class Module {
+/**
+ * A module's forward() maps a value to a value (Output, by default); a few return several (nn.LSTM:
+ * [output, [hN, cN]]). Only a module whose forward() returns one value can be called on data (the root).
+ */
+export abstract class Module<Output = Value> {
   /** Dropout and batch statistics are on in training mode (the default), off after eval(). */
   training = true;
   private engine?: Engine;
   /** Seeds the traced model's initial weights and dropout. */
   seed = 1;
 
-  abstract forward(x: Value): Value;
+  abstract forward(x: Value): Output;
 
   /** PyTorch's model(x): on a symbolic value, records this module; on data, runs the model. */
-  call(x: Value): Value;
+  call(x: Value): Output;
   call(x: Tensor | InputData): Tensor;
-  call(x: Value | Tensor | InputData): Value | Tensor {
+  call(x: Value | Tensor | InputData): Output | Tensor {
     if (x instanceof Value) return this.forward(x);
     const { data, shape } = asBatch(x);
     const engine = this.ensureEngine(shape.slice(1));
@@ -96,7 +100,10 @@ export abstract class Module {
   private ensureEngine(sampleShape: number[]): Engine {
     if (this.engine) return this.engine;
     const trace = new Trace(sampleShape);
-    const out = this.forward(new Value(trace, trace.input));
+    const out: unknown = this.forward(new Value(trace, trace.input));
+    if (Array.isArray(out)) {
+      throw new InputError(`${this.constructor.name}'s forward() returns ${out.length} values; a module called on data must return one (call modules such as nn.LSTM inside the forward() of a module that picks what it returns)`);
+    }
     if (!(out instanceof Value) || out.trace !== trace) throw new InputError("forward() must return the value computed from its input");
     if (out.symbolic === trace.input) throw new InputError("forward() returns its input unchanged: there is no model to train");
     const graph = fuseActivations(traceGraph([trace.input], [out.symbolic]));
@@ -109,11 +116,11 @@ export abstract class Module {
 
 /** A handle on a module's parameters (PyTorch's model.parameters()), resolved when the model exists. */
 export class ParameterGroup {
-  constructor(readonly module: Module) {}
+  constructor(readonly module: Module<unknown>) {}
 }
 
 /** A module that is one wasmgrad layer. Called twice, it is one layer applied twice: shared weights. */
-abstract class LayerModule extends Module {
+export abstract class LayerModule extends Module {
   private layer?: Layer;
 
   protected abstract makeLayer(input: number[]): Layer;

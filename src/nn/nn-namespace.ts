@@ -5,4 +5,5 @@ export {
   SequentialModule as Sequential, ModuleList, type Value,
   ConvTranspose2d, Conv1d, MaxPool1d, AvgPool1d,
 } from "./modules";
+export { Embedding, RNN, LSTM, GRU } from "./recurrent-modules";
 export { CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, LossValue } from "./losses";

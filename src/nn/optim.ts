@@ -9,10 +9,10 @@ import { RMSprop as RMSpropOptimizer } from "../optimizers/rmsprop";
 import { SGD as SGDOptimizer } from "../optimizers/sgd";
 import type { Engine, Module, ParameterGroup } from "./modules";
 
-const REGISTERED = new WeakMap<Module, Optimizer>();
+const REGISTERED = new WeakMap<Module<unknown>, Optimizer>();
 
 export abstract class Optimizer {
-  readonly module: Module;
+  readonly module: Module<unknown>;
 
   constructor(params: ParameterGroup, readonly engineOptimizer: EngineOptimizer) {
     if (!params || !("module" in params)) throw new InputError("pass model.parameters() to the optimizer");

@@ -4,9 +4,11 @@
 // weights. What cannot be recorded is one clear error naming the operation.
 
 import { InputError } from "../errors";
+import { Cropping2D } from "../layers/cropping2d";
 import { Add, Concatenate, Multiply, Subtract } from "../layers/merge";
 import type { Layer } from "../layers/layer";
 import { Flatten } from "../layers/flatten";
+import { Reshape } from "../layers/reshape";
 import { Input, type SymbolicTensor } from "../layers/symbolic";
 
 /** What the traced model's raw outputs are, for the loss and for what forward() returns. */
@@ -21,12 +23,17 @@ export class Trace {
 
   /** Records `layer` applied to values of this trace. */
   apply(from: Value | Value[], layer: Layer, what: string): Value {
+    return this.applyAll(from, layer, what)[0];
+  }
+
+  /** apply() for layers with several outputs (a recurrent layer's sequence and final states): all of them. */
+  applyAll(from: Value | Value[], layer: Layer, what: string): Value[] {
     const values = Array.isArray(from) ? from : [from];
     for (const v of values) {
       if (!(v instanceof Value) || v.trace !== this) throw new InputError(`${what}: its inputs must be values computed inside this forward() from its input`);
       if (v.kind !== "raw") throw new InputError(`${what}: nothing may follow log_softmax; it must be the model's last step`);
     }
-    return new Value(this, layer.apply(values.map((v) => v.symbolic)));
+    return layer.applyAll(values.map((v) => v.symbolic)).map((t) => new Value(this, t));
   }
 }
 
@@ -50,6 +57,25 @@ export class Value {
 
   flatten(): Value {
     return this.shape.length === 1 ? this : this.trace.apply(this, new Flatten(), "flatten");
+  }
+
+  /**
+   * x.select(dim, index) (PyTorch's x[:, index] for dim 1): the slice at `index` along a per-sample dim,
+   * which disappears; a negative index counts from the end (out.select(1, -1) is a sequence's last step).
+   * Recorded as a crop between two free reshapes: [before, size, after] → [before, 1, after].
+   */
+  select(dim: number, index: number): Value {
+    const shape = this.shape, rank = shape.length + 1;
+    const d = dim < 0 ? dim + rank : dim;
+    if (!Number.isInteger(d) || d < 1 || d >= rank) throw new InputError(`select(${dim}, ${index}): dim must be one of the per-sample dims 1..${rank - 1} (dim 0 is the batch), got ${dim}`);
+    if (rank === 2) throw new InputError(`select(${dim}, ${index}): the value is [batch, ${shape[0]}]; selecting from it would leave one number per sample, which has no shape here`);
+    const size = shape[d - 1];
+    const i = index < 0 ? index + size : index;
+    if (!Number.isInteger(i) || i < 0 || i >= size) throw new InputError(`select(${dim}, ${index}): index out of range for dim ${dim} of size ${size}`);
+    const before = shape.slice(0, d - 1).reduce((a, b) => a * b, 1), after = shape.slice(d).reduce((a, b) => a * b, 1);
+    const grid = this.trace.apply(this, new Reshape({ targetShape: [before, size, after] }), "select");
+    const cropped = this.trace.apply(grid, new Cropping2D({ cropping: [[0, 0], [i, size - 1 - i]] }), "select");
+    return this.trace.apply(cropped, new Reshape({ targetShape: [...shape.slice(0, d - 1), ...shape.slice(d)] }), "select");
   }
 
   /** x + y (x.add(y)), element-wise on equal shapes. */

@@ -1,6 +1,8 @@
 // Embedding: the table gradient against central finite differences (indices with repeats, so several
 // output rows add into one table row), a check that a gradient which overwrites instead of adding is
 // caught, config round trips, maskZero's mask, zero input gradients, and bad indices as InputErrors.
+// paddingIndex (PyTorch's padding_idx): that row starts at zero and its gradient is zero while every other
+// row's still matches finite differences (the padding row's numeric gradient is not zero: the index occurs).
 //
 // Tolerance |Δ| ≤ 1e-3 + 1e-2·|numeric| with h = 1e-2 (1e-3 on the reference): the output is linear in
 // the table, so the truncation error is 0 and what remains is f32 rounding of L.
@@ -42,6 +44,34 @@ for (const backend of backends) {
     for (const dim of [1, 3, 4, 9]) test(`outputDim ${dim}, repeated indices`, () => expect(tableCheck(backend, dim)).toEqual([]));
   });
 }
+
+describe("paddingIndex (PyTorch's padding_idx)", () => {
+  for (const pad of [3, 0, 6])
+    test(`row ${pad}: zero at the start, zero gradient, every other row's gradient unchanged`, () => {
+      const heap = new Heap(backends[0].make());
+      const layer = new Embedding({ inputDim: 7, outputDim: 3, paddingIndex: pad, name: "embedding" });
+      const probe = new LayerProbe(layer, heap, [4], 3, 2);
+      const table = probe.paramView(layer.embeddings);
+      expect(Array.from(table.subarray(3 * pad, 3 * pad + 3))).toEqual([0, 0, 0]);
+      expect(table.filter((v) => v !== 0).length).toBe(18);
+      heap.f32(probe.input, INDICES.length).set(INDICES);
+      const analytic = probe.analytic().params[0];
+      const all = Array.from({ length: 21 }, (_, i) => i);
+      const numeric = probe.numeric(layer.embeddings.value, 21, all, backends[0].h);
+      if (INDICES.includes(pad)) expect(Math.max(...numeric.slice(3 * pad, 3 * pad + 3).map(Math.abs))).toBeGreaterThan(0.01);
+      const want = numeric.map((g, i) => (Math.floor(i / 3) === pad ? 0 : g));
+      expect(Array.from(analytic.subarray(3 * pad, 3 * pad + 3))).toEqual([0, 0, 0]);
+      expect(compareGradients(`Embedding paddingIndex ${pad}`, analytic, want, all, { atol: 1e-3, rtol: 1e-2 })).toEqual([]);
+    });
+
+  test("config round trip; an index outside the table is refused", () => {
+    const layer = new Embedding({ inputDim: 5, outputDim: 2, paddingIndex: 4, name: "e" });
+    expect(layer.getConfig()).toMatchObject({ paddingIndex: 4 });
+    expect(layerFromConfig(layer.getConfig(), "layer 1").getConfig()).toEqual(layer.getConfig());
+    expect(new Embedding({ inputDim: 5, outputDim: 2 }).getConfig()).not.toHaveProperty("paddingIndex");
+    for (const bad of [5, -1, 1.5]) expect(() => new Embedding({ inputDim: 5, outputDim: 2, paddingIndex: bad })).toThrow("'paddingIndex' must be an integer from 0 to inputDim − 1 = 4");
+  });
+});
 
 test("the check can fail: a table gradient that keeps only the last row per index is caught", () => {
   const failures = tableCheck(backends[0], 3, (layer) => {

@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bidirectional, Concatenate, Dense, GRU, GlobalAveragePool1D, Input, LSTM, Masking, Model } from "../../src/index";
-import { runPython, torchAvailable, torchRequired, TORCH_MISSING } from "../onnx/torch-support";
+import { gruGateOrder, runPython, torchAvailable, torchRequired, transposed as transpose, TORCH_MISSING } from "../onnx/torch-support";
 import { worstMismatch } from "../support/twin-heaps";
 
 interface Flat {
@@ -42,25 +42,6 @@ const hasTorch = torchAvailable();
 const dir = mkdtempSync(join(tmpdir(), "wasmgrad-torch-recurrent-"));
 const generated = hasTorch ? await runPython([join(import.meta.dir, "fixtures", "make-recurrent-reference.py"), join(dir, "reference.json")]) : undefined;
 const cases: Case[] = generated?.code === 0 ? JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")).cases : [];
-
-/** [rows, cols] → [cols, rows]. */
-function transpose({ shape: [rows, cols], data }: Flat): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return out;
-}
-
-/** PyTorch's GRU gate blocks [r, z, n] along the last axis → ours [z, r, h]. */
-function gruGateOrder(values: Float32Array, units: number): Float32Array {
-  const rows = values.length / (3 * units), out = new Float32Array(values.length);
-  for (let i = 0; i < rows; i++) {
-    const row = values.subarray(i * 3 * units, (i + 1) * 3 * units);
-    out.set(row.subarray(units, 2 * units), i * 3 * units);
-    out.set(row.subarray(0, units), i * 3 * units + units);
-    out.set(row.subarray(2 * units), i * 3 * units + 2 * units);
-  }
-  return out;
-}
 
 /** Our parameters from PyTorch's parameters or their gradients: (W, U, b) per direction and layer, then the head. */
 function ours(c: Case, from: Record<string, Flat>, units: number, forGradients: boolean): Float32Array[] {

@@ -31,3 +31,22 @@ export function toNhwc(x: ArrayLike<number>, [n, c, h, w]: number[]): Float32Arr
       for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out[((b * h + y) * w + xx) * c + ch] = x[((b * c + ch) * h + y) * w + xx];
   return out;
 }
+
+/** A PyTorch [rows, cols] weight → [cols, rows] (weight_ih → our kernel, Linear's weight → Dense's). */
+export function transposed({ shape: [rows, cols], data }: { shape: number[]; data: ArrayLike<number> }): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
+
+/** PyTorch's GRU gate blocks [r, z, n] along the last axis → ours [z, r, h]. */
+export function gruGateOrder(values: Float32Array, units: number): Float32Array {
+  const rows = values.length / (3 * units), out = new Float32Array(values.length);
+  for (let i = 0; i < rows; i++) {
+    const row = values.subarray(i * 3 * units, (i + 1) * 3 * units);
+    out.set(row.subarray(units, 2 * units), i * 3 * units);
+    out.set(row.subarray(0, units), i * 3 * units + units);
+    out.set(row.subarray(2 * units), i * 3 * units + 2 * units);
+  }
+  return out;
+}
