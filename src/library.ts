@@ -53,6 +53,7 @@ export { Optimizer } from "./optimizers/optimizer";
 export { tensor, type Tensor } from "./tensor";
 export { parseIdx, encodeIdx } from "./data/idx";
 export { parseCsv, splitTarget, type CsvTable, type CsvDataset } from "./data/csv";
+export { TextVectorizer, type TextVectorizerConfig } from "./data/text-vectorizer";
 export { datasetFromIdx, toFloatImages, type ImageDataset, type ImageSplits } from "./data/image-dataset";
 export { KernelLibrary } from "./engine/wasm-kernels";
 export { setKernelLibrary } from "./engine/backend";
