@@ -24,3 +24,5 @@ export { sequenceMeanForward, sequenceMeanBackward, sequenceMaxForward, sequence
 export { maskWhereNotValue } from "./masking";
 // Recurrent cells after their GEMMs: gates, state update and masks for SimpleRNN, LSTM and GRU.
 export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward, rnnCellForward, rnnCellBackward } from "./recurrent";
+// Attention: the scaled softmax over keys with padding and causal masks fused.
+export { attentionSoftmaxForward } from "./attention";

@@ -265,4 +265,12 @@ export interface Kernels {
   rnnCellForward(z: Pointer, n: number, u: number, act: ActCode, hPrev: Pointer, mask: Pointer, maskStride: number, h: Pointer): void;
   /** dz = (dh + dOut)·act′(h), 0 on masked rows (dz may be z's buffer); dh as lstmCellBackward's. */
   rnnCellBackward(h: Pointer, n: number, u: number, act: ActCode, mask: Pointer, maskStride: number, dOut: Pointer, dOutStride: number, dh: Pointer, dz: Pointer): void;
+
+  // ---- attention (assembly/attention.ts) ----
+  /**
+   * y[b, h, i, j] = softmax over visible keys of scale·scores[b, h, i, j]: keys with keyMask[b, j] = 0
+   * (f32 [batch, tk]; 0 = none) and, with causal, keys j > i are out and get exactly 0; a row with no
+   * visible key is all zeros. y may be scores. Backward: softmaxBackward, then the scale.
+   */
+  attentionSoftmaxForward(scores: Pointer, batch: number, heads: number, tq: number, tk: number, scale: number, keyMask: Pointer, causal: boolean, y: Pointer): void;
 }

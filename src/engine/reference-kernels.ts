@@ -692,6 +692,22 @@ export function createReferenceKernels(): Kernels {
         mem[at(mask) + r] = any ? 1 : 0;
       }
     },
+    // ---- attention: the softmax written out, in f64, rounded once ----
+    attentionSoftmaxForward(scores, batch, heads, tq, tk, scale, keyMask, causal, y) {
+      const mem = all();
+      for (let b = 0; b < batch; b++)
+        for (let h = 0; h < heads; h++)
+          for (let i = 0; i < tq; i++) {
+            const row = ((b * heads + h) * tq + i) * tk;
+            const visible = (j: number) => (!causal || j <= i) && (keyMask === 0 || mem[at(keyMask) + b * tk + j] !== 0);
+            const logits = Array.from({ length: tk }, (_, j) => Math.fround(mem[at(scores) + row + j] * scale));
+            const best = Math.max(...logits.filter((_, j) => visible(j)));
+            const e = logits.map((v, j) => (visible(j) ? Math.exp(v - best) : 0));
+            const sum = e.reduce((a, v) => a + v, 0);
+            for (let j = 0; j < tk; j++) mem[at(y) + row + j] = sum > 0 ? e[j] / sum : 0;
+          }
+    },
+
     // ---- recurrent cells: the textbook formulas, one element at a time ----
     lstmCellForward(gates, n, u, cPrev, hPrev, mask, maskStride, c, h) {
       const mem = all(), f = Math.fround;

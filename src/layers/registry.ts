@@ -16,6 +16,7 @@ import { GRU } from "./gru";
 import { LSTM } from "./lstm";
 import { SimpleRNN } from "./simple-rnn";
 import { Bidirectional } from "./bidirectional";
+import { MultiHeadAttention } from "./multi-head-attention";
 import { GlobalAveragePool1D, GlobalMaxPool1D } from "./global-pool1d";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
@@ -74,6 +75,8 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   LSTM: LSTM.fromConfig,
   GRU: GRU.fromConfig,
   Bidirectional: (raw, where) => Bidirectional.fromConfig(raw, where, layerFromConfig),
+  // Attention.
+  MultiHeadAttention: MultiHeadAttention.fromConfig,
   Conv1D: Conv1D.fromConfig,
   MaxPool1D: MaxPool1D.fromConfig,
   AveragePool1D: AveragePool1D.fromConfig,
