@@ -17,6 +17,8 @@ import { LSTM } from "./lstm";
 import { SimpleRNN } from "./simple-rnn";
 import { Bidirectional } from "./bidirectional";
 import { MultiHeadAttention } from "./multi-head-attention";
+import { PositionEmbedding, SinePositionEncoding } from "./position-embedding";
+import { Cropping1D } from "./cropping1d";
 import { GlobalAveragePool1D, GlobalMaxPool1D } from "./global-pool1d";
 import { ELU } from "./elu";
 import { Flatten } from "./flatten";
@@ -77,6 +79,9 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   Bidirectional: (raw, where) => Bidirectional.fromConfig(raw, where, layerFromConfig),
   // Attention.
   MultiHeadAttention: MultiHeadAttention.fromConfig,
+  PositionEmbedding: PositionEmbedding.fromConfig,
+  SinePositionEncoding: SinePositionEncoding.fromConfig,
+  Cropping1D: Cropping1D.fromConfig,
   Conv1D: Conv1D.fromConfig,
   MaxPool1D: MaxPool1D.fromConfig,
   AveragePool1D: AveragePool1D.fromConfig,
