@@ -24,3 +24,5 @@ export { sequenceMeanForward, sequenceMeanBackward, sequenceMaxForward, sequence
 export { maskWhereNotValue } from "./masking";
 // Recurrent cells after their GEMMs: gates, state update and masks for SimpleRNN, LSTM and GRU.
 export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward, rnnCellForward, rnnCellBackward } from "./recurrent";
+// Layer normalisation: per-row statistics, the normalisation and its gradients (LayerNormalization, nn.LayerNorm).
+export { layerNormForward, layerNormBackward } from "./layer-normalization";
