@@ -12,7 +12,8 @@ import { describe, expect, test } from "bun:test";
 import { Heap } from "../../src/engine/heap";
 import type { Kernels, Pointer } from "../../src/engine/kernels";
 import {
-  Dense, Embedding, GlobalAveragePool1D, Input, InputError, LSTM, LayerNormalization, Masking, Model, layerFromConfig, type Tensor,
+  Dense, Embedding, GlobalAveragePool1D, Input, InputError, LSTM, LayerNormalization, Masking, Model, layerFromConfig, modelFromConfig,
+  type Tensor,
 } from "../../src/index";
 import { LayerProbe, compareGradients, probeIndices, worstSeen } from "../support/gradient-check";
 import { seededValues, wasmVariants } from "../support/twin-heaps";
@@ -144,6 +145,15 @@ describe("LayerNormalization: shapes, masks, configs, refusals", () => {
       type: "LayerNormalization", name: "", axis: -1, epsilon: 1e-3, center: true, scale: true, gammaInitializer: "ones", betaInitializer: "zeros",
     });
     expect(layerFromConfig({ type: "LayerNorm", gammaInitializer: "glorot_uniform", axis: 2 }, "l").getConfig()).toMatchObject({ gammaInitializer: "glorotUniform", axis: 2 });
+    // A model's JSON form (as model files hold it) brings the layer back: same parameters, same outputs.
+    const input = Input({ shape: [4, 6] });
+    const saved = new Model({ inputs: input, outputs: new LayerNormalization({ axis: [-2, -1], epsilon: 1e-5, center: false, name: "ln" }).apply(input) });
+    saved.setWeights([seededValues(24, 2, 0.5, 1.5)]);
+    const loaded = modelFromConfig(JSON.parse(JSON.stringify(saved.toConfig())));
+    expect(loaded.params.map((p) => [p.name, p.shape])).toEqual([["ln/gamma", [4, 6]]]);
+    loaded.setWeights(saved.getWeights());
+    const sample = seededValues(2 * 24, 9, -3, 3);
+    expect(Array.from((loaded.predict(sample) as Tensor).data)).toEqual(Array.from((saved.predict(sample) as Tensor).data));
     // The regularizers reach the parameters and the loss: γ = 1 (3 values) under L2 0.5 adds 1.5, β = 0 under L1 adds 0;
     // γ's gradient gains 2·0.5·γ = 1, β's the L1 subgradient sign(0) = 0.
     const make = (regularized: boolean) => {
