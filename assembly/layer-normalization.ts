@@ -19,7 +19,8 @@
 // Pass 1 sums g and g·x̂ over the row and adds the row into dγ and dβ; pass 2 writes dx. Each element of
 // dy is read in pass 2 before dx's element at the same place is written, so dx may be dy.
 //
-// Every pass runs four columns per v128 with a scalar tail; the tails run the same lane code on lane 0.
+// Every pass runs four columns per v128 with a scalar tail: the sums' tails are plain f32 code, the passes
+// that write (forward's third, backward's second) run their tails through the same lane code on lane 0.
 // Cost: O(rows·cols) each, three (forward) and two (backward) reads of the row.
 
 @inline function sum4(v: v128): f32 {
