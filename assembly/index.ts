@@ -26,3 +26,5 @@ export { maskWhereNotValue } from "./masking";
 export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward, rnnCellForward, rnnCellBackward } from "./recurrent";
 // Attention: the scaled softmax over keys with padding and causal masks fused.
 export { attentionSoftmaxForward } from "./attention";
+// Layer normalisation: per-row statistics, the normalisation and its gradients (LayerNormalization, nn.LayerNorm).
+export { layerNormForward, layerNormBackward } from "./layer-normalization";

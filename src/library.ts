@@ -17,6 +17,7 @@ export { Conv2DTranspose } from "./layers/conv2d-transpose";
 export { MaxPool2D } from "./layers/max-pool2d";
 export { AveragePool2D, GlobalAveragePool2D } from "./layers/average-pool2d";
 export { BatchNormalization } from "./layers/batch-normalization";
+export { LayerNormalization, type LayerNormalizationOptions } from "./layers/layer-normalization";
 export { ImageAugmenter, type AugmentationOptions } from "./data/augmentation";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";

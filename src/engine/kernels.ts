@@ -139,6 +139,29 @@ export interface Kernels {
     dgamma: Pointer, dbeta: Pointer, dx: Pointer,
   ): void;
 
+  // ---- layer normalisation (assembly/layer-normalization.ts) ----
+  // x is viewed as rows × cols and every row is normalised over its cols (a position's normalised axes,
+  // flattened). gamma and beta are [cols], or 0 for none (Keras' scale/center false); mean and invStd hold
+  // one value per row.
+  /**
+   * Per row: mean and biased variance over cols, then y = (x − mean)·invStd·γ + β with invStd = 1/√(var + ε);
+   * mean and invStd are saved for backward. The variance takes two passes over the row, both on x minus the
+   * row's first element, so a large common offset (1000 ± 0.3) neither cancels the variance, as one pass's
+   * E[x²] − E[x]² would, nor costs the mean its low digits. y may be x.
+   */
+  layerNormForward(
+    x: Pointer, rows: number, cols: number, gamma: Pointer, beta: Pointer, epsilon: number, y: Pointer, mean: Pointer, invStd: Pointer,
+  ): void;
+  /**
+   * Gradients of layerNormForward from the mean and invStd it saved, with x̂ = (x − mean)·invStd and g = dy·γ
+   * (dy when gamma is 0): dx = invStd·(g − mean(g) − x̂·mean(g·x̂)) per row, dγ = Σ_rows dy·x̂, dβ = Σ_rows dy.
+   * dgamma and dbeta are overwritten, or skipped where 0; dx may be dy, or 0 for the parameter gradients only.
+   */
+  layerNormBackward(
+    x: Pointer, dy: Pointer, rows: number, cols: number, gamma: Pointer, mean: Pointer, invStd: Pointer,
+    dx: Pointer, dgamma: Pointer, dbeta: Pointer,
+  ): void;
+
   /** y = f(x), y may be x. alpha is read by leakyRelu (negative slope) and elu (scale) only, and must be ≥ 0. */
   activationForward(act: ActCode, x: Pointer, y: Pointer, count: number, alpha?: number): void;
   /** dx = dy ⊙ f′ through the forward output y (dx may be dy); for every code but the four below. */

@@ -280,6 +280,50 @@ export function createReferenceKernels(): Kernels {
       }
     },
 
+    // Layer normalisation in f64 from the f32 inputs: the exact mean, the two-pass variance, y rounded once.
+    // epsilon is rounded to f32 as the wasm kernel's f32 argument is.
+    layerNormForward(x, rows, cols, gamma, beta, epsilon, y, mean, invStd) {
+      const xs = f32(x, rows * cols), ys = f32(y, rows * cols), m = f32(mean, rows), s = f32(invStd, rows);
+      const g = gamma === 0 ? undefined : f32(gamma, cols), b = beta === 0 ? undefined : f32(beta, cols);
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        for (let c = 0; c < cols; c++) sum += xs[r * cols + c];
+        const mu = sum / cols;
+        let sq = 0;
+        for (let c = 0; c < cols; c++) sq += (xs[r * cols + c] - mu) ** 2;
+        const inv = 1 / Math.sqrt(sq / cols + Math.fround(epsilon));
+        m[r] = mu;
+        s[r] = inv;
+        for (let c = 0; c < cols; c++) ys[r * cols + c] = (xs[r * cols + c] - mu) * inv * (g ? g[c] : 1) + (b ? b[c] : 0);
+      }
+    },
+
+    layerNormBackward(x, dy, rows, cols, gamma, mean, invStd, dx, dgamma, dbeta) {
+      const n = rows * cols;
+      const xs = f32(x, n), dys = f32(dy, n), m = f32(mean, rows), s = f32(invStd, rows);
+      const g = gamma === 0 ? undefined : f32(gamma, cols);
+      const dg = new Float64Array(cols), db = new Float64Array(cols);
+      const out = new Float64Array(n);
+      for (let r = 0; r < rows; r++) {
+        let sumG = 0, sumGX = 0;
+        for (let c = 0; c < cols; c++) {
+          const i = r * cols + c, xhat = (xs[i] - m[r]) * s[r], gi = dys[i] * (g ? g[c] : 1);
+          sumG += gi;
+          sumGX += gi * xhat;
+          dg[c] += dys[i] * xhat;
+          db[c] += dys[i];
+        }
+        for (let c = 0; c < cols; c++) {
+          const i = r * cols + c, xhat = (xs[i] - m[r]) * s[r], gi = dys[i] * (g ? g[c] : 1);
+          out[i] = s[r] * (gi - sumG / cols - xhat * (sumGX / cols));
+        }
+      }
+      // Written only now: dx may be dy.
+      if (dx !== 0) f32(dx, n).set(out);
+      if (dgamma !== 0) f32(dgamma, cols).set(dg);
+      if (dbeta !== 0) f32(dbeta, cols).set(db);
+    },
+
     // alpha is rounded to f32 as the wasm kernels' f32 argument is, so both compute with one parameter.
     activationForward(act, x, y, count, alpha = NaN) {
       const xs = f32(x, count), ys = f32(y, count), a = Math.fround(alpha);

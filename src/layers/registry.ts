@@ -4,6 +4,7 @@ import { InputError, didYouMean } from "../errors";
 import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
+import { LayerNormalization } from "./layer-normalization";
 import { Conv1D } from "./conv1d";
 import { Conv2D } from "./conv2d";
 import { Conv2DTranspose } from "./conv2d-transpose";
@@ -44,6 +45,7 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   AveragePool2D: AveragePool2D.fromConfig,
   GlobalAveragePool2D: GlobalAveragePool2D.fromConfig,
   BatchNormalization: BatchNormalization.fromConfig,
+  LayerNormalization: LayerNormalization.fromConfig,
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,
@@ -95,6 +97,7 @@ const ALIASES: Record<string, string> = {
   AvgPool2D: "AveragePool2D",
   GlobalAveragePooling2D: "GlobalAveragePool2D",
   BatchNorm: "BatchNormalization",
+  LayerNorm: "LayerNormalization",
   Concat: "Concatenate",
   // Convolution variants.
   DepthwiseConvolution2D: "DepthwiseConv2D",

@@ -16,6 +16,7 @@ import { Conv2DTranspose } from "../layers/conv2d-transpose";
 import { Dense } from "../layers/dense";
 import { Dropout as DropoutLayer } from "../layers/dropout";
 import { ELU as ELULayer } from "../layers/elu";
+import { LayerNormalization } from "../layers/layer-normalization";
 import { LeakyReLU as LeakyReLULayer } from "../layers/leaky-relu";
 import type { Layer } from "../layers/layer";
 import { MaxPool2D as MaxPoolLayer } from "../layers/max-pool2d";
@@ -292,6 +293,61 @@ export class BatchNorm extends LayerModule {
 }
 export const BatchNorm1d = BatchNorm;
 export const BatchNorm2d = BatchNorm;
+
+export interface LayerNormOptions {
+  /** Added to the variance (PyTorch's default 1e-5; Keras' LayerNormalization defaults to 1e-3). */
+  eps?: number;
+  /** A learnable weight (γ, starting at ones) and bias (β, starting at zeros) shaped normalizedShape. */
+  elementwiseAffine?: boolean;
+  /** With elementwiseAffine, false keeps the weight only (PyTorch ≥ 2.1's bias option). */
+  bias?: boolean;
+}
+
+/**
+ * PyTorch's nn.LayerNorm(normalizedShape, { eps, elementwiseAffine, bias }): each sample is normalised over
+ * its last normalizedShape.length axes, which must be normalizedShape, by their mean and biased variance.
+ * The axes are wasmgrad's: channels last, so LayerNorm over PyTorch's [C, H, W] is LayerNorm([H, W, C]) here
+ * (the same values normalised together, the weight laid out channels-last). The wasmgrad layer is
+ * LayerNormalization over those trailing axes.
+ */
+export class LayerNorm extends LayerModule {
+  readonly normalizedShape: number[];
+
+  constructor(normalizedShape: number | number[], readonly options: LayerNormOptions = {}) {
+    super();
+    const shape = typeof normalizedShape === "number" ? [normalizedShape] : normalizedShape;
+    const who = `LayerNorm(${JSON.stringify(normalizedShape)})`;
+    if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw new InputError(`${who}: normalizedShape must be a positive integer or a non-empty list of them`);
+    }
+    if (options === null || typeof options !== "object") throw new InputError(`${who}: options must be an object such as { eps: 1e-5 }`);
+    for (const key of Object.keys(options)) {
+      if (!["eps", "elementwiseAffine", "bias"].includes(key)) throw new InputError(`${who}: option '${key}' is not supported (the options are eps, elementwiseAffine, bias)`);
+    }
+    const eps = options.eps ?? 1e-5;
+    if (!(typeof eps === "number" && Number.isFinite(eps) && eps > 0)) throw new InputError(`${who}: eps must be a positive number, got ${String(options.eps)}`);
+    for (const key of ["elementwiseAffine", "bias"] as const) {
+      if (options[key] !== undefined && typeof options[key] !== "boolean") throw new InputError(`${who}: ${key} must be true or false, got ${String(options[key])}`);
+    }
+    this.normalizedShape = [...shape];
+  }
+
+  protected makeLayer(input: number[]): Layer {
+    const k = this.normalizedShape.length;
+    if (input.length < k || input.slice(input.length - k).join() !== this.normalizedShape.join()) {
+      throw new InputError(
+        `LayerNorm([${this.normalizedShape}]) gets inputs shaped [${input}]; normalizedShape must be the inputs' last ${k === 1 ? "axis" : `${k} axes`} (wasmgrad is channels last: PyTorch's [C, H, W] is [H, W, C] here)`,
+      );
+    }
+    const affine = this.options.elementwiseAffine ?? true;
+    return new LayerNormalization({
+      axis: k === 1 ? -1 : Array.from({ length: k }, (_, i) => i - k),
+      epsilon: this.options.eps ?? 1e-5,
+      scale: affine,
+      center: affine && (this.options.bias ?? true),
+    });
+  }
+}
 
 export class Dropout extends LayerModule {
   constructor(readonly p = 0.5) {
