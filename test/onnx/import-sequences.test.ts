@@ -147,8 +147,11 @@ async function expectSameAsOrt(spec: GraphSpec): Promise<ReturnType<typeof readO
   return imported;
 }
 
-/** PyTorch's zero initial state [rows, batch, units] for x (time-major): Shape → Gather(1) → Unsqueeze → Concat → ConstantOfShape. */
-const zeros = (x: string, rows: number, units: number, out: string): NodeProto[] => [
+/**
+ * PyTorch's zero initial state [rows, batch, units] for x (time-major): Shape → Gather(1) → Unsqueeze → Concat →
+ * ConstantOfShape; rows and units are the initializers zerosInitializers() adds.
+ */
+const zeros = (x: string, out: string): NodeProto[] => [
   n("Shape", [x], `${out}_shape`), n("Gather", [`${out}_shape`, `${out}_one`], `${out}_batch`, [int("axis", 0)]),
   n("Unsqueeze", [`${out}_batch`, `${out}_zero`], `${out}_b1`), n("Concat", [`${out}_rows`, `${out}_b1`, `${out}_units`], `${out}_dims`, [int("axis", 0)]),
   { ...n("ConstantOfShape", [`${out}_dims`], out), attributes: [{ name: "value", type: "TENSOR", t: { name: "", dataType: TensorDataType.FLOAT, dims: [1], data: Float32Array.of(0) } }] },
@@ -161,7 +164,7 @@ describe(`import of recurrent operators against ${ORT_NAME}`, () => {
     const imported = await expectSameAsOrt({
       inputs: [{ name: "x", shape: ["N", STEPS, 3] }],
       nodes: [
-        n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), ...zeros("xt", 1, u, "z"),
+        n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), ...zeros("xt", "z"),
         n("LSTM", ["xt", "W", "R", "B", "", "z", "z"], ["Y", "Yh", "Yc"], [int("hidden_size", u)]),
         n("Squeeze", ["Y", "one"], "ys"), n("Transpose", ["ys"], "y", [ints("perm", [1, 0, 2])]),
         n("Gather", ["y", "last"], "yl", [int("axis", 1)]), n("Gemm", ["yl", "fc", "fcb"], "logits", [int("transB", 1)]),
@@ -178,7 +181,7 @@ describe(`import of recurrent operators against ${ORT_NAME}`, () => {
     const imported = await expectSameAsOrt({
       inputs: [{ name: "x", shape: ["N", STEPS, 3] }],
       nodes: [
-        n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), ...zeros("xt", 4, u, "z"),
+        n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), ...zeros("xt", "z"),
         n("Slice", ["z", "s0", "s2", "ax0"], "h0a"), n("Slice", ["z", "s2", "s4", "ax0"], "h0b"),
         n("GRU", ["xt", "W1", "R1", "B1", "", "h0a"], ["Y1", ""], [int("hidden_size", u), str("direction", "bidirectional"), int("linear_before_reset", 1)]),
         n("Transpose", ["Y1"], "t1", [ints("perm", [0, 2, 1, 3])]), n("Reshape", ["t1", "shape3"], "x2"),

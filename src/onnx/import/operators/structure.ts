@@ -47,7 +47,7 @@ export function concat(r: NodeReader): Value {
   if (parts.every(isConstant)) return concatConstants(r, parts as Constant[]);
   if (!parts.every((p) => p.kind === "data")) r.fail("concatenates computed tensors with constants, which is not supported");
   // The batch may be elsewhere than first (initial states [directions, batch, units]), the same in every part.
-  let values = parts.map((_, i) => r.data(i, "input", { anyBatchAxis: true }));
+  const values = parts.map((_, i) => r.data(i, "input", { anyBatchAxis: true }));
   const first = values[0];
   const batch = first.batchAxis ?? 0;
   if (values.some((v) => (v.batchAxis ?? 0) !== batch)) r.fail("concatenates tensors whose batch is at different axes");
