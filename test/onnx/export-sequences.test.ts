@@ -5,7 +5,8 @@
 // and masks (Embedding's maskZero, Masking) on ids padded at the end, in front, in the middle and entirely,
 // which the exported graph turns into sequence_lens after moving the real steps to the front. On random
 // weights and inputs ORT's outputs must equal predictAll()'s within 1e-5 (absolute: the same f32 arithmetic in
-// another order). A gate order taken as is, and a mask dropped, are shown to fail the same comparison.
+// another order). Our gate order written as is, and real steps left in place (sequence_lens alone, for
+// padding in the middle), are shown to fail the same comparison.
 
 import { describe, expect, test } from "bun:test";
 import {
