@@ -8,8 +8,9 @@
 //                   output named like an initializer, a graph input or another node's output)
 //   order           every node input defined before it is read (graph input, initializer or an earlier
 //                   node's output), as the ONNX spec requires of a graph's node list
-//   inputs          a data input is a float tensor with positive dimensions; an initializer listed as an
-//                   input declares its own type and dims
+//   inputs          a data input is a float tensor with positive dimensions — or integers (int64, int32)
+//                   read only as a Gather's indices, the ids of an embedding lookup; an initializer listed
+//                   as an input declares its own type and dims
 //   size            at most maxNodes nodes (onnxruntime takes ~10 s to load a 100,000-node chain)
 
 import { InputError } from "../errors";
@@ -107,14 +108,21 @@ export function checkOnnxModel(model: ModelProto, source: string, options: Check
       }
       continue;
     }
-    checkDataInput(input, fail, quote);
+    const readers = graph.nodes.filter((n) => n.inputs.includes(input.name));
+    const indicesOnly = readers.length > 0 && !graph.outputs.some((o) => o.name === input.name) && readers.every((n) => n.opType === "Gather" && isDefaultDomain(n.domain) && n.inputs.indexOf(input.name) === 1 && n.inputs.lastIndexOf(input.name) === 1);
+    checkDataInput(input, fail, quote, indicesOnly);
   }
 }
 
-function checkDataInput(input: ValueInfoProto, fail: (message: string) => never, quote: (name: string) => string): void {
+/** ONNX's integer types an input may have where it is only a Gather's indices. */
+const INDEX_TYPES = [6, 7];
+
+function checkDataInput(input: ValueInfoProto, fail: (message: string) => never, quote: (name: string) => string, indicesOnly: boolean): void {
   const name = `input ${quote(input.name)}`;
   if (input.elemType === 0) fail(`${name} declares no element type`);
-  if (input.elemType !== FLOAT) fail(`${name} is declared ${typeName(input.elemType)}; wasmgrad feeds float32 inputs`);
+  if (input.elemType !== FLOAT && !(indicesOnly && INDEX_TYPES.includes(input.elemType))) {
+    fail(`${name} is declared ${typeName(input.elemType)}; wasmgrad feeds float32 inputs (integers only as the indices of a Gather, an embedding lookup)`);
+  }
   if (!input.shape) return;
   let size = 1;
   input.shape.forEach((d, k) => {

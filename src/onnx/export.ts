@@ -7,6 +7,11 @@
 // consumers it has. Flattening happens in our order, so every Dense weight stays exactly ours. The batch
 // dimension is symbolic ("batch"). Dropout is the identity at inference and is left out. Outputs are what
 // predict() returns (probabilities for a softmax model). Shared layers export their weights once.
+//
+// Sequences: Embedding is a Gather on its table, the recurrent layers and Bidirectional ONNX's LSTM, GRU and
+// RNN operators (export-recurrent.ts). Masks (Embedding's maskZero, Masking) travel beside the tensors as
+// [batch, steps] float tensors of 1 (real) and 0 (padding), built from the data by the graph itself; the
+// layers that read them (recurrent layers, the global 1-D pools) compute exactly what wasmgrad's do.
 
 import { InputError } from "../errors";
 import type { Layer } from "../layers/layer";
@@ -22,16 +27,22 @@ import { DepthwiseConv2D } from "../layers/depthwise-conv2d";
 import { Cropping2D } from "../layers/cropping2d";
 import { Dense } from "../layers/dense";
 import { Dropout } from "../layers/dropout";
+import { Embedding } from "../layers/embedding";
 import { Flatten } from "../layers/flatten";
+import { GlobalAveragePool1D, GlobalMaxPool1D } from "../layers/global-pool1d";
+import { Masking } from "../layers/masking";
 import { MaxPool2D } from "../layers/max-pool2d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "../layers/merge";
+import { Bidirectional } from "../layers/bidirectional";
 import { Permute } from "../layers/permute";
+import { RecurrentLayer } from "../layers/recurrent";
 import { AveragePool1D, MaxPool1D } from "../layers/pool1d";
 import { Reshape } from "../layers/reshape";
 import { UpSampling2D } from "../layers/up-sampling2d";
 import { ZeroPadding2D } from "../layers/zero-padding2d";
 import type { Model } from "../model/model";
 import type { TensorId } from "../model/plan";
+import { exportRecurrent } from "./export-recurrent";
 import { TensorDataType, encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "./onnx-proto";
 
 export const EXPORT_OPSET = 13;
@@ -43,16 +54,18 @@ export const OUTPUT_NAME = "output";
 type Layout = "ours" | "NCHW";
 
 /** A tensor as exported: its ONNX name, layout and per-sample shape (in our order). */
-interface Ref {
+export interface Ref {
   name: string;
   layout: Layout;
   shape: number[];
+  /** The mask it carries: a float [batch, steps] tensor, 1 on real steps, 0 on padding, in its step order. */
+  mask?: string;
 }
 
-const ints = (name: string, values: number[]): AttributeProto => ({ name, type: "INTS", ints: values });
-const int = (name: string, i: number): AttributeProto => ({ name, type: "INT", i });
+export const ints = (name: string, values: number[]): AttributeProto => ({ name, type: "INTS", ints: values });
+export const int = (name: string, i: number): AttributeProto => ({ name, type: "INT", i });
 
-class GraphWriter {
+export class GraphWriter {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private readonly written = new Set<string>();
@@ -68,6 +81,15 @@ class GraphWriter {
     return output;
   }
 
+  /** A node with several outputs (unnamed ones, "", left out by ONNX's rules); returns their names. */
+  nodeOutputs(opType: string, inputs: string[], attributes: AttributeProto[], name: string, wanted: boolean[]): string[] {
+    const base = `${name}_${++this.counter}`;
+    const outputs = wanted.map((w, i) => (w ? `${base}_${i}` : ""));
+    while (outputs.length > 0 && outputs[outputs.length - 1] === "") outputs.pop();
+    this.nodes.push({ name: base, opType, domain: "", inputs, outputs, attributes });
+    return outputs;
+  }
+
   /** An initializer, written once per name (a shared layer's weights are one tensor). */
   weight(name: string, dims: number[], data: Float32Array): string {
     if (!this.written.has(name)) {
@@ -80,6 +102,13 @@ class GraphWriter {
   int64s(values: number[]): string {
     const name = `const_${++this.counter}`;
     this.initializers.push({ name, dataType: TensorDataType.INT64, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    return name;
+  }
+
+  /** A scalar int64 constant (a Gather index, CumSum's axis). */
+  int64Scalar(value: number): string {
+    const name = `const_${++this.counter}`;
+    this.initializers.push({ name, dataType: TensorDataType.INT64, dims: [], data: BigInt64Array.of(BigInt(value)) });
     return name;
   }
 
@@ -135,7 +164,12 @@ export function toOnnxModel(model: Model, options: { producerVersion?: string } 
     const inputs = step.inputs.map((t) => refs.get(t)!);
     const out = exportStep(g, step.layer, inputs);
     // A layer with several outputs (a recurrent layer's sequence and states) returns one ref per output.
-    (Array.isArray(out) ? out : [out]).forEach((ref, j) => refs.set(step.outputs[j], ref));
+    const outs = Array.isArray(out) ? [...out] : [out];
+    // Masks go with the first output. Layers that make or reorder one set it; those that pass it on
+    // (Dense, Dropout, Activation, a recurrent layer's sequence) carry their input's; the rest drop it.
+    if (!plan.masked[step.output]) outs[0] = { ...outs[0], mask: undefined };
+    else if (!outs[0].mask) outs[0] = { ...outs[0], mask: inputs[0].mask };
+    outs.forEach((ref, j) => refs.set(step.outputs[j], ref));
   }
   const outputNames = single ? [OUTPUT_NAME] : model.outputNames.map((n) => n.replace(/:/g, "_"));
   // Outputs in our own (NHWC) order, each under its own name (an Identity where a name is reused or an input).
@@ -174,6 +208,27 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
   const shape = layer.outputShape;
   const at = (name: string, layout: Layout): Ref => ({ name, layout, shape });
   if (layer instanceof Dropout) return x;
+  if (layer instanceof RecurrentLayer || layer instanceof Bidirectional) return exportRecurrent(g, layer, inputs);
+  if (layer instanceof Embedding) {
+    // wasmgrad's model inputs are float32 (predict() and infer feed the same arrays to both), so the
+    // indices arrive as floats and are cast to the int64 Gather takes. float32 holds every integer up to
+    // 2^24 exactly, the most inputDim allows, so the cast loses nothing; a value that is not an index
+    // fails in both (ONNX Runtime's Gather refuses an index out of range, wasmgrad's Embedding says which).
+    const ids = g.node("Cast", [g.ours(x).name], [int("to", TensorDataType.INT64)]);
+    const table = g.weight(`${layer.name}/embeddings`, [layer.inputDim, layer.outputDim], g.values(layer, 0));
+    const out = at(g.node("Gather", [table, ids], [int("axis", 0)], layer.name), "ours");
+    // maskZero: index 0 is padding — 1 where the id is not 0.
+    return layer.maskZero ? { ...out, mask: g.node("Cast", [g.node("Not", [g.node("Equal", [x.name, g.floats([0], [])])])], [int("to", TensorDataType.FLOAT)], "mask") } : out;
+  }
+  if (layer instanceof Masking) {
+    // A step is real where any feature differs from maskValue; the output is the input with padded steps zeroed.
+    const input = g.ours(x);
+    const differs = g.node("Cast", [g.node("Not", [g.node("Equal", [input.name, g.floats([layer.maskValue], [])])])], [int("to", TensorDataType.FLOAT)]);
+    const mask = g.node("ReduceMax", [differs], [ints("axes", [2]), int("keepdims", 0)], "mask");
+    const zeroed = g.node("Mul", [input.name, g.node("Unsqueeze", [mask, g.int64s([2])])], [], layer.name);
+    return { ...at(zeroed, "ours"), mask };
+  }
+  if (layer instanceof GlobalAveragePool1D || layer instanceof GlobalMaxPool1D) return globalPool1D(g, layer, x);
   if (layer instanceof Conv2D) {
     // [kh, kw, cin/groups, cout] → [cout, cin/groups, kh, kw]
     const [kh, kw, cin, cout] = layer.kernel.shape;
@@ -293,6 +348,31 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
     return at(g.node("Resize", [g.nchw(x).name, "", g.floats([1, 1, sh, sw])], attributes, layer.name), "NCHW");
   }
   return unsupported(layer, "this layer type");
+}
+
+/**
+ * Pooling over steps: ReduceMean/ReduceMax over the time axis (1 in our layout, 2 in NCL). With a mask,
+ * padded steps are left out as wasmgrad's kernels leave them: the mean is Σ x·m / max(Σ m, 1), the max is
+ * over real steps only, and a sample with no real step pools to zeros.
+ */
+function globalPool1D(g: GraphWriter, layer: GlobalAveragePool1D | GlobalMaxPool1D, x: Ref): Ref {
+  const average = layer instanceof GlobalAveragePool1D;
+  const out = (name: string): Ref => ({ name, layout: "ours", shape: layer.outputShape });
+  if (!x.mask) {
+    const axis = x.layout === "NCHW" ? 2 : 1;
+    return out(g.node(average ? "ReduceMean" : "ReduceMax", [x.name], [ints("axes", [axis]), int("keepdims", 0)], layer.name));
+  }
+  const input = g.ours(x).name;
+  const m = g.node("Unsqueeze", [x.mask, g.int64s([2])]); // [batch, steps, 1]
+  const count = g.node("ReduceSum", [x.mask, g.int64s([1])], [int("keepdims", 1)]); // [batch, 1]
+  if (average) {
+    const sum = g.node("ReduceSum", [g.node("Mul", [input, m]), g.int64s([1])], [int("keepdims", 0)]);
+    return out(g.node("Div", [sum, g.node("Max", [count, g.floats([1], [])])], [], layer.name));
+  }
+  const real = g.node("Cast", [m], [int("to", TensorDataType.BOOL)]);
+  const max = g.node("ReduceMax", [g.node("Where", [real, input, g.floats([-Infinity], [])])], [ints("axes", [1]), int("keepdims", 0)]);
+  const any = g.node("Cast", [count], [int("to", TensorDataType.BOOL)]);
+  return out(g.node("Where", [any, max, g.floats([0], [])], [], layer.name));
 }
 
 /** A convolution node on the channels-first input (NCHW, or NCL for Conv1D), with the layer's bias, pads and activation. */

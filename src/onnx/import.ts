@@ -12,6 +12,10 @@
 // channels-first image re-orders the rows of the Gemm/MatMul after it, so the model computes exactly
 // what the file does. wasmgrad's own exports (NHWC input, transposed once inside) keep their NHWC input.
 //
+// Sequences: Gather on a table is an Embedding (its ids may be an int64 input, fed to wasmgrad as floats);
+// LSTM, GRU and RNN become the recurrent layers, with the time-major tensors around them tracked by where
+// their batch axis is (import/values.ts, operators/recurrent.ts).
+//
 // Dynamic sizes: a file may leave dims open (PyTorch's dynamic_axes); the batch always may, the rest must
 // be given in the file's own layout (inputShape: [3, 224, 224]; the CLI's --input-shape 3,224,224).
 
@@ -51,6 +55,11 @@ export interface ImportedTensor {
   shape: number[];
   /** Whether the file's channels-first image is channels-last in wasmgrad (its data must be fed so). */
   channelsLast: boolean;
+  /**
+   * Set for an input the file declares as integers (int64, int32): the ids of an embedding lookup. wasmgrad
+   * feeds them as float32, like every input; the Embedding checks each is a whole number in range.
+   */
+  integer?: "int64" | "int32";
 }
 
 export interface OnnxImport {
@@ -93,7 +102,7 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
     const sym = Input({ shape: ours, name: info.name });
     inputs.push(sym);
     ctx.values.set(info.name, { kind: "data", sym, shape, layout: nchw ? channelsLastLayout(shape) : identityLayout(shape) });
-    inputReport.push({ name: info.name, fileShape: shape, shape: ours, channelsLast: nchw && shape[0] > 1 });
+    inputReport.push({ name: info.name, fileShape: shape, shape: ours, channelsLast: nchw && shape[0] > 1, ...(INTEGER_INPUTS[info.elemType] ? { integer: INTEGER_INPUTS[info.elemType] } : {}) });
   });
 
   const where = (node: NodeProto, i: number) => `${source}: node ${node.name || `#${i}`} (${node.opType})`;
@@ -122,7 +131,11 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
     if (!value) throw new InputError(`${at}: no node produces it`);
     if (value.kind !== "data") throw new InputError(`${at} is a constant; wasmgrad imports outputs computed from the inputs`);
     const reader = new NodeReader(outputNode(info.name), at, ctx);
-    const padded = value.pendingPad ? ctx.applyPendingPad(reader, value) : value;
+    if (value.batchAxis) {
+      throw new InputError(`${at} has the batch at axis ${value.batchAxis} (a recurrent operator's time-major output, such as h_n); wasmgrad's outputs are batch-first — transpose it in the model before exporting`);
+    }
+    const unreversed = value.reversedAxis !== undefined ? ctx.applyPendingReverse(reader, value) : value;
+    const padded = unreversed.pendingPad ? ctx.applyPendingPad(reader, unreversed) : unreversed;
     // Images come out channels-last; anything else a Transpose left in another order is put back in the file's.
     const keep = padded.shape.length === 3 && padded.shape[0] > 1 && sameLayout(padded.layout, channelsLastLayout(padded.shape));
     const v = keep ? padded : (inFileOrder(reader, padded) ?? padded);
@@ -132,10 +145,13 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
     if (!image && !isIdentityLayout(v.layout)) {
       throw new InputError(`${at} [batch, ${v.shape}] is stored in another order than the file's in wasmgrad (a flattened channels-first image, or a transpose); end the model with a Linear, a pooling or an NCHW image`);
     }
-    outputs.push(v.sym);
-    outputReport.push({ name: info.name, fileShape: v.shape, shape: [...v.sym.shape], channelsLast: image });
+    // The same tensor as an earlier output (an Identity, or a recurrent layer's last step and final state,
+    // which are one value): a model's outputs are distinct tensors, so this one is a copy (linear Activation).
+    const sym = outputs.includes(v.sym) ? ctx.addLayer(at, { type: "Activation", activation: "linear" }, [v.sym]).output : v.sym;
+    outputs.push(sym);
+    outputReport.push({ name: info.name, fileShape: v.shape, shape: [...sym.shape], channelsLast: image });
     // Name the layer after the output, so losses and metrics can be keyed by the file's names.
-    const layer = v.sym.node!.layer;
+    const layer = sym.node!.layer;
     if (!layer.name && !taken.has(info.name)) {
       layer.name = info.name;
       taken.add(info.name);
@@ -162,6 +178,9 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
   }
   return { model, inputs: inputReport, outputs: outputReport, parameters };
 }
+
+/** ONNX's integer element types an input may have (int32, int64), as ImportedTensor names them. */
+const INTEGER_INPUTS: Record<number, "int64" | "int32" | undefined> = { 6: "int32", 7: "int64" };
 
 function isDefaultDomain(node: NodeProto): boolean {
   return !node.domain || node.domain === "ai.onnx";
@@ -201,7 +220,8 @@ function resolveInputShapes(source: string, inputs: ValueInfoProto[], given: Imp
   }
   return inputs.map((info) => {
     const at = `${source}: input '${info.name}'`;
-    if (info.elemType !== 1) throw new InputError(`${at} holds data type ${info.elemType}, not float32; wasmgrad imports models with float inputs`);
+    // Integer inputs got past the checker only as a Gather's indices (checker.ts).
+    if (info.elemType !== 1 && !INTEGER_INPUTS[info.elemType]) throw new InputError(`${at} holds data type ${info.elemType}, not float32; wasmgrad imports models with float inputs`);
     const dims = info.shape;
     if (!dims || dims.length < 2) {
       throw new InputError(`${at} must have a batch dimension and sizes per sample, e.g. [batch, 3, 224, 224]; it is [${dims?.join(", ") ?? "unknown"}]`);

@@ -5,7 +5,7 @@
 import { InputError } from "../errors";
 import { ProtobufReader, ProtobufWriter, WireType } from "./protobuf";
 
-export const TensorDataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
+export const TensorDataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 
 export interface TensorProto {
   name: string;

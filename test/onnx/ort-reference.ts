@@ -8,6 +8,8 @@ export interface Feed {
   name: string;
   shape: number[];
   data: ArrayLike<number>;
+  /** int64 for ids the file declares so (an embedding lookup's input); float32 otherwise. */
+  type?: "int64";
 }
 
 type OrtNode = typeof import("onnxruntime-node");
@@ -20,12 +22,13 @@ export async function runOrt(bytes: Uint8Array, feeds: Feed[]): Promise<Float32A
     // Unoptimized: ORT's Pad fusion folds a zero Pad into a following MaxPool, whose padding never wins a
     // max, which changes the result wherever a window's values are all negative.
     const session = await ortNode.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: "disabled" });
-    const out = await session.run(Object.fromEntries(feeds.map((f) => [f.name, new ortNode.Tensor("float32", Float32Array.from(f.data), f.shape)])));
+    const tensor = (f: Feed) => (f.type === "int64" ? new ortNode.Tensor("int64", BigInt64Array.from(Array.from(f.data, (v) => BigInt(v))), f.shape) : new ortNode.Tensor("float32", Float32Array.from(f.data), f.shape));
+    const out = await session.run(Object.fromEntries(feeds.map((f) => [f.name, tensor(f)])));
     const results = session.outputNames.map((n) => out[n].data as Float32Array);
     await session.release();
     return results;
   }
-  if (feeds.length !== 1) throw new Error("onnxruntime-node is not installed, and the onnxruntime-web wrapper feeds one input");
+  if (feeds.length !== 1 || feeds[0].type) throw new Error("onnxruntime-node is not installed, and the onnxruntime-web wrapper feeds one float input");
   const session = await OnnxSession.open(bytes, { provider: "wasm", source: "test.onnx" });
   const out = await session.run(Float32Array.from(feeds[0].data), feeds[0].shape);
   await session.release();

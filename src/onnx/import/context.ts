@@ -8,7 +8,7 @@ import type { Layer, LayerConfig } from "../../layers/layer";
 import { layerFromConfig } from "../../layers/registry";
 import type { SymbolicTensor } from "../../layers/symbolic";
 import { attribute, type NodeProto, type TensorProto } from "../onnx-proto";
-import { BATCH, channelsLastLayout, type DataValue, type FloatConstant, type IntConstant, type Value } from "./values";
+import { BATCH, channelsLastLayout, identityLayout, isIdentityLayout, product, type DataValue, type FloatConstant, type IntConstant, type Value } from "./values";
 
 /** One parameter of the imported model that is an initializer of the file, re-laid. */
 export interface ParameterSource {
@@ -39,6 +39,7 @@ export class ImportContext {
   private readonly initializerUse = new Map<string, { key: string; node: string }>();
   private readonly consumers = new Map<string, NodeProto[]>();
   private readonly materializedPads = new Map<DataValue, DataValue>();
+  private readonly materializedReversals = new Map<DataValue, DataValue>();
   /**
    * Frozen per-channel affine layers this import made of constant arithmetic (x·s + t), by their output:
    * a following Add or Mul by a constant changes their scale and shift instead of adding a layer.
@@ -80,12 +81,13 @@ export class ImportContext {
   addLayer(
     at: string, config: LayerConfig, inputs: SymbolicTensor[],
     options: { values?: Float32Array[]; sources?: PendingWeights["sources"]; state?: number[]; trainable?: boolean } = {},
-  ): { layer: Layer; output: SymbolicTensor } {
+  ): { layer: Layer; output: SymbolicTensor; outputs: SymbolicTensor[] } {
     const layer = withNode(at, () => layerFromConfig(config, config.type));
     if (options.trainable === false) layer.trainable = false;
-    const output = withNode(at, () => layer.apply(inputs));
+    // Every output (a recurrent layer's sequence and states); most layers have one.
+    const outputs = withNode(at, () => layer.applyAll(inputs));
     if (options.values || options.state) this.pending.set(layer, { values: options.values ?? [], state: options.state, sources: options.sources ?? [] });
-    return { layer, output };
+    return { layer, output: outputs[0], outputs };
   }
 
   /**
@@ -103,6 +105,31 @@ export class ImportContext {
     const padded: DataValue = { kind: "data", sym: output, shape, layout: channelsLastLayout(shape) };
     this.materializedPads.set(v, padded);
     return padded;
+  }
+
+  /**
+   * The steps a reverse-direction recurrent operator left in processing order, put in the file's time order
+   * for a reader that needs them so: a frozen Dense whose kernel is the reversal (T×T, ones on the
+   * anti-diagonal, exact in f32) over the steps axis, between two Permutes. Once per value.
+   */
+  applyPendingReverse(r: NodeReader, v: DataValue): DataValue {
+    const done = this.materializedReversals.get(v);
+    if (done) return done;
+    const axis = v.reversedAxis!;
+    if (!isIdentityLayout(v.layout)) r.fail("reads a reverse-direction recurrent output that was reordered on the way; wasmgrad can put its steps in time order only as the operator wrote them");
+    const steps = v.shape[axis];
+    const before = product(v.shape.slice(0, axis)), after = product(v.shape.slice(axis + 1));
+    const add = (config: LayerConfig, input: SymbolicTensor, options: Parameters<ImportContext["addLayer"]>[3] = {}) => this.addLayer(r.at, config, [input], options).output;
+    let t = add({ type: "Reshape", targetShape: [before, steps, after] }, v.sym);
+    t = add({ type: "Permute", dims: [1, 3, 2] }, t);
+    const reversal = new Float32Array(steps * steps);
+    for (let i = 0; i < steps; i++) reversal[i * steps + (steps - 1 - i)] = 1;
+    t = add({ type: "Dense", units: steps, useBias: false }, t, { values: [reversal], trainable: false });
+    t = add({ type: "Permute", dims: [1, 3, 2] }, t);
+    t = add({ type: "Reshape", targetShape: [...v.sym.shape] }, t);
+    const out: DataValue = { kind: "data", sym: t, shape: v.shape, layout: identityLayout(v.shape), batchAxis: v.batchAxis };
+    this.materializedReversals.set(v, out);
+    return out;
   }
 
   /** A second application of a layer (shared weights). */
@@ -221,18 +248,26 @@ export class NodeReader {
    * Input i as data (a tensor computed from the model's inputs). Padding a Pad left pending is applied
    * here, unless the caller takes it into its own window (keepPad).
    */
-  data(i: number, what = "input", options: { keepPad?: boolean } = {}): DataValue {
-    const v = this.input(i);
+  data(i: number, what = "input", options: { keepPad?: boolean; anyBatchAxis?: boolean; keepReversed?: boolean } = {}): DataValue {
+    let v = this.input(i);
     if (!v) this.fail(`its ${what} is missing`);
     if (v.kind !== "data") this.fail(`its ${what} ('${this.node.inputs[i]}') is a constant; wasmgrad imports operators on constants only in shape computations and weights`);
+    if (v.batchAxis && !options.anyBatchAxis) {
+      this.fail(`its ${what} ('${this.node.inputs[i]}') has the batch at axis ${v.batchAxis} (the file moves the batch axis: a recurrent operator's time-major tensor, or a Transpose); wasmgrad reads this operator's input batch-first only — transpose the batch back to axis 0 first`);
+    }
+    if (v.reversedAxis !== undefined && !options.keepReversed) v = this.ctx.applyPendingReverse(this, v);
     return v.pendingPad && !options.keepPad ? this.ctx.applyPendingPad(this, v) : v;
   }
 
-  /** Input i as float values that must be known when importing (a weight, a bias, a per-channel constant). */
-  floats(i: number, what: string): FloatConstant {
+  /**
+   * Input i as float values that must be known when importing (a weight, a bias, a per-channel constant).
+   * A constant sized by the batch (ConstantOfShape of a shape holding it) only where the caller says it reads one.
+   */
+  floats(i: number, what: string, options: { perBatch?: boolean } = {}): FloatConstant {
     const v = this.input(i);
     if (!v) this.fail(`its ${what} is missing`);
     if (v.kind === "data") this.fail(`its ${what} ('${this.node.inputs[i]}') is computed from the model's inputs; it must be a constant (an initializer)`);
+    if (v.kind === "floats" && v.batchAxis !== undefined && !options.perBatch) this.fail(`its ${what} ('${this.node.inputs[i]}') is a constant sized by the batch (ConstantOfShape); wasmgrad reads such constants only as a recurrent operator's initial states`);
     if (v.kind === "ints") {
       if (v.data.includes(BATCH)) this.fail(`its ${what} depends on the batch size`);
       return { kind: "floats", dims: v.dims, data: Float32Array.from(v.data as number[]) };
@@ -245,6 +280,7 @@ export class NodeReader {
     const v = this.input(i);
     if (!v) this.fail(`its ${what} is missing`);
     if (v.kind === "data") this.fail(`its ${what} ('${this.node.inputs[i]}') is computed from the model's data, not from shapes; it must be known when importing`);
+    if (v.kind === "floats" && v.batchAxis !== undefined) this.fail(`its ${what} ('${this.node.inputs[i]}') is a constant sized by the batch (ConstantOfShape)`);
     if (v.kind === "floats") return { kind: "ints", dims: v.dims, data: Array.from(v.data, (x) => (Number.isInteger(x) ? x : this.fail(`its ${what} must hold integers`))) };
     return v;
   }

@@ -86,3 +86,21 @@ export function inFileOrder(r: NodeReader, v: DataValue): DataValue | undefined 
   if (isIdentityLayout(v.layout)) return v;
   return permutedTo(r, v, v.shape.map((_, i) => i), identityLayout(v.shape));
 }
+
+/**
+ * One index along a per-sample axis of the file's tensor (PyTorch's y[:, -1], a sequence's last step): ours in
+ * the file's order, viewed as [before, size, after], cropped to the index (Cropping2D) and reshaped; the axis
+ * is dropped unless keepAxis. The batch axis stays where the caller puts it.
+ */
+export function selectIndex(r: NodeReader, v: DataValue, axis: number, index: number, keepAxis = false): DataValue {
+  const x = inFileOrder(r, v) ?? r.fail(`selects from [${v.shape}], which wasmgrad stores in another order after a flatten`);
+  const size = x.shape[axis];
+  const before = product(x.shape.slice(0, axis)), after = product(x.shape.slice(axis + 1));
+  const shape = keepAxis ? x.shape.map((d, a) => (a === axis ? 1 : d)) : x.shape.filter((_, a) => a !== axis);
+  if (shape.length === 0) r.fail(`selecting from [${v.shape}] would leave one number per sample, which has no shape in wasmgrad`);
+  let t = x.sym;
+  if (t.shape.join() !== [before, size, after].join()) t = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: [before, size, after] }, [t]).output;
+  t = r.ctx.addLayer(r.at, { type: "Cropping2D", cropping: [[0, 0], [index, size - 1 - index]] }, [t]).output;
+  t = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: shape }, [t]).output;
+  return { ...dataValue(t, shape, identityLayout(shape)), batchAxis: v.batchAxis };
+}

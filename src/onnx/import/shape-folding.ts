@@ -2,6 +2,8 @@
 // write around a Reshape (PyTorch's x.view(x.size(0), -1) is Shape → Gather → Unsqueeze → Concat →
 // Reshape). Shape() of a data tensor is known once the input shape is, except for the batch size, which
 // stays symbolic (BATCH) — a reshape that keeps it in front is still a per-sample reshape.
+// ConstantOfShape of a shape that holds the batch size (PyTorch's zero initial states of an RNN) is a
+// constant with the batch axis at size 1 (values.ts): Slice and Cast keep it, other folds refuse it.
 
 import type { TensorProto } from "../onnx-proto";
 import { attribute } from "../onnx-proto";
@@ -20,6 +22,12 @@ export function tensorValue(t: TensorProto, initializer?: string): Constant {
 }
 
 export const isConstant = (v: Value | undefined): v is Constant => v !== undefined && v.kind !== "data";
+
+/** Refuses a constant sized by the batch where a fold would lose track of that axis. */
+function plain<T extends Constant>(r: NodeReader, v: T): T {
+  if (v.kind === "floats" && v.batchAxis !== undefined) r.fail(`${r.node.opType} of a constant sized by the batch (ConstantOfShape) is not supported; wasmgrad reads such constants only as a recurrent operator's initial states`);
+  return v;
+}
 
 function ints(r: NodeReader, dims: number[], data: Dim[]): IntConstant {
   if (data.length > MAX_FOLDED_INTS) r.fail(`folds to ${data.length} integers; wasmgrad folds only shape-sized computations`);
@@ -60,7 +68,10 @@ export function constantNode(r: NodeReader): Constant {
 /** Shape(x): [batch, ...the per-sample shape], sliced by start/end (opset 15). */
 export function shapeOf(r: NodeReader): IntConstant {
   const v = r.input(0) ?? r.fail("its input is missing");
-  const full: Dim[] = v.kind === "data" ? [BATCH, ...v.shape] : [...v.dims];
+  const batchAt = v.kind === "data" ? (v.batchAxis ?? 0) : v.kind === "floats" ? v.batchAxis : undefined;
+  const full: Dim[] = v.kind === "data" ? [...v.shape] : [...v.dims];
+  if (v.kind === "data") full.splice(batchAt!, 0, BATCH);
+  else if (batchAt !== undefined) full[batchAt] = BATCH;
   const rank = full.length;
   const clamp = (x: number) => Math.min(Math.max(x < 0 ? x + rank : x, 0), rank);
   const start = clamp(r.int("start", 0)), end = clamp(r.int("end", rank));
@@ -78,6 +89,7 @@ export function castConstant(r: NodeReader, v: Constant): Constant {
   }
   if ([2, 3, 4, 5, 6, 7, 12, 13].includes(to)) {
     if (v.kind === "ints") return v;
+    plain(r, v);
     return ints(r, v.dims, Array.from(v.data, Math.trunc));
   }
   return r.fail(`casting to data type ${to} is not supported`);
@@ -85,6 +97,7 @@ export function castConstant(r: NodeReader, v: Constant): Constant {
 
 /** Gather on a constant (what PyTorch's x.size(0) becomes): indices along one axis. */
 export function gather(r: NodeReader, data: Constant): Constant {
+  plain(r, data);
   const indices = r.knownIntegers(1, "indices");
   const indexDims = r.integers(1, "indices").dims;
   const rank = data.dims.length;
@@ -128,6 +141,7 @@ export function squeezedShape(r: NodeReader, dims: number[], axes: number[] | un
 }
 
 export function concatConstants(r: NodeReader, parts: Constant[]): Constant {
+  parts.forEach((p) => plain(r, p));
   const rank = parts[0].dims.length;
   if (rank === 0) r.fail("concatenates scalars");
   const axis = axisIn(r, r.int("axis"), rank);
@@ -145,24 +159,75 @@ export function concatConstants(r: NodeReader, parts: Constant[]): Constant {
   return ints(r, dims, out);
 }
 
-/** Slice of a 1-D constant (a shape's leading or trailing dims). */
+/**
+ * Slice of a constant with step 1 along any axes: a shape's leading or trailing dims, one layer's slab of
+ * PyTorch's stacked initial states. A constant sized by the batch keeps that axis (it cannot be sliced).
+ */
 export function sliceConstant(r: NodeReader, v: Constant): Constant {
   const fromInputs = r.opset >= 10;
   const starts = fromInputs ? r.knownIntegers(1, "starts") : r.ints("starts");
   const ends = fromInputs ? r.knownIntegers(2, "ends") : r.ints("ends");
-  const axes = (fromInputs ? (r.inputName(3) !== undefined ? r.knownIntegers(3, "axes") : undefined) : r.has("axes") ? r.ints("axes") : undefined) ?? [0];
-  const steps = fromInputs && r.inputName(4) !== undefined ? r.knownIntegers(4, "steps") : [1];
-  if (v.dims.length !== 1 || starts.length !== 1 || ends.length !== 1 || axes.length !== 1 || axisIn(r, axes[0], 1) !== 0 || steps.length !== 1 || steps[0] !== 1) {
-    r.fail("only slices of 1-D constants with step 1 are folded");
+  const axes = (fromInputs ? (r.inputName(3) !== undefined ? r.knownIntegers(3, "axes") : undefined) : r.has("axes") ? r.ints("axes") : undefined) ?? starts.map((_, i) => i);
+  const steps = fromInputs && r.inputName(4) !== undefined ? r.knownIntegers(4, "steps") : axes.map(() => 1);
+  const rank = v.dims.length;
+  if (rank === 0) r.fail("slices a scalar");
+  if (starts.length !== axes.length || ends.length !== axes.length || steps.length !== axes.length) r.fail("starts, ends, axes and steps must have one entry per axis");
+  if (steps.some((s) => s !== 1)) r.fail("only slices of constants with step 1 are folded");
+  const batchAxis = v.kind === "floats" ? v.batchAxis : undefined;
+  const from = v.dims.map(() => 0), to = [...v.dims];
+  axes.forEach((axis, i) => {
+    const a = axisIn(r, axis, rank);
+    if (a === batchAxis) r.fail("slices the batch axis of a constant sized by the batch");
+    const n = v.dims[a];
+    const clamp = (x: number) => Math.min(Math.max(x < 0 ? x + n : x, 0), n);
+    from[a] = clamp(starts[i]);
+    to[a] = Math.max(from[a], clamp(ends[i]));
+  });
+  const dims = v.dims.map((_, a) => to[a] - from[a]);
+  const strides = v.dims.map((_, a) => product(v.dims.slice(a + 1)));
+  const picked: number[] = [];
+  const counter = new Array<number>(rank).fill(0);
+  for (let i = 0, n = product(dims); i < n; i++) {
+    picked.push(counter.reduce((at, c, a) => at + (from[a] + c) * strides[a], 0));
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++counter[a] < dims[a]) break;
+      counter[a] = 0;
+    }
   }
-  const n = v.dims[0];
-  const clamp = (x: number) => Math.min(Math.max(x < 0 ? x + n : x, 0), n);
-  const from = clamp(starts[0]), to = Math.max(from, clamp(ends[0]));
-  if (v.kind === "floats") return { kind: "floats", dims: [to - from], data: v.data.slice(from, to) };
-  return ints(r, [to - from], v.data.slice(from, to));
+  if (v.kind === "floats") return { kind: "floats", dims, data: Float32Array.from(picked, (j) => v.data[j]), ...(batchAxis !== undefined ? { batchAxis } : {}) };
+  return ints(r, dims, picked.map((j) => v.data[j]));
+}
+
+/**
+ * ConstantOfShape: the value attribute (a one-element tensor, float 0 by default) repeated over the shape.
+ * A shape holding the batch size (Shape() of data) gives a constant sized by the batch (values.ts).
+ */
+export function constantOfShape(r: NodeReader): Constant {
+  const shape = r.integers(0, "shape").data;
+  const a = attribute(r.node, "value");
+  let value: Constant = { kind: "floats", dims: [1], data: Float32Array.of(0) };
+  if (a) {
+    if (a.type !== "TENSOR") r.fail("its value must be a tensor");
+    value = tensorValue(a.t);
+    if (value.data.length !== 1) r.fail(`its value must hold one element, it holds ${value.data.length}`);
+  }
+  const batchAt = shape.indexOf(BATCH);
+  if (shape.lastIndexOf(BATCH) !== batchAt) r.fail("its shape holds the batch size twice");
+  const dims = shape.map((d) => (d === BATCH ? 1 : d)) as number[];
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) r.fail(`shape [${shape}] is not a shape`);
+  const size = product(dims);
+  if (size > MAX_FOLDED_INTS) r.fail(`makes ${size} values; wasmgrad folds only constants of up to ${MAX_FOLDED_INTS}`);
+  const x = value.data[0];
+  if (batchAt < 0) {
+    if (value.kind === "floats") return { kind: "floats", dims, data: new Float32Array(size).fill(x as number) };
+    return ints(r, dims, new Array<Dim>(size).fill(x));
+  }
+  if (value.kind !== "floats") r.fail("an integer constant sized by the batch is not supported");
+  return { kind: "floats", dims, data: new Float32Array(size).fill(x as number), batchAxis: batchAt };
 }
 
 export function transposeConstant(r: NodeReader, v: Constant): Constant {
+  plain(r, v);
   const rank = v.dims.length;
   const perm = r.ints("perm", v.dims.map((_, i) => rank - 1 - i));
   if (perm.length !== rank || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) r.fail(`perm [${perm}] is not a permutation of ${rank} axes`);
@@ -183,6 +248,8 @@ export function transposeConstant(r: NodeReader, v: Constant): Constant {
 
 /** Element-wise arithmetic on two constants of one shape, or a constant and a scalar. */
 export function arithmetic(r: NodeReader, a: Constant, b: Constant): Constant {
+  plain(r, a);
+  plain(r, b);
   const op = r.node.opType;
   const size = Math.max(a.data.length, b.data.length);
   if (!(a.data.length === size || a.data.length === 1) || !(b.data.length === size || b.data.length === 1)) {
@@ -216,6 +283,7 @@ export function arithmetic(r: NodeReader, a: Constant, b: Constant): Constant {
 
 /** Reshape of a constant (values unchanged, dims from the target). */
 export function reshapeConstant(r: NodeReader, v: Constant, target: number[]): Constant {
+  plain(r, v);
   if (product(target) !== v.data.length) r.fail(`cannot reshape a constant [${v.dims}] to [${target}]`);
   return v.kind === "floats" ? { kind: "floats", dims: target, data: v.data } : { kind: "ints", dims: target, data: v.data };
 }

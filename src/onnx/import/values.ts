@@ -18,6 +18,8 @@ export interface FloatConstant {
   data: Float32Array;
   /** The initializer it came from, when it is one unchanged (shared layers are keyed on it). */
   initializer?: string;
+  /** Set where the file's tensor has the batch size at this axis: dims holds 1 there, the values repeat over it. */
+  batchAxis?: number;
 }
 
 export interface IntConstant {
@@ -47,6 +49,14 @@ export interface DataValue {
   layout: Layout;
   /** Set by Pad: padding not yet applied, which a following Conv or AveragePool may take into its own. */
   pendingPad?: { source: DataValue; pads: SpatialPads; node: string };
+  /** The file's axis that holds the batch, when not 0 (shape leaves it out in any case). */
+  batchAxis?: number;
+  /**
+   * Set by a reverse-direction recurrent operator: along this per-sample axis (its steps) ours is in the
+   * opposite order to the file's — wasmgrad's goBackwards output is in processing order, ONNX's Y in time
+   * order. A Slice that reverses that axis undoes it; any other reader gets the steps reversed by a layer.
+   */
+  reversedAxis?: number;
 }
 
 /** [top, bottom, left, right]. */

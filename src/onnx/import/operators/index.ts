@@ -1,21 +1,17 @@
 // The operator table: ONNX op type → mapper. An operator missing here is refused by name, with this list.
 
 import type { Mapper } from "../context";
-import { constantNode, gather, isConstant, shapeOf, type Constant } from "../shape-folding";
+import { constantNode, constantOfShape, shapeOf } from "../shape-folding";
 import { activationLayer } from "./activations";
 import { conv } from "./convolution";
 import { gemm, matMul } from "./dense";
+import { gather } from "./gather";
 import { elementwise } from "./elementwise";
 import { batchNormalization } from "./normalization";
-import { averagePool, globalAveragePool, globalMaxPool, maxPool, reduceMean } from "./pooling";
+import { averagePool, globalAveragePool, globalMaxPool, maxPool, reduceMax, reduceMean } from "./pooling";
+import { recurrent } from "./recurrent";
 import { convTranspose, resize, slice } from "./resampling";
 import { cast, concat, dropout, flatten, identity, pad, reshape, squeeze, transpose, unsqueeze } from "./structure";
-
-/** Operators that only fold constants (their inputs must all be known when importing). */
-const onConstants = (what: string, fold: (r: Parameters<Mapper>[0], v: Constant) => Constant): Mapper => (r) => {
-  const v = r.input(0);
-  return isConstant(v) ? fold(r, v) : r.fail(`${what} of computed tensors is not supported (only of shapes and constants)`);
-};
 
 export function operatorTable(options: { fixedBatch?: number }): Record<string, Mapper> {
   return {
@@ -28,6 +24,7 @@ export function operatorTable(options: { fixedBatch?: number }): Record<string, 
     GlobalAveragePool: globalAveragePool,
     GlobalMaxPool: globalMaxPool,
     ReduceMean: reduceMean,
+    ReduceMax: reduceMax,
     Relu: activationLayer,
     Sigmoid: activationLayer,
     Tanh: activationLayer,
@@ -58,11 +55,15 @@ export function operatorTable(options: { fixedBatch?: number }): Record<string, 
     Pad: pad,
     Constant: constantNode,
     Shape: shapeOf,
-    Gather: onConstants("Gather", gather),
+    Gather: gather,
+    ConstantOfShape: constantOfShape,
     Slice: slice,
     ConvTranspose: convTranspose,
     Resize: resize,
     Upsample: resize,
+    LSTM: recurrent,
+    GRU: recurrent,
+    RNN: recurrent,
   };
 }
 

@@ -1,12 +1,13 @@
 // MaxPool, AveragePool (also after a Pad, PyTorch 1.13's export of count_include_pad=True), GlobalAveragePool,
-// GlobalMaxPool, and ReduceMean over H and W (PyTorch's x.mean((2, 3))) → wasmgrad's pooling layers.
+// GlobalMaxPool, and ReduceMean over H and W (PyTorch's x.mean((2, 3))) → wasmgrad's pooling layers;
+// ReduceMean and ReduceMax over a sequence's steps (x.mean(1), x.max(1) values) → the global 1-D pools.
 // Padding a Pad adds before an AveragePool is counted (its zeros are real), as is the pool's own padding
 // with count_include_pad = 1: both are AveragePool2D's countIncludePad.
 
 import type { NodeReader } from "../context";
-import { asImage, dataValue } from "../data";
+import { asImage, dataValue, inFileOrder } from "../data";
 import { axesOf } from "../shape-folding";
-import { channelsLastLayout, identityLayout, type SpatialPads, type Value } from "../values";
+import { channelsLastLayout, identityLayout, type DataValue, type SpatialPads, type Value } from "../values";
 import { addPads, paddedImage } from "./convolution";
 import { layerPadding, layerStrides, outputSize, windowOf, type WindowSpec } from "./windows";
 
@@ -76,11 +77,34 @@ function globalPool(r: NodeReader, keepDims: boolean, kind: "average" | "max"): 
 export const globalAveragePool = (r: NodeReader): Value => globalPool(r, true, "average");
 export const globalMaxPool = (r: NodeReader): Value => globalPool(r, true, "max");
 
-/** ReduceMean over H and W of an image is global average pooling; other reductions are not supported. */
+/**
+ * ReduceMean over H and W of an image is global average pooling; ReduceMean and ReduceMax over the steps of
+ * a sequence [batch, steps, features] (axis 1) are GlobalAveragePool1D and GlobalMaxPool1D. Other
+ * reductions are not supported.
+ */
 export function reduceMean(r: NodeReader): Value {
   const x = r.data(0);
   const rank = x.shape.length + 1;
   const axes = (axesOf(r, 1) ?? []).map((a) => (a < 0 ? a + rank : a)).sort();
-  if (rank !== 4 || axes.join() !== "2,3") r.fail(`ReduceMean over axes [${axes}] of [batch, ${x.shape}] is supported only over H and W of an image (axes [2, 3])`);
+  if (rank === 3 && axes.join() === "1") return sequencePool(r, x, "GlobalAveragePool1D");
+  if (rank !== 4 || axes.join() !== "2,3") r.fail(`ReduceMean over axes [${axes}] of [batch, ${x.shape}] is supported only over H and W of an image (axes [2, 3]) or the steps of a sequence (axis 1)`);
   return globalPool(r, r.int("keepdims", 1) === 1, "average");
+}
+
+export function reduceMax(r: NodeReader): Value {
+  const x = r.data(0);
+  const rank = x.shape.length + 1;
+  const axes = (axesOf(r, 1) ?? []).map((a) => (a < 0 ? a + rank : a)).sort();
+  if (rank !== 3 || axes.join() !== "1") r.fail(`ReduceMax over axes [${axes}] of [batch, ${x.shape}] is supported only over the steps of a sequence (axis 1)`);
+  return sequencePool(r, x, "GlobalMaxPool1D");
+}
+
+/** Pooling over the steps of [batch, steps, features]: [features] per sample, or [1, features] with keepdims. */
+function sequencePool(r: NodeReader, v: DataValue, type: string): Value {
+  const x = inFileOrder(r, v) ?? r.fail(`pools [batch, ${v.shape}], which wasmgrad stores in another order after a flatten`);
+  let sym = x.sym;
+  if (sym.shape.join() !== x.shape.join()) sym = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: x.shape }, [sym]).output;
+  const { output } = r.ctx.addLayer(r.at, { type }, [sym]);
+  const shape = r.int("keepdims", 1) === 1 ? [1, x.shape[1]] : [x.shape[1]];
+  return dataValue(output, shape, identityLayout(shape));
 }

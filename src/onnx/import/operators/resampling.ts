@@ -6,7 +6,7 @@ import type { Mapper, NodeReader } from "../context";
 import { asImage, dataValue } from "../data";
 import { axisIn, isConstant, sliceConstant } from "../shape-folding";
 import { copyOf } from "../weights";
-import { channelsLastLayout } from "../values";
+import { channelsLastLayout, type DataValue } from "../values";
 import { epilogue } from "./epilogue";
 import { layerStrides, windowOf } from "./windows";
 
@@ -64,6 +64,8 @@ export function convTranspose(r: NodeReader): ReturnType<Mapper> {
 export function slice(r: NodeReader): ReturnType<Mapper> {
   const v = r.input(0);
   if (isConstant(v)) return sliceConstant(r, v);
+  const reversed = reversal(r);
+  if (reversed) return reversed;
   const x = asImage(r, r.data(0));
   const fromInputs = r.opset >= 10;
   const starts = fromInputs ? r.knownIntegers(1, "starts") : r.ints("starts");
@@ -89,6 +91,22 @@ export function slice(r: NodeReader): ReturnType<Mapper> {
   if (crop.every((p) => p === 0)) return x;
   const { output } = r.ctx.addLayer(r.at, { type: "Cropping2D", cropping: [[crop[0], crop[1]], [crop[2], crop[3]]] }, [x.sym]);
   return dataValue(output, shape, channelsLastLayout(shape));
+}
+
+/**
+ * A Slice that reverses the steps a reverse-direction recurrent operator left in processing order (values.ts:
+ * reversedAxis) — wasmgrad's own export of goBackwards with sequences — cancels the pending reversal.
+ */
+function reversal(r: NodeReader): DataValue | undefined {
+  const x = r.data(0, "input", { anyBatchAxis: true, keepReversed: true, keepPad: true });
+  if (x.reversedAxis === undefined || r.opset < 10 || r.inputName(3) === undefined || r.inputName(4) === undefined) return undefined;
+  const [start] = r.knownIntegers(1, "starts"), [end] = r.knownIntegers(2, "ends"), axes = r.knownIntegers(3, "axes"), steps = r.knownIntegers(4, "steps");
+  const batch = x.batchAxis ?? 0, rank = x.shape.length + 1;
+  const axis = axes.length === 1 ? axisIn(r, axes[0], rank) : -1;
+  if (axes.length !== 1 || steps[0] !== -1 || axis === batch || (axis > batch ? axis - 1 : axis) !== x.reversedAxis) return undefined;
+  const n = x.shape[x.reversedAxis];
+  if ((start < 0 ? start + n : start) < n - 1 || (end >= 0 ? end >= 0 : end + n >= 0)) return undefined;
+  return { ...x, reversedAxis: undefined };
 }
 
 /** Resize (opset 10+) and Upsample (before): integer factors on H and W only. */

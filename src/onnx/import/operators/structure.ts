@@ -2,6 +2,9 @@
 // Unsqueeze, Identity, Dropout, Cast, Pad. Most are free in wasmgrad's layout: only the record of how our
 // bytes relate to the file's changes (values.ts). A Reshape of data in the file's own order becomes a Reshape
 // layer; a Reshape of a channels-last image other than a flatten is refused.
+// Transpose, Squeeze, Unsqueeze, Reshape and Identity also move the batch axis (values.ts: batchAxis) — the
+// time-major tensors around a recurrent operator — and carry a reverse-direction operator's pending
+// reversal along.
 
 import type { NodeReader } from "../context";
 import { asFlat, dataValue } from "../data";
@@ -12,7 +15,7 @@ import { BATCH, axisOrder, identityLayout, isIdentityLayout, product, relabel, s
 
 export function identity(r: NodeReader): Value {
   const v = r.input(0) ?? r.fail("its input is missing");
-  return v.kind === "data" ? r.data(0) : v;
+  return v.kind === "data" ? r.data(0, "input", { anyBatchAxis: true, keepReversed: true }) : v;
 }
 
 export function dropout(r: NodeReader): Value {
@@ -29,7 +32,12 @@ export function dropout(r: NodeReader): Value {
 export function cast(r: NodeReader): Value {
   const v = r.input(0) ?? r.fail("its input is missing");
   if (isConstant(v)) return castConstant(r, v);
-  if (![1, 10, 11].includes(r.int("to"))) r.fail(`casts computed values to data type ${r.int("to")}; wasmgrad computes in float32 only`);
+  const to = r.int("to");
+  // To integers only as the indices of a Gather (an embedding lookup, wasmgrad's own export of Embedding):
+  // the Embedding layer reads float indices and refuses any that is not a whole number in range.
+  const readers = r.ctx.consumersOf(r.node.outputs[0]);
+  const asIndices = [6, 7].includes(to) && readers.length > 0 && !r.ctx.isGraphOutput(r.node.outputs[0]) && readers.every((n) => n.opType === "Gather" && n.inputs[1] === r.node.outputs[0] && n.inputs[0] !== r.node.outputs[0]);
+  if (![1, 10, 11].includes(to) && !asIndices) r.fail(`casts computed values to data type ${to}; wasmgrad computes in float32 only (integers only as the indices of a Gather)`);
   return r.data(0);
 }
 
@@ -38,12 +46,15 @@ export function concat(r: NodeReader): Value {
   if (parts.length === 0) r.fail("has no inputs");
   if (parts.every(isConstant)) return concatConstants(r, parts as Constant[]);
   if (!parts.every((p) => p.kind === "data")) r.fail("concatenates computed tensors with constants, which is not supported");
-  let values = parts.map((_, i) => r.data(i));
+  // The batch may be elsewhere than first (initial states [directions, batch, units]), the same in every part.
+  const values = parts.map((_, i) => r.data(i, "input", { anyBatchAxis: true }));
   const first = values[0];
+  const batch = first.batchAxis ?? 0;
+  if (values.some((v) => (v.batchAxis ?? 0) !== batch)) r.fail("concatenates tensors whose batch is at different axes");
   const rank = first.shape.length + 1;
   const axis = axisIn(r, r.int("axis"), rank);
-  if (axis === 0) r.fail("concatenates along the batch axis, which is not supported");
-  const a = axis - 1;
+  if (axis === batch) r.fail("concatenates along the batch axis, which is not supported");
+  const a = axis > batch ? axis - 1 : axis;
   for (const v of values) {
     if (v.shape.length !== first.shape.length || v.shape.some((d, i) => i !== a && d !== first.shape[i])) {
       r.fail(`concatenates [batch, ${first.shape}] and [batch, ${v.shape}], which differ off axis ${axis}`);
@@ -52,6 +63,12 @@ export function concat(r: NodeReader): Value {
   const shape = [...first.shape];
   shape[a] = values.reduce((s, v) => s + v.shape[a], 0);
   if (values.length === 1) return first;
+  return withBatch(concatPerSample(r, values, a, shape), batch);
+}
+
+/** Concat of per-sample tensors along per-sample axis a into `shape`. */
+function concatPerSample(r: NodeReader, values: DataValue[], a: number, shape: number[]): DataValue {
+  const first = values[0];
   // Our axis: where file axis a sits in our order, the same for every input.
   const orders = values.map((v) => axisOrder(v.layout, v.shape));
   const strictView = (v: DataValue, order: number[] | undefined) => order !== undefined && v.sym.shape.length === v.shape.length && order.every((fa, k) => v.sym.shape[k] === v.shape[fa]);
@@ -68,7 +85,7 @@ export function concat(r: NodeReader): Value {
     const { output } = r.ctx.addLayer(r.at, { type: "Concatenate", axis: -1 }, values.map((v) => v.sym));
     return dataValue(output, shape, identityLayout(shape));
   }
-  return r.fail(`concatenates along axis ${axis} tensors that wasmgrad stores in an order where that axis is not contiguous (flattened channels-first images, or differently transposed inputs)`);
+  return r.fail(`concatenates along axis ${r.int("axis")} tensors that wasmgrad stores in an order where that axis is not contiguous (flattened channels-first images, or differently transposed inputs)`);
 }
 
 /** Flatten: [batch, d1, …] → [batch, d_axis·…] with the leading per-sample dims (must be units). */
@@ -85,22 +102,41 @@ export function flatten(r: NodeReader): Value {
   return asFlat(r, x);
 }
 
-/** Transpose: data → the layout changes, nothing moves; the batch axis must stay first. */
+/** Transpose: data → the layout changes, nothing moves; the batch axis may move (around a recurrent operator). */
 export function transpose(r: NodeReader): Value {
   const v = r.input(0) ?? r.fail("its input is missing");
   if (isConstant(v)) return transposeConstant(r, v);
-  const x = r.data(0);
+  const x = r.data(0, "input", { anyBatchAxis: true, keepReversed: true });
   const rank = x.shape.length + 1;
+  const batch = x.batchAxis ?? 0;
   const perm = r.ints("perm", Array.from({ length: rank }, (_, i) => rank - 1 - i));
   if (perm.length !== rank || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) r.fail(`perm [${perm}] is not a permutation of ${rank} axes`);
-  if (perm[0] !== 0) r.fail(`perm [${perm}] moves the batch axis, which is not supported`);
-  const p = perm.slice(1).map((a) => a - 1);
+  // The per-sample axes in their new order, each named by its per-sample index before.
+  const p = perm.filter((a) => a !== batch).map((a) => (a > batch ? a - 1 : a));
   const order = axisOrder(x.layout, x.shape);
-  if (!order) r.fail(`transposes [batch, ${x.shape}] after a flatten that wasmgrad stores in another order`);
+  if (!order) r.fail(`transposes [${shapeText(x.shape, x.batchAxis)}] after a flatten that wasmgrad stores in another order`);
   const shape = p.map((a) => x.shape[a]);
   const newAxisOf = new Array<number>(p.length);
   p.forEach((old, i) => (newAxisOf[old] = i));
-  return dataValue(x.sym, shape, { factors: shape, order: order.map((old) => newAxisOf[old]) });
+  return withBatch(dataValue(x.sym, shape, { factors: shape, order: order.map((old) => newAxisOf[old]) }), perm.indexOf(batch), x.reversedAxis === undefined ? undefined : newAxisOf[x.reversedAxis]);
+}
+
+/** The file's shape of a data value, the batch where it is ("batch"). */
+export function fileShape(x: DataValue): (number | string)[] {
+  const full: (number | string)[] = [...x.shape];
+  full.splice(x.batchAxis ?? 0, 0, "batch");
+  return full;
+}
+
+/** The file's shape for messages: "batch, 2,4,4" (as [batch, ${shape}] reads), the batch where it is. */
+export function shapeText(shape: readonly number[], batchAxis = 0): string {
+  if (batchAxis === 0) return `batch, ${shape}`;
+  return [shape.slice(0, batchAxis).join(","), "batch", ...(batchAxis < shape.length ? [shape.slice(batchAxis).join(",")] : [])].join(", ");
+}
+
+/** A data value with its batch axis (0 is the default, left unset) and pending reversal. */
+export function withBatch(v: DataValue, batchAxis: number, reversedAxis?: number): DataValue {
+  return { ...v, batchAxis: batchAxis === 0 ? undefined : batchAxis, reversedAxis };
 }
 
 /** Squeeze/Unsqueeze of data: unit axes come and go; ours is untouched. */
@@ -108,21 +144,45 @@ export function squeeze(r: NodeReader): Value {
   const v = r.input(0) ?? r.fail("its input is missing");
   const axes = axesOf(r, 1);
   if (isConstant(v)) return reshapeConstant(r, v, squeezedShape(r, v.dims, axes));
-  const x = r.data(0);
+  const x = r.data(0, "input", { anyBatchAxis: true, keepReversed: true });
   const rank = x.shape.length + 1;
-  const perSample = axes?.map((a) => axisIn(r, a, rank) - 1);
-  if (perSample?.includes(-1)) r.fail("squeezes the batch axis, which is not supported");
-  return relabelled(r, x, squeezedShape(r, x.shape, perSample));
+  const batch = x.batchAxis ?? 0;
+  // Full-rank axes to remove: those given (never the batch), or every unit axis but the batch.
+  const full = fileShape(x).map((d) => (d === "batch" ? -1 : (d as number)));
+  const removed = axes ? axes.map((a) => axisIn(r, a, rank)) : full.map((d, a) => (d === 1 ? a : -1)).filter((a) => a >= 0);
+  if (removed.includes(batch)) r.fail("squeezes the batch axis, which is not supported");
+  for (const a of removed) if (full[a] !== 1) r.fail(`squeezes axis ${a}, whose size is ${full[a]}, not 1`);
+  const kept = full.map((_, a) => a).filter((a) => !removed.includes(a));
+  return moved(r, x, kept);
 }
 
 export function unsqueeze(r: NodeReader): Value {
   const v = r.input(0) ?? r.fail("its input is missing");
   const axes = axesOf(r, 1) ?? r.fail("axes are required");
   if (isConstant(v)) return reshapeConstant(r, v, unsqueezedShape(r, v.dims, axes));
-  const x = r.data(0);
-  const full = unsqueezedShape(r, [-1, ...x.shape], axes);
-  if (full[0] !== -1) r.fail("inserts an axis before the batch, which is not supported");
-  return relabelled(r, x, full.slice(1));
+  const x = r.data(0, "input", { anyBatchAxis: true, keepReversed: true });
+  const rank = x.shape.length + 1 + axes.length;
+  const inserted = new Set(axes.map((a) => axisIn(r, a, rank)));
+  if (inserted.size !== axes.length) r.fail("lists an axis twice");
+  // Where each old full-rank axis lands (−1 for the new unit axes).
+  const from: number[] = [];
+  for (let a = 0, old = 0; a < rank; a++) from.push(inserted.has(a) ? -1 : old++);
+  return moved(r, x, from);
+}
+
+/**
+ * The value after unit axes came or went: `from` lists, for each new full-rank axis, the old full-rank axis
+ * it is (−1 for a new unit axis).
+ */
+function moved(r: NodeReader, x: DataValue, from: number[]): Value {
+  const batch = x.batchAxis ?? 0;
+  const full = fileShape(x);
+  const newBatch = from.indexOf(batch);
+  const perSample = from.filter((a) => a !== batch);
+  const shape = perSample.map((a) => (a < 0 ? 1 : (full[a] as number)));
+  const oldIndex = (a: number) => (a > batch ? a - 1 : a);
+  const reversed = x.reversedAxis === undefined ? undefined : perSample.findIndex((a) => a >= 0 && oldIndex(a) === x.reversedAxis);
+  return withBatch(relabelled(r, x, shape) as DataValue, newBatch, reversed);
 }
 
 function relabelled(r: NodeReader, x: DataValue, shape: number[]): Value {
@@ -131,27 +191,37 @@ function relabelled(r: NodeReader, x: DataValue, shape: number[]): Value {
 }
 
 /**
- * The per-sample target of a Reshape: 0 copies a dim, −1 is inferred. The first entry must be the batch:
- * the batch size as Shape() read it, 0 (copy), −1 with the rest fixed, or the file's own fixed batch size.
+ * The per-sample target of a Reshape and where the batch is in it: 0 copies a dim, −1 is inferred. The
+ * batch must stay a dim of its own, with the same number of values before it: the batch size as Shape()
+ * read it, or 0 copying the input's batch axis; or, first, −1 with the rest fixed, or the file's own fixed
+ * batch size.
  */
-function reshapeTarget(r: NodeReader, x: DataValue, fixedBatch: number | undefined): number[] {
+function reshapeTarget(r: NodeReader, x: DataValue, fixedBatch: number | undefined): { shape: number[]; batchAxis: number } {
   const target = r.integers(1, "shape").data;
   const shown = target.map((d) => (d === BATCH ? "batch" : d)).join(", ");
   if (r.int("allowzero", 0) === 1 && target.includes(0)) r.fail("allowzero = 1 with a zero in the shape is not supported");
   if (target.length === 0) r.fail("reshapes to a scalar, which drops the batch axis");
+  const input = fileShape(x).map((d) => (d === "batch" ? BATCH : d));
+  const resolved = target.map((d, i) => (d === 0 ? (input[i] ?? r.fail(`shape entry ${i} is 0 (copy) past the input's rank`)) : d));
   const size = product(x.shape);
-  const rest = target.slice(1).map((d, i) => (d === 0 ? (x.shape[i] ?? r.fail(`shape entry ${i + 1} is 0 (copy) past the input's rank`)) : d));
-  if (rest.includes(BATCH)) r.fail(`reshapes to [${shown}], which moves the batch size into a per-sample axis`);
-  const dims = rest as number[];
-  const known = dims.filter((d) => d !== -1);
-  if (dims.filter((d) => d === -1).length > 1 || known.some((d) => !Number.isInteger(d) || d < 1)) r.fail(`shape [${shown}] is not a valid reshape target`);
-  const inferred = dims.includes(-1);
-  const resolved = inferred ? dims.map((d) => (d === -1 ? size / product(known) : d)) : dims;
-  if (!resolved.every(Number.isInteger) || product(resolved) !== size) r.fail(`cannot reshape [batch, ${x.shape}] (${size} values per sample) to [${shown}]`);
-  const head = target[0];
-  const keepsBatch = head === BATCH || head === 0 || (head === -1 && !inferred) || (fixedBatch !== undefined && head === fixedBatch);
-  if (!keepsBatch) r.fail(`reshapes to [${shown}], which does not keep the batch axis first`);
-  return resolved;
+  let batchAxis = resolved.indexOf(BATCH);
+  if (resolved.lastIndexOf(BATCH) !== batchAxis) r.fail(`reshapes to [${shown}], which holds the batch size twice`);
+  const rest = resolved.filter((_, i) => i !== batchAxis) as number[];
+  if (batchAxis < 0) {
+    // No batch named: first, −1 with the rest fixed (inferred as the batch), or the file's fixed batch size.
+    const head = resolved[0] as number, tail = resolved.slice(1) as number[];
+    const inferred = head === -1 && !tail.includes(-1);
+    if (!inferred && !(fixedBatch !== undefined && head === fixedBatch && (x.batchAxis ?? 0) === 0)) r.fail(`reshapes to [${shown}], which does not keep the batch axis first`);
+    batchAxis = 0;
+    rest.splice(0, 1);
+  }
+  const known = rest.filter((d) => d !== -1);
+  if (rest.filter((d) => d === -1).length > 1 || known.some((d) => !Number.isInteger(d) || d < 1)) r.fail(`shape [${shown}] is not a valid reshape target`);
+  const dims = rest.includes(-1) ? rest.map((d) => (d === -1 ? size / product(known) : d)) : rest;
+  if (!dims.every(Number.isInteger) || product(dims) !== size) r.fail(`cannot reshape [${shapeText(x.shape, x.batchAxis)}] (${size} values per sample) to [${shown}]`);
+  // The values before the batch per sample: they must stay as many, or samples would mix.
+  if (product(x.shape.slice(0, x.batchAxis ?? 0)) !== product(dims.slice(0, batchAxis))) r.fail(`reshapes [${shapeText(x.shape, x.batchAxis)}] to [${shown}], which moves the batch among the other axes`);
+  return { shape: dims, batchAxis };
 }
 
 const nonUnit = (s: readonly number[]) => s.filter((d) => d !== 1).join();
@@ -166,18 +236,21 @@ export function reshape(r: NodeReader, fixedBatch: number | undefined): Value {
     if (!dims.every((d) => Number.isInteger(d) && d >= 0) || product(dims) !== size) r.fail(`cannot reshape a constant [${v.dims}] to [${target}]`);
     return reshapeConstant(r, v, dims);
   }
-  const x = r.data(0);
-  const shape = reshapeTarget(r, x, fixedBatch);
-  if (shape.join() === x.shape.join()) return x;
-  if (shape.length === 1) return asFlat(r, x);
+  const x = r.data(0, "input", { anyBatchAxis: true });
+  const { shape, batchAxis } = reshapeTarget(r, x, fixedBatch);
+  const result = (value: DataValue) => withBatch(value, batchAxis);
+  if (shape.join() === x.shape.join()) return result(x);
+  if (shape.length === 1 && batchAxis === 0) return result(asFlat(r, x));
   // Unit axes coming and going: no data moves, ours stays.
-  if (nonUnit(shape) === nonUnit(x.shape)) return relabelled(r, x, shape);
+  if (nonUnit(shape) === nonUnit(x.shape)) return result(relabelled(r, x, shape) as DataValue);
   if (isIdentityLayout(x.layout)) {
+    // Ours already has that shape (a recurrent operator's [steps, directions, units] as ours [steps, directions·units]).
+    if (x.sym.shape.join() === shape.join()) return result(dataValue(x.sym, shape, identityLayout(shape)));
     // A real reshape of data in the file's own order: ours becomes the target shape.
     const { output } = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: shape }, [x.sym]);
-    return dataValue(output, shape, identityLayout(shape));
+    return result(dataValue(output, shape, identityLayout(shape)));
   }
-  return r.fail(`reshapes [batch, ${x.shape}] to [batch, ${shape}], but wasmgrad stores it channels-last, where only flattening it is free (anything else needs a Permute first)`);
+  return r.fail(`reshapes [${shapeText(x.shape, x.batchAxis)}] to [${shapeText(shape, batchAxis)}], but wasmgrad stores it channels-last, where only flattening it is free (anything else needs a Permute first)`);
 }
 
 /** Pad with zeros of H and W: left pending for a following Conv or AveragePool to take (context.ts). */
