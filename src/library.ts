@@ -32,6 +32,7 @@ export { Bidirectional, type BidirectionalOptions } from "./layers/bidirectional
 export { MultiHeadAttention, type MultiHeadAttentionOptions } from "./layers/multi-head-attention";
 export { PositionEmbedding, SinePositionEncoding } from "./layers/position-embedding";
 export { Cropping1D } from "./layers/cropping1d";
+export { transformerEncoderBlock, transformerDecoderBlock, type TransformerBlockOptions } from "./layers/transformer-blocks";
 export { Conv1D, type Conv1DOptions, type Conv1DPadding } from "./layers/conv1d";
 export { MaxPool1D, AveragePool1D, type Pool1DOptions } from "./layers/pool1d";
 export { Activation } from "./layers/activation";

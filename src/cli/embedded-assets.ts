@@ -20,12 +20,16 @@ import logistic from "../../models/logistic.json" with { type: "json" };
 import textCnn from "../../models/text_cnn.json" with { type: "json" };
 import textBilstm from "../../models/text_bilstm.json" with { type: "json" };
 import bowLogistic from "../../models/bow_logistic.json" with { type: "json" };
+import charMlp from "../../models/char_mlp.json" with { type: "json" };
+import charLstm from "../../models/char_lstm.json" with { type: "json" };
+import charTransformer from "../../models/char_transformer.json" with { type: "json" };
 import { readFileSync } from "node:fs";
 import { KernelLibrary, type KernelBinaries } from "../engine/wasm-kernels";
 import { datasetFromIdx, type ImageSplits } from "../data/image-dataset";
 
 export const BUILTIN_MODELS: Record<string, unknown> = {
   mlp, mlp512, cnn, resnet, torch_mlp: torchMlp, linear, logistic, text_cnn: textCnn, text_bilstm: textBilstm, bow_logistic: bowLogistic,
+  char_mlp: charMlp, char_lstm: charLstm, char_transformer: charTransformer,
 };
 
 export function embeddedKernelBinaries(): KernelBinaries {

@@ -8,6 +8,7 @@ import { DivergenceError, UsageError, WasmgradError, didYouMean } from "../error
 import { registerBench } from "./commands/bench";
 import { registerEvaluate } from "./commands/evaluate";
 import { registerExport } from "./commands/export";
+import { registerGenerate } from "./commands/generate";
 import { registerExplain } from "./commands/explain";
 import { registerInfer } from "./commands/infer";
 import { registerInfo } from "./commands/info";
@@ -43,6 +44,7 @@ const cli = cac("wasmgrad");
 registerTrain(cli);
 registerEvaluate(cli);
 registerPredict(cli);
+registerGenerate(cli);
 registerExport(cli, packageJson.version);
 registerInfer(cli);
 registerExplain(cli);

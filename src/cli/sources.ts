@@ -15,6 +15,8 @@ import { BUILTIN_MODELS, embeddedMnistSample } from "./embedded-assets";
 import { nonFiniteAllowed } from "./input-policy";
 import { TextVectorizer } from "../data/text-vectorizer";
 import type { TextPreprocessing } from "./training-data";
+import type { NextCharTask } from "../data/next-char";
+import { describeValue } from "../io/display";
 
 export function resolveModelFile(nameOrPath: string): { file: ModelFile; source: string } {
   requirePath(nameOrPath, "--model");
@@ -35,11 +37,16 @@ export function loadCheckpoint(path: string): Model {
   return loadCheckpointWithText(path).model;
 }
 
-/** A checkpoint's model and, for a text model, its preprocessing (checked against the model). */
-export function loadCheckpointWithText(path: string): { model: Model; text?: TextPreprocessing } {
+/**
+ * A checkpoint's model and, for a text model or a next-character model, its preprocessing (checked against
+ * the model: a file that pairs a vocabulary with a model of other sizes is refused, not run).
+ */
+export function loadCheckpointWithText(path: string): { model: Model; text?: TextPreprocessing; nextChar?: NextCharTask } {
   const bytes = readUserFile(requirePath(path, "the checkpoint"), "checkpoint");
   const source = displayText(path);
   const { model, header } = decodeCheckpoint(bytes, source, { allowNonFinite: nonFiniteAllowed() });
+  const language = header.preprocessing?.nextChar;
+  if (language !== undefined) return { model, nextChar: checkNextChar(language, model, `${source}: next-character task`) };
   const text = header.preprocessing?.text;
   if (text === undefined) return { model };
   const where = `${source}: text preprocessing`;
@@ -59,4 +66,14 @@ export function loadCheckpointWithText(path: string): { model: Model; text?: Tex
 /** A file the user named, or one clear error: "cannot read --input x.npy: it does not exist". */
 export function readInputFile(path: string, what: string): Uint8Array {
   return readUserFile(requirePath(path, what || "the input"), what);
+}
+
+function checkNextChar(raw: NextCharTask, model: Model, where: string): NextCharTask {
+  const vectorizer = TextVectorizer.fromConfig(raw.vectorizer, where);
+  if (!Number.isInteger(raw.context) || raw.context < 1 || model.inputShape?.join() !== String(raw.context)) {
+    throw new InputError(`${where}: a context of ${describeValue(raw.context)} for a model that takes inputs shaped [${model.inputShape}]`);
+  }
+  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+  if (outputs !== vectorizer.vocabularySize) throw new InputError(`${where}: ${vectorizer.vocabularySize} characters for a model with ${outputs} outputs`);
+  return { vectorizer: vectorizer.config, context: raw.context };
 }

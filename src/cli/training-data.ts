@@ -5,6 +5,7 @@
 import { parseCsv, splitTarget } from "../data/csv";
 import { isTextFolder, loadTextCsv, loadTextFolder, type TextDataset } from "../data/text-dataset";
 import { TextVectorizer, type TextVectorizerConfig } from "../data/text-vectorizer";
+import { characterVectorizer, exampleLines, nextCharWindows, type NextCharTask } from "../data/next-char";
 import { toFloatImages } from "../data/image-dataset";
 import { InputError } from "../errors";
 import { Rng } from "../engine/rng";
@@ -26,9 +27,11 @@ export interface TrainingData {
   train: Split;
   test: Split;
   source: string;
-  kind: "images" | "table" | "text";
+  kind: "images" | "table" | "text" | "next-char";
   /** Text data: how raw text becomes model input, and the class names, for the checkpoint. */
   text?: TextPreprocessing;
+  /** The next-character task: its characters and context length, for the checkpoint and `generate`. */
+  language?: NextCharTask;
 }
 
 /** What a checkpoint keeps so that `predict` and `eval` take raw text and print class names. */
@@ -47,9 +50,12 @@ export interface DataOptions {
   text?: Partial<TextVectorizerConfig>;
   /** A trained model's preprocessing (resume, eval): used as it is, never adapted again. */
   preprocessing?: TextPreprocessing;
+  /** A language-model task: predict each line's next character from the `context` before it. */
+  nextChar?: { context: number; trained?: NextCharTask };
 }
 
 export async function resolveTrainingData(data: string, options: DataOptions): Promise<TrainingData> {
+  if (options.nextChar) return loadNextChar(data, options, options.nextChar);
   if (options.textColumn !== undefined || (!data.toLowerCase().endsWith(".csv") && data !== "embedded" && isTextFolder(data))) return loadText(data, options);
   if (data.toLowerCase().endsWith(".csv")) return loadTable(data, options);
   if (options.target !== undefined) throw new InputError(`--target names a CSV column, but --data ${displayText(data)} is not a .csv file`);
@@ -136,6 +142,34 @@ function loadText(path: string, options: DataOptions): TrainingData {
     source: `${dataset.source}, ${vectorizer.vocabularySize.toLocaleString("en-US")}-token ${by === "character" ? "character" : "word"} vocabulary, ${outputMode === "int" ? `sequences of ${vectorizer.config.outputSequenceLength}` : outputMode.replace("_", "-")}`,
     kind: "text",
     text: { vectorizer: vectorizer.config, classNames },
+  };
+}
+
+/**
+ * A text file as next-character windows: lines (not windows) are split between train and test by the
+ * seeded shuffle, so test lines are unseen; the characters are learned from the training lines alone.
+ */
+function loadNextChar(path: string, options: DataOptions, task: { context: number; trained?: NextCharTask }): TrainingData {
+  if (path === "embedded" || isTextFolder(path)) throw new InputError("--task next-char reads a text file with one example per line (--data names.txt)");
+  const lines = exampleLines(new TextDecoder().decode(readInputFile(path, "--data")));
+  const order = seededOrder(lines.length, options.seed);
+  const testCount = Math.round(lines.length * options.testSplit);
+  if (lines.length - testCount < 2) throw new InputError(`${displayText(path)} has ${lines.length} non-empty lines: too few to train on after holding out --test-split ${options.testSplit}`);
+  const pick = (from: number, to: number) => Array.from(order.subarray(from, to), (i) => lines[i]);
+  const [trainLines, testLines] = [pick(0, lines.length - testCount), pick(lines.length - testCount, lines.length)];
+  const vectorizer = characterVectorizer(task.trained?.vectorizer);
+  if (!task.trained) vectorizer.adapt(trainLines);
+  const context = task.trained?.context ?? task.context;
+  const split = (which: string[]): Split => {
+    const { x, y, count } = nextCharWindows(which, vectorizer, context);
+    return { x, count, shape: [context], values: Float32Array.from(y) };
+  };
+  return {
+    train: split(trainLines),
+    test: split(testLines),
+    source: `${displayText(path)} (${trainLines.length.toLocaleString("en-US")} train / ${testLines.length.toLocaleString("en-US")} test lines, ${vectorizer.vocabularySize} characters with the boundary and unknown, next character after ${context})`,
+    kind: "next-char",
+    language: { vectorizer: vectorizer.config, context },
   };
 }
 

@@ -53,7 +53,7 @@ export interface CheckpointHeader {
   /** Free-form facts worth keeping (dataset, final metrics). */
   notes?: Record<string, unknown>;
   /** How raw input becomes model input: for text models, the vectorizer (vocabulary included) and class names. */
-  preprocessing?: { text?: { vectorizer: TextVectorizerConfig; classNames: string[] } };
+  preprocessing?: { text?: { vectorizer: TextVectorizerConfig; classNames: string[] }; nextChar?: { vectorizer: TextVectorizerConfig; context: number } };
 }
 
 export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, unknown>; preprocessing?: CheckpointHeader["preprocessing"] } = {}): Uint8Array {

@@ -47,6 +47,8 @@ export interface DataFacts {
   vocabularySize?: number;
   /** Classes of the target: "units": "classes" takes it. */
   classes?: number;
+  /** Steps of context a language model reads ("context", "context - 1"). */
+  context?: number;
 }
 
 const TOP_LEVEL_KEYS = ["name", "description", "inputShape", "inputs", "layers", "outputs", "seed", "training", "text"];
@@ -102,26 +104,41 @@ export function recipeOf(file: ModelFile): TrainingRecipe {
 export function buildModel(file: ModelFile, source: string, options: { seed?: number; kernels?: Kernels } & DataFacts = {}): Model {
   const chain = file.inputs === undefined;
   if (!chain && file.inputShape !== undefined) throw new InputError(`${source}: a graph gives its inputs' shapes in "inputs"; drop "inputShape"`);
-  const sized = { ...file, layers: file.layers.map((layer, i) => sizeFromData(layer, options, `${source} layers[${i}]`)) };
+  const sized = {
+    ...file,
+    layers: file.layers.map((layer, i) => sizeFromData(layer, options, `${source} layers[${i}]`)),
+    ...(file.inputs ? { inputs: file.inputs.map((input, i) => sizeFromData(input, options, `${source} inputs[${i}]`)) } : {}),
+  };
   const config = chain && file.inputShape === undefined && options.inputShape ? { ...sized, inputShape: options.inputShape } : sized;
   return modelFromConfig(config, { where: source, seed: options.seed ?? file.seed, kernels: options.kernels });
 }
 
+/** The words a model file may put where a size belongs, and the facts they stand for. */
+const DATA_SIZES: Record<string, { fact: keyof DataFacts; offset: number; needs: string }> = {
+  classes: { fact: "classes", offset: 0, needs: "labelled data to count the classes" },
+  vocabulary: { fact: "vocabularySize", offset: 0, needs: "text data, whose vocabulary sets it" },
+  context: { fact: "context", offset: 0, needs: "a language-model task (--task next-char --context N)" },
+  "context - 1": { fact: "context", offset: -1, needs: "a language-model task (--task next-char --context N)" },
+};
+
 /**
- * A layer config with the sizes it leaves to the data filled in: an Embedding's missing inputDim (the text
- * vocabulary) and "units": "classes" (the target's classes), inside wrappers too. Other layers pass as they are.
+ * A layer config with the sizes it leaves to the data filled in, inside lists and wrappers too: the words
+ * "classes", "vocabulary", "context" and "context - 1" wherever a number goes ("units": "classes",
+ * "cropping": ["context - 1", 0]), and an Embedding's missing inputDim (the text vocabulary).
  */
 function sizeFromData(layer: unknown, facts: DataFacts, where: string): unknown {
-  if (typeof layer !== "object" || layer === null || Array.isArray(layer)) return layer;
-  const config = { ...(layer as Record<string, unknown>) };
+  if (typeof layer === "string" && Object.hasOwn(DATA_SIZES, layer)) {
+    const size = DATA_SIZES[layer];
+    const value = facts[size.fact];
+    if (typeof value !== "number") throw new InputError(`${where}: "${layer}" needs ${size.needs}`);
+    return value + size.offset;
+  }
+  if (Array.isArray(layer)) return layer.map((item, i) => sizeFromData(item, facts, `${where}[${i}]`));
+  if (typeof layer !== "object" || layer === null) return layer;
+  const config = Object.fromEntries(Object.entries(layer).map(([key, value]) => [key, sizeFromData(value, facts, `${where} ${key}`)]));
   if (config.type === "Embedding" && config.inputDim === undefined) {
     if (facts.vocabularySize === undefined) throw new InputError(`${where} (Embedding): 'inputDim' is required unless the data is text, whose vocabulary then sets it`);
     config.inputDim = facts.vocabularySize;
   }
-  if (config.units === "classes") {
-    if (facts.classes === undefined) throw new InputError(`${where}: "units": "classes" needs labelled data to count the classes`);
-    config.units = facts.classes;
-  }
-  if (config.layer !== undefined) config.layer = sizeFromData(config.layer, facts, `${where} layer`);
   return config;
 }

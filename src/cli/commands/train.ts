@@ -22,6 +22,7 @@ import { numberFlag, optionalNumberFlag, optionalPathFlag, stringFlag } from "..
 import { ProgressBar } from "../progress";
 import { loadCheckpointWithText, readInputFile, resolveModelFile } from "../sources";
 import { TextVectorizer, type TextVectorizerConfig } from "../../data/text-vectorizer";
+import type { NextCharTask } from "../../data/next-char";
 import { displayText } from "../../io/display";
 import { writeOut } from "../output";
 
@@ -36,6 +37,8 @@ interface TrainFlags {
   maxTokens?: unknown;
   sequenceLength?: unknown;
   split?: string;
+  task?: string;
+  context?: unknown;
   testSplit: unknown;
   augment?: string;
   plot?: string;
@@ -70,6 +73,8 @@ export function registerTrain(cli: CAC): void {
     .option("--max-tokens <n>", "For text: vocabulary size, the padding and out-of-vocabulary indices included (default: the model file's, else every token seen)")
     .option("--sequence-length <n>", "For text: tokens per text fed to the model, cut or padded (default: the model file's, else 200)")
     .option("--split <word|character>", "For text: split texts into words (default) or characters")
+    .option("--task <next-char>", "next-char: a language model over a text file's lines (--data names.txt), predicting each character from the --context before it; then `wasmgrad generate`")
+    .option("--context <n>", "For --task next-char: characters of context (default 16)")
     .option("--test-split <fraction>", "For CSV data and text: rows held out (seeded shuffle) for the final test", { default: 0.2 })
     .option("--augment <spec>", "Augment training images, e.g. rotation=10,shift=0.1,zoom=0.1,elastic=34:4 (seeded)")
     .option("--plot <curves.svg>", "Write loss and metric curves per epoch as an SVG chart")
@@ -96,6 +101,7 @@ export function registerTrain(cli: CAC): void {
     .example("wasmgrad train --model linear --data points.csv --target y")
     .example("wasmgrad train --model text_bilstm --data messages.csv --text-column body --target label --save spam.wgd")
     .example("wasmgrad train --model text_cnn --data mail/ --save spam.wgd   # mail/spam/*.txt, mail/ham/*.txt")
+    .example("wasmgrad train --model char_transformer --task next-char --context 16 --data names.txt --save names.wgd")
     .example("wasmgrad train --from pretrained.onnx --freeze 2 --epochs 2 --save tuned.wgd")
     .example("wasmgrad train --from resnet.onnx --input-shape 3,65,65 --data images/   # a file with dynamic height and width")
     .action(async (flags: TrainFlags) => {
@@ -133,10 +139,12 @@ export function registerTrain(cli: CAC): void {
 
       // A resumed text model reads its data through the vocabulary it was trained with.
       const resumed = paths.resume ? loadCheckpointWithText(paths.resume) : undefined;
+      const nextChar = languageTask(flags, resumed?.nextChar);
+      if (resumed && !resumed.nextChar && nextChar) throw new InputError(`${displayText(paths.resume!)} is not a next-character model; drop --task next-char`);
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), {
-        target: flags.target, testSplit, seed, textColumn: flags.textColumn, text: textSettings(flags, file.text), preprocessing: resumed?.text,
+        target: flags.target, testSplit, seed, textColumn: flags.textColumn, text: textSettings(flags, file.text), preprocessing: resumed?.text, nextChar,
       });
-      if (augment && data.kind !== "images") throw new InputError(`--augment transforms images; the data is ${data.kind === "text" ? "text" : "a table"}`);
+      if (augment && data.kind !== "images") throw new InputError(`--augment transforms images; the data is ${data.kind === "table" ? "a table" : "text"}`);
       if (data.kind !== "text" && (flags.maxTokens !== undefined || flags.sequenceLength !== undefined || flags.split !== undefined)) {
         throw new InputError("--max-tokens, --sequence-length and --split are for text data (--text-column, or a folder of .txt files per class)");
       }
@@ -145,8 +153,11 @@ export function registerTrain(cli: CAC): void {
       if (resumed) model = resumed.model;
       else if (paths.from) model = importOnnx(readInputFile(paths.from, "--from"), { source: displayText(paths.from), seed, inputShape });
       else {
-        const vocabularySize = data.text ? new TextVectorizer(data.text.vectorizer).vocabularySize : undefined;
-        model = buildModel(file, source, { seed, inputShape: data.train.shape, vocabularySize, classes: data.text?.classNames.length });
+        const vectorizer = data.text?.vectorizer ?? data.language?.vectorizer;
+        const vocabularySize = vectorizer ? new TextVectorizer(vectorizer).vocabularySize : undefined;
+        // A next-character model predicts one of the characters (the boundary and the unknown one included).
+        const classes = data.language ? vocabularySize : data.text?.classNames.length;
+        model = buildModel(file, source, { seed, inputShape: data.train.shape, vocabularySize, classes, context: data.language?.context });
       }
       if (!paths.resume) {
         const loss = paths.from ? lossForImported(model) : recipe.loss;
@@ -171,7 +182,7 @@ export function registerTrain(cli: CAC): void {
       if (frozen.length > 0) say(`frozen: ${frozen.join(", ")}`);
       say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}${augment ? `, augmentation ${augment.describe()}` : ""}`);
 
-      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source }, preprocessing: data.text ? { text: data.text } : undefined }));
+      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source }, preprocessing: data.text ? { text: data.text } : data.language ? { nextChar: data.language } : undefined }));
       const periodic: Callback = {
         onEpochEnd: (epoch) => {
           if (checkpointEvery && (epoch + 1) % checkpointEvery === 0) save(paths.save!);
@@ -227,6 +238,18 @@ export function registerTrain(cli: CAC): void {
         writeOut(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
       }
     });
+}
+
+/** The next-character task the flags ask for (a resumed one keeps its own), or undefined. */
+function languageTask(flags: TrainFlags, resumed: NextCharTask | undefined): { context: number; trained?: NextCharTask } | undefined {
+  if (flags.task === undefined) {
+    if (flags.context !== undefined) throw new UsageError("--context goes with --task next-char");
+    return resumed ? { context: resumed.context, trained: resumed } : undefined;
+  }
+  if (String(flags.task) !== "next-char") throw new UsageError(`--task: the one task is next-char, got '${displayText(String(flags.task))}'`);
+  const context = numberFlag(flags.context ?? resumed?.context ?? 16, "context", { min: 1, max: 4096, integer: true });
+  if (resumed && context !== resumed.context) throw new InputError(`--context ${context}: the resumed model reads ${resumed.context} characters`);
+  return { context, trained: resumed };
 }
 
 /** A new text vectorizer's settings: the model file's, then the flags over them. */
