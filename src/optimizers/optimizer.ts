@@ -8,7 +8,7 @@ import type { Parameter } from "../layers/layer";
 export interface OptimizerConfig {
   type: string;
   learningRate: number;
-  [option: string]: number | string | boolean;
+  [option: string]: number | string | boolean | string[];
 }
 
 export abstract class Optimizer {

@@ -32,8 +32,13 @@ function build(name: string, type: string, rest: Record<string, unknown>, where:
     return new SGD({ learningRate: c.number("learningRate", { ...lr, default: 0.01 }), momentum: c.number("momentum", { min: 0, max: 0.9999, default: 0 }), nesterov: c.bool("nesterov", false) });
   }
   if (name === "adamw") {
-    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon", "weightDecay"]);
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon", "weightDecay", "excludeFromWeightDecay"]);
+    const excluded = c.value("excludeFromWeightDecay") ?? [];
+    if (!Array.isArray(excluded) || !excluded.every((w) => typeof w === "string" && w !== "")) {
+      throw new InputError(`${where}: 'excludeFromWeightDecay' must be a list of words found in parameter names, such as ["bias", "gamma", "beta"]`);
+    }
     return new AdamW({
+      excludeFromWeightDecay: excluded as string[],
       learningRate: c.number("learningRate", { ...lr, default: 0.001 }),
       beta1: c.number("beta1", { min: 0, max: 0.9999999, default: 0.9 }),
       beta2: c.number("beta2", { min: 0, max: 0.9999999, default: 0.999 }),
