@@ -121,24 +121,34 @@ const DATA_SIZES: Record<string, { fact: keyof DataFacts; offset: number; needs:
   "context - 1": { fact: "context", offset: -1, needs: "a language-model task (--task next-char --context N)" },
 };
 
+/** The options that hold sizes, where those words may stand (names, activations and the rest are left alone). */
+const SIZE_KEYS = new Set(["units", "inputDim", "outputDim", "sequenceLength", "cropping", "shape", "filters", "numHeads", "keyDim", "valueDim", "outputShape", "targetShape"]);
+
 /**
- * A layer config with the sizes it leaves to the data filled in, inside lists and wrappers too: the words
- * "classes", "vocabulary", "context" and "context - 1" wherever a number goes ("units": "classes",
- * "cropping": ["context - 1", 0]), and an Embedding's missing inputDim (the text vocabulary).
+ * A layer config with the sizes it leaves to the data filled in, inside wrappers too: the words "classes",
+ * "vocabulary", "context" and "context - 1" as the value of a size option or an item of one ("units":
+ * "classes", "cropping": ["context - 1", 0], an input's "shape": ["context"]), and an Embedding's missing
+ * inputDim (the text vocabulary). A layer named "classes" stays named so.
  */
 function sizeFromData(layer: unknown, facts: DataFacts, where: string): unknown {
-  if (typeof layer === "string" && Object.hasOwn(DATA_SIZES, layer)) {
-    const size = DATA_SIZES[layer];
-    const value = facts[size.fact];
-    if (typeof value !== "number") throw new InputError(`${where}: "${layer}" needs ${size.needs}`);
-    return value + size.offset;
+  if (typeof layer !== "object" || layer === null || Array.isArray(layer)) return layer;
+  const config: Record<string, unknown> = { ...(layer as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(config)) {
+    if (SIZE_KEYS.has(key)) config[key] = Array.isArray(value) ? value.map((v, i) => dataSize(v, facts, `${where} ${key}[${i}]`)) : dataSize(value, facts, `${where} ${key}`);
   }
-  if (Array.isArray(layer)) return layer.map((item, i) => sizeFromData(item, facts, `${where}[${i}]`));
-  if (typeof layer !== "object" || layer === null) return layer;
-  const config = Object.fromEntries(Object.entries(layer).map(([key, value]) => [key, sizeFromData(value, facts, `${where} ${key}`)]));
   if (config.type === "Embedding" && config.inputDim === undefined) {
     if (facts.vocabularySize === undefined) throw new InputError(`${where} (Embedding): 'inputDim' is required unless the data is text, whose vocabulary then sets it`);
     config.inputDim = facts.vocabularySize;
   }
+  if (config.layer !== undefined) config.layer = sizeFromData(config.layer, facts, `${where} layer`);
   return config;
+}
+
+/** One size value: a number as it is, or the fact a word stands for. */
+function dataSize(value: unknown, facts: DataFacts, where: string): unknown {
+  if (typeof value !== "string" || !Object.hasOwn(DATA_SIZES, value)) return value;
+  const size = DATA_SIZES[value];
+  const fact = facts[size.fact];
+  if (typeof fact !== "number") throw new InputError(`${where}: "${value}" needs ${size.needs}`);
+  return fact + size.offset;
 }

@@ -35,7 +35,7 @@ describe("wasmgrad executable", () => {
     const info = JSON.parse(r.stdout);
     expect(info.simd).toBe(true);
     expect(info.kernels).toMatch(/^wasm-(relaxed-)?simd$/);
-    expect(info.models).toEqual(["mlp", "mlp512", "cnn", "resnet", "torch_mlp", "linear", "logistic", "text_cnn", "text_bilstm", "bow_logistic"]);
+    expect(info.models).toEqual(["mlp", "mlp512", "cnn", "resnet", "torch_mlp", "linear", "logistic", "text_cnn", "text_bilstm", "bow_logistic", "char_mlp", "char_lstm", "char_transformer"]);
   });
 
   test("--help is there for every command", () => {
