@@ -45,7 +45,7 @@ const EXPM1_FLOOR: f32 = -17.32868;
  * 2ⁿ⁺⁶⁴ (a normal number) and then 2⁻⁶⁴, so the one rounding into the subnormal range happens last.
  */
 @inline export function expNonPositive(z: v128): v128 {
-  const zc = f32x4.max(z, f32x4.splat(EXP_FLOOR));
+  const zc = f32x4.pmax(z, f32x4.splat(EXP_FLOOR));
   const n = f32x4.nearest(f32x4.mul(zc, f32x4.splat(LOG2E)));
   const r = madd(n, f32x4.splat(-LN2_LO), madd(n, f32x4.splat(-LN2_HI), zc));
   const scaled = f32x4.mul(f32x4.add(expm1Reduced(r), f32x4.splat(1)), powerOfTwo(f32x4.add(n, f32x4.splat(64))));
@@ -58,7 +58,7 @@ const EXPM1_FLOOR: f32 = -17.32868;
  * with z = n·ln2 + r, e^z − 1 = 2ⁿ·(e^r − 1) + (2ⁿ − 1), and 2ⁿ − 1 is exact for the n ≥ −25 used here.
  */
 @inline export function expm1NonPositive(z: v128): v128 {
-  const zc = f32x4.max(z, f32x4.splat(EXPM1_FLOOR));
+  const zc = f32x4.pmax(z, f32x4.splat(EXPM1_FLOOR));
   const n = f32x4.nearest(f32x4.mul(zc, f32x4.splat(LOG2E)));
   const r = madd(n, f32x4.splat(-LN2_LO), madd(n, f32x4.splat(-LN2_HI), zc));
   const s = powerOfTwo(n);
@@ -90,7 +90,7 @@ const ERF_BREAK: f32 = 0.921875;
   p = madd(p, s, f32x4.splat(1.2837916612625122e-1));
   const near = madd(z, p, z);
 
-  const tc = f32x4.min(t, f32x4.splat(4));
+  const tc = f32x4.pmin(t, f32x4.splat(4));
   let q = f32x4.splat(1.947354612639174e-4);
   q = madd(q, tc, f32x4.splat(-3.031610045582056e-3));
   q = madd(q, tc, f32x4.splat(2.218143455684185e-2));
