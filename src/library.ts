@@ -6,7 +6,7 @@ export { Input, SymbolicTensor, type InputOptions } from "./layers/symbolic";
 export type { GraphConfig } from "./model/graph";
 export type { ModelInputs, ModelTargets } from "./model/model-data";
 export type { Callback, EpochLogs, History } from "./model/callbacks";
-export { LearningRateScheduler, stepDecay, cosineDecay, ReduceLearningRateOnPlateau, type ReduceOnPlateauOptions } from "./model/schedules";
+export { LearningRateScheduler, stepDecay, cosineDecay, ReduceLearningRateOnPlateau, WarmupCosineDecay, type ReduceOnPlateauOptions } from "./model/schedules";
 export { ConfusionMatrix, METRICS, type MetricName } from "./model/metrics";
 export { EarlyStopping, type EarlyStoppingOptions } from "./model/early-stopping";
 export { ModelCheckpoint, ProgressLogger, type ModelCheckpointOptions } from "./model/model-checkpoint";

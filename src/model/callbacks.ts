@@ -24,6 +24,8 @@ export interface Callback {
   setModel?(model: TrainableModel): void;
   onTrainBegin?(info: { epochs: number; batches: number; samples: number }): void | Promise<void>;
   onEpochBegin?(epoch: number): void | Promise<void>;
+  /** Before each training step (per-step schedules); synchronous, as it runs on every batch. */
+  onBatchBegin?(batch: number): void;
   onBatchEnd?(batch: number, logs: { loss: number; size: number }): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>;
   onTrainEnd?(history: History): void | Promise<void>;

@@ -340,6 +340,7 @@ export class Model implements TrainableModel {
         const size = Math.min(batchSize, count - start);
         // Augmentation is seeded by the model seed, epoch and batch, like the shuffle, for exact resumes.
         const augment = options.augment && this.batchAugmenter(options.augment, b);
+        for (const cb of callbacks) cb.onBatchBegin?.(b);
         const batchLoss = this.trainStep(train, order, start, size, metrics, `epoch ${epoch + 1}, batch ${b + 1}`, augment, lossSums);
         lossSums[0] += batchLoss * size;
         for (const cb of callbacks) await cb.onBatchEnd?.(b, { loss: batchLoss, size });

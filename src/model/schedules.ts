@@ -49,6 +49,52 @@ export function cosineDecay(epochs: number, alpha = 0): LearningRateScheduler {
   }, `cosine decay over ${epochs} epochs to ${alpha}× the rate`);
 }
 
+/**
+ * Linear warm-up, then cosine decay, step by step (Keras 3's CosineDecay with warmup_steps, the usual
+ * transformer schedule): over the first warmupSteps optimizer steps the rate climbs from rate/warmupSteps
+ * to the configured rate, then falls along half a cosine to alpha × it over decaySteps (default: every
+ * step left in the run, known when training begins) and stays there. It reads the optimizer's own step
+ * count, which checkpoints keep, so a resumed run continues the same curve.
+ */
+export class WarmupCosineDecay implements Callback {
+  private model?: TrainableModel;
+  /** Decay steps: decaySteps, or once training begins, the steps left after the warm-up. */
+  private steps: number;
+
+  constructor(readonly warmupSteps: number, readonly decaySteps?: number, readonly alpha = 0) {
+    this.steps = decaySteps ?? 1;
+    for (const [key, value, min] of [["warmupSteps", warmupSteps, 0], ["decaySteps", decaySteps ?? 1, 1]] as const) {
+      if (!Number.isInteger(value) || value < min) throw new InputError(`warm-up cosine schedule: ${key} must be an integer ≥ ${min}, got ${value}`);
+    }
+    if (!(alpha >= 0 && alpha <= 1)) throw new InputError(`warm-up cosine schedule: alpha must be in [0, 1], got ${alpha}`);
+  }
+
+  get description(): string {
+    return `${this.warmupSteps} warm-up steps, then cosine decay to ${this.alpha}× the rate`;
+  }
+
+  setModel(model: TrainableModel): void {
+    this.model = model;
+  }
+
+  onTrainBegin(info: { epochs: number; batches: number }): void {
+    this.steps = this.decaySteps ?? Math.max(1, info.epochs * info.batches - this.warmupSteps);
+  }
+
+  /** The rate at optimizer step `step` (0-based) for a peak rate `peak`. */
+  rateAt(step: number, peak: number): number {
+    if (step < this.warmupSteps) return (peak * (step + 1)) / this.warmupSteps;
+    const progress = Math.min(step - this.warmupSteps, this.steps) / this.steps;
+    return peak * (this.alpha + (1 - this.alpha) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  }
+
+  onBatchBegin(): void {
+    const optimizer = this.model?.optimizer;
+    if (!optimizer) return;
+    optimizer.learningRate = Math.max(this.rateAt(optimizer.iterations, optimizer.initialLearningRate), Number.MIN_VALUE);
+  }
+}
+
 export interface ReduceOnPlateauOptions {
   monitor?: string;
   factor?: number;
@@ -125,24 +171,33 @@ export class ReduceLearningRateOnPlateau implements Callback {
   }
 }
 
-export type Schedule = LearningRateScheduler | ReduceLearningRateOnPlateau;
+export type Schedule = LearningRateScheduler | ReduceLearningRateOnPlateau | WarmupCosineDecay;
 
 /**
  * A schedule from a model file's recipe:
  *   {"type": "step", "factor": 0.5, "everyEpochs": 1}
  *   {"type": "cosine", "epochs": 10, "alpha": 0}
  *   {"type": "plateau", "monitor": "val_loss", "factor": 0.5, "patience": 2, "minDelta": 1e-4, "minLearningRate": 0, "cooldown": 0}
+ *   {"type": "warmupCosine", "warmupSteps": 200, "decaySteps": 5000, "alpha": 0}   (decaySteps: default the rest of the run)
  */
 export function scheduleFromConfig(raw: unknown, where: string): Schedule {
   if (typeof raw !== "object" || raw === null) throw new InputError(`${where}: expected {"type": "step", "factor": 0.5, "everyEpochs": 1} (or type "cosine" or "plateau")`);
   const config = raw as Record<string, unknown>;
-  const types = ["step", "cosine", "plateau"];
+  const types = ["step", "cosine", "plateau", "warmupCosine"];
   if (config.type !== undefined && typeof config.type !== "string") throw new InputError(`${where}: "type" must be one of ${types.join(", ")}, not ${describeValue(config.type)}`);
   const type = config.type ?? "step";
   if (!types.includes(type)) throw new InputError(`${where}: unknown schedule type '${displayText(type)}'${didYouMean(type, types)}`);
   if (type === "cosine") {
     const c = new ConfigReader(config, where, ["epochs", "alpha"]);
     return cosineDecay(c.int("epochs", { min: 1, max: 1e6 }), c.number("alpha", { min: 0, max: 1, default: 0 }));
+  }
+  if (type === "warmupCosine") {
+    const c = new ConfigReader(config, where, ["warmupSteps", "decaySteps", "alpha"]);
+    return new WarmupCosineDecay(
+      c.int("warmupSteps", { min: 0, max: 1e9, default: 0 }),
+      c.has("decaySteps") ? c.int("decaySteps", { min: 1, max: 1e9 }) : undefined,
+      c.number("alpha", { min: 0, max: 1, default: 0 }),
+    );
   }
   if (type === "plateau") {
     const c = new ConfigReader(config, where, ["monitor", "factor", "patience", "minDelta", "minLearningRate", "cooldown"]);

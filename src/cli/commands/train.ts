@@ -14,7 +14,7 @@ import { encodeCheckpoint } from "../../model/checkpoint";
 import { buildModel, recipeOf } from "../../model/model-file";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
 import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
-import { cosineDecay, ReduceLearningRateOnPlateau, scheduleFromConfig, stepDecay, type Schedule } from "../../model/schedules";
+import { cosineDecay, ReduceLearningRateOnPlateau, scheduleFromConfig, stepDecay, WarmupCosineDecay, type Schedule } from "../../model/schedules";
 import { EarlyStopping } from "../../model/early-stopping";
 import { DivergenceError, InputError, UsageError, didYouMean } from "../../errors";
 import type { Callback } from "../../model/callbacks";
@@ -49,6 +49,7 @@ interface TrainFlags {
   lrDecay?: unknown;
   lrSchedule?: string;
   lrPatience: unknown;
+  warmupSteps?: unknown;
   seed: unknown;
   validationSplit: unknown;
   save?: string;
@@ -83,7 +84,8 @@ export function registerTrain(cli: CAC): void {
     .option("--optimizer <name>", `Optimizer: ${OPTIMIZERS.join(", ")} (default: the recipe's)`)
     .option("--lr <rate>", "Learning rate (default: the recipe's)")
     .option("--lr-decay <factor>", "Multiply the learning rate by this after every epoch (default: the recipe's schedule)")
-    .option("--lr-schedule <step|cosine|plateau>", "step: ×--lr-decay each epoch; cosine: anneal to 0 over --epochs; plateau: ×--lr-decay (default 0.5) after --lr-patience epochs without val_loss improving")
+    .option("--lr-schedule <step|cosine|plateau|warmup-cosine>", "step: ×--lr-decay each epoch; cosine: anneal to 0 over --epochs; plateau: ×--lr-decay (default 0.5) after --lr-patience epochs without val_loss improving; warmup-cosine: per step, a linear warm-up over --warmup-steps then cosine decay to 0 by the last step")
+    .option("--warmup-steps <n>", "For --lr-schedule warmup-cosine: steps of linear warm-up (default 100)")
     .option("--lr-patience <n>", "Epochs without improvement before the plateau schedule cuts the rate", { default: 2 })
     .option("--seed <n>", "Seed for weights, shuffling and dropout", { default: 1 })
     .option("--validation-split <fraction>", "Fraction of the training data held out for validation", { default: 0.1 })
@@ -274,14 +276,16 @@ function lossForImported(model: Model): LossSpec {
 }
 
 
-const SCHEDULES = ["step", "cosine", "plateau"];
+const SCHEDULES = ["step", "cosine", "plateau", "warmup-cosine"];
 
 /** The schedule the flags ask for, or undefined to use the recipe's. */
 function chooseSchedule(flags: TrainFlags, lrDecay: number | undefined, epochs: number, validationSplit: number): Schedule | undefined {
   const name = flags.lrSchedule === undefined ? (lrDecay !== undefined ? "step" : undefined) : String(flags.lrSchedule);
+  if (flags.warmupSteps !== undefined && name !== "warmup-cosine") throw new UsageError("--warmup-steps goes with --lr-schedule warmup-cosine");
   if (name === undefined) return undefined;
   if (!SCHEDULES.includes(name)) throw new InputError(`--lr-schedule: unknown schedule '${name}'${didYouMean(name, SCHEDULES)}`);
   if (name === "cosine") return cosineDecay(epochs);
+  if (name === "warmup-cosine") return new WarmupCosineDecay(numberFlag(flags.warmupSteps ?? 100, "warmup-steps", { min: 0, max: 1e9, integer: true }));
   if (name === "plateau") {
     if (!(validationSplit > 0)) throw new InputError("--lr-schedule plateau watches val_loss, which needs --validation-split above 0");
     const patience = numberFlag(flags.lrPatience, "lr-patience", { min: 0, max: 100000, integer: true });
