@@ -6,7 +6,7 @@ import type { Rng } from "../engine/rng";
 
 export const INITIALIZERS = [
   "glorotUniform", "glorotNormal", "heUniform", "heNormal", "lecunNormal", "torchUniform", "torchRecurrent", "torchRecurrentBiasSum",
-  "randomUniform", "standardNormal", "orthogonal", "zeros", "ones",
+  "torchAttention", "randomUniform", "standardNormal", "orthogonal", "zeros", "ones",
 ] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
@@ -14,6 +14,11 @@ export type InitializerName = (typeof INITIALIZERS)[number];
 export interface InitializerContext {
   /** A recurrent layer's units (PyTorch's hidden_size), which the torchRecurrent initializers scale by. */
   units?: number;
+  /**
+   * PyTorch's (fan_in, fan_out) of the matrix a weight is part of, where the weight's own shape does not
+   * tell them: MultiHeadAttention's query/key/value kernels are blocks of PyTorch's in_proj_weight [3E, E].
+   */
+  fans?: [number, number];
 }
 
 /** Accepts Keras (glorot_uniform) and TF.js (glorotUniform) spellings. */
@@ -65,6 +70,17 @@ export function initialize(out: Float32Array, shape: readonly number[], name: In
       // distributed as PyTorch's.
       const limit = 1 / Math.sqrt(recurrentUnits(context, name));
       for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit) + rng.uniform(-limit, limit);
+      return;
+    }
+    case "torchAttention": {
+      // PyTorch's nn.MultiheadAttention: xavier_uniform_ (gain 1), U(±√(6 / (fan_in + fan_out))), over the
+      // fans of PyTorch's matrix, which MultiHeadAttention passes (see its torchAttention kernels).
+      const fans = context.fans;
+      if (!fans || !fans.every((f) => Number.isInteger(f) && f > 0)) {
+        throw new InputError(`initializer '${name}' is for MultiHeadAttention's kernels (PyTorch's nn.MultiheadAttention initialisation); this weight is not one`);
+      }
+      const limit = Math.sqrt(6 / (fans[0] + fans[1]));
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-limit, limit);
       return;
     }
     case "standardNormal":

@@ -11,12 +11,17 @@
 // Masks: the key's (or value's) mask leaves padded keys out of every softmax; useCausalMask lets query i
 // see keys j ≤ i only (Keras takes it per call; here it is a layer option). The query's mask passes to the
 // output. With returnAttentionScores the second output is A, [heads, tq, tk] per sample.
+//
+// kernelInitializer "torchAttention" is PyTorch's nn.MultiheadAttention._reset_parameters: the query, key
+// and value kernels xavier_uniform over the fans of PyTorch's matrices (in_proj_weight [3E, E] when the
+// three inputs have the query's width E, else q/k/v_proj_weight [E, width] each), the output kernel
+// out_proj's Linear default U(±1/√(heads·valueDim)). PyTorch's biases start at zero (biasInitializer zeros).
 
 import { Act, type Pointer } from "../engine/kernels";
 import type { Rng } from "../engine/rng";
 import { InputError } from "../errors";
 import { ConfigReader } from "./config-reader";
-import { parseInitializer, type InitializerName } from "./initializers";
+import { parseInitializer, type InitializerContext, type InitializerName } from "./initializers";
 import { Layer, type ForwardMode, type LayerConfig, type Parameter, type Regularizer } from "./layer";
 
 export interface MultiHeadAttentionOptions {
@@ -159,8 +164,12 @@ export class MultiHeadAttention extends Layer {
   protected override createParameters(rng: Rng): void {
     const { query, value, key } = this.roles(this.inputShapes);
     const h = this.numHeads;
+    const torch = this.kernelInitializer === "torchAttention";
+    // PyTorch's in_proj_weight [h·(2·keyDim + valueDim), E] when key and value are as wide as the query.
+    const packed = key[1] === query[1] && value[1] === query[1];
+    const fans = (inputs: number, width: number): InitializerContext => ({ fans: packed ? [query[1], h * (2 * this.keyDim + this.valueDim)] : [inputs, width] });
     const projection = (name: string, inputs: number, kernelShape: number[], biasShape: number[]): Projection => ({
-      kernel: this.addParameter(`${name}/kernel`, [inputs, ...kernelShape], this.kernelInitializer, rng, this.kernelRegularizer),
+      kernel: this.addParameter(`${name}/kernel`, [inputs, ...kernelShape], this.kernelInitializer, rng, this.kernelRegularizer, fans(inputs, h * kernelShape[1])),
       bias: this.useBias ? this.addParameter(`${name}/bias`, biasShape, this.biasInitializer, rng) : undefined,
     });
     this.projections = {
@@ -168,7 +177,8 @@ export class MultiHeadAttention extends Layer {
       key: projection("key", key[1], [h, this.keyDim], [h, this.keyDim]),
       value: projection("value", value[1], [h, this.valueDim], [h, this.valueDim]),
       output: {
-        kernel: this.addParameter("attention_output/kernel", [h, this.valueDim, this.outputWidth], this.kernelInitializer, rng, this.kernelRegularizer),
+        // [heads, valueDim, out]: torchUniform's fan-in is heads·valueDim, out_proj's in_features.
+        kernel: this.addParameter("attention_output/kernel", [h, this.valueDim, this.outputWidth], torch ? "torchUniform" : this.kernelInitializer, rng, this.kernelRegularizer),
         bias: this.useBias ? this.addParameter("attention_output/bias", [this.outputWidth], this.biasInitializer, rng) : undefined,
       },
     };

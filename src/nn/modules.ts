@@ -122,23 +122,34 @@ export class ParameterGroup {
 
 /** A module that is one wasmgrad layer. Called twice, it is one layer applied twice: shared weights. */
 export abstract class LayerModule extends Module {
-  private layer?: Layer;
+  private made?: Layer;
 
   protected abstract makeLayer(input: number[]): Layer;
 
+  /** The wasmgrad layer behind this module (its params are PyTorch's weight and bias); made on the first call. */
+  get layer(): Layer | undefined {
+    return this.made;
+  }
+
   forward(x: Value): Value {
-    this.layer ??= this.makeLayer(x.shape);
-    return x.trace.apply(x, this.layer, this.constructor.name);
+    this.made ??= this.makeLayer(x.shape);
+    return x.trace.apply(x, this.made, this.constructor.name);
   }
 }
 
+/**
+ * nn.Linear(in, out) on features [in], or on sequences [steps, in] step by step (PyTorch's Linear on
+ * [N, T, in]). Not on images: PyTorch's would act on the width of NCHW, ours would see channels last.
+ */
 export class Linear extends LayerModule {
   constructor(readonly inFeatures: number, readonly outFeatures: number, readonly options: { bias?: boolean } = {}) {
     super();
   }
   protected makeLayer(input: number[]): Layer {
-    if (input.length !== 1 || input[0] !== this.inFeatures) {
-      throw new InputError(`Linear(${this.inFeatures}, ${this.outFeatures}) gets inputs shaped [${input}]${input.length > 1 ? "; flatten first (x.view(-1, n))" : ""}`);
+    if (input.length > 2 || input[input.length - 1] !== this.inFeatures) {
+      const size = input.reduce((a, b) => a * b, 1);
+      const hint = input.length > 2 || size === this.inFeatures ? "; flatten first (x.view(-1, n))" : input.length === 2 ? `; on sequences [steps, features] it applies to every step, whose features must be ${this.inFeatures}` : "";
+      throw new InputError(`Linear(${this.inFeatures}, ${this.outFeatures}) gets inputs shaped [${input}]${hint}`);
     }
     // PyTorch's default weight initialisation, U(±1/√fan_in); biases start at zero.
     return new Dense({ units: this.outFeatures, useBias: this.options.bias ?? true, kernelInitializer: "torchUniform" });

@@ -6,4 +6,8 @@ export {
   ConvTranspose2d, Conv1d, MaxPool1d, AvgPool1d, type LayerNormOptions,
 } from "./modules";
 export { Embedding, RNN, LSTM, GRU } from "./recurrent-modules";
+export {
+  MultiheadAttention, TransformerEncoderLayer, TransformerEncoder,
+  type MultiheadAttentionOptions, type MultiheadAttentionCallOptions, type TransformerEncoderLayerOptions, type TransformerEncoderCallOptions,
+} from "./attention-modules";
 export { CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss, LossValue } from "./losses";

@@ -1,5 +1,6 @@
 // PyTorch-style optimizers: optim.SGD(model.parameters(), { lr, momentum }) and friends, with PyTorch's
-// option names and defaults, over wasmgrad's fused optimizer kernels.
+// option names and defaults, over wasmgrad's fused optimizer kernels. Adam and AdamW add ε where PyTorch
+// does, to the bias-corrected √v̂ (Keras adds it to √v; see epsilonAfterCorrection), with PyTorch's ε 1e-8.
 
 import { InputError } from "../errors";
 import { Adam as AdamOptimizer } from "../optimizers/adam";
@@ -69,14 +70,16 @@ export class SGD extends Optimizer {
 export class Adam extends Optimizer {
   constructor(params: ParameterGroup, options: { lr?: number; betas?: [number, number]; eps?: number } = {}) {
     const [beta1, beta2] = options.betas ?? [0.9, 0.999];
-    super(params, new AdamOptimizer({ learningRate: options.lr ?? 1e-3, beta1, beta2, epsilon: options.eps ?? 1e-8 }));
+    super(params, new AdamOptimizer({ learningRate: options.lr ?? 1e-3, beta1, beta2, epsilon: options.eps ?? 1e-8, epsilonAfterCorrection: true }));
   }
 }
 
 export class AdamW extends Optimizer {
   constructor(params: ParameterGroup, options: { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number } = {}) {
     const [beta1, beta2] = options.betas ?? [0.9, 0.999];
-    super(params, new AdamWOptimizer({ learningRate: options.lr ?? 1e-3, beta1, beta2, epsilon: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0.01 }));
+    super(params, new AdamWOptimizer({
+      learningRate: options.lr ?? 1e-3, beta1, beta2, epsilon: options.eps ?? 1e-8, epsilonAfterCorrection: true, weightDecay: options.weightDecay ?? 0.01,
+    }));
   }
 }
 

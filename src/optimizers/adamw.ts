@@ -1,6 +1,6 @@
 import type { Kernels, Pointer } from "../engine/kernels";
 import type { Parameter } from "../layers/layer";
-import { Adam } from "./adam";
+import { Adam, type AdamOptions } from "./adam";
 import type { OptimizerConfig } from "./optimizer";
 
 /**
@@ -13,7 +13,7 @@ export class AdamW extends Adam {
   readonly weightDecay: number;
   readonly excludeFromWeightDecay: string[];
 
-  constructor(options: { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number; excludeFromWeightDecay?: string[] } = {}) {
+  constructor(options: AdamOptions & { weightDecay?: number; excludeFromWeightDecay?: string[] } = {}) {
     super(options);
     this.weightDecay = options.weightDecay ?? 0.004;
     this.excludeFromWeightDecay = options.excludeFromWeightDecay ?? [];

@@ -32,7 +32,7 @@ function build(name: string, type: string, rest: Record<string, unknown>, where:
     return new SGD({ learningRate: c.number("learningRate", { ...lr, default: 0.01 }), momentum: c.number("momentum", { min: 0, max: 0.9999, default: 0 }), nesterov: c.bool("nesterov", false) });
   }
   if (name === "adamw") {
-    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon", "weightDecay", "excludeFromWeightDecay"]);
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon", "epsilonAfterCorrection", "weightDecay", "excludeFromWeightDecay"]);
     const excluded = c.value("excludeFromWeightDecay") ?? [];
     if (!Array.isArray(excluded) || !excluded.every((w) => typeof w === "string" && w !== "")) {
       throw new InputError(`${where}: 'excludeFromWeightDecay' must be a list of words found in parameter names, such as ["bias", "gamma", "beta"]`);
@@ -43,16 +43,18 @@ function build(name: string, type: string, rest: Record<string, unknown>, where:
       beta1: c.number("beta1", { min: 0, max: 0.9999999, default: 0.9 }),
       beta2: c.number("beta2", { min: 0, max: 0.9999999, default: 0.999 }),
       epsilon: c.number("epsilon", { min: 0, max: 1, default: 1e-7 }),
+      epsilonAfterCorrection: c.bool("epsilonAfterCorrection", false),
       weightDecay: c.number("weightDecay", { min: 0, max: 1, default: 0.004 }),
     });
   }
   if (name === "adam") {
-    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon"]);
+    const c = new ConfigReader({ type, ...rest }, where, ["learningRate", "beta1", "beta2", "epsilon", "epsilonAfterCorrection"]);
     return new Adam({
       learningRate: c.number("learningRate", { ...lr, default: 0.001 }),
       beta1: c.number("beta1", { min: 0, max: 0.9999999, default: 0.9 }),
       beta2: c.number("beta2", { min: 0, max: 0.9999999, default: 0.999 }),
       epsilon: c.number("epsilon", { min: 0, max: 1, default: 1e-7 }),
+      epsilonAfterCorrection: c.bool("epsilonAfterCorrection", false),
     });
   }
   if (name === "rmsprop") {

@@ -33,6 +33,38 @@ describe("AdamW", () => {
     });
     flat(m).forEach((w, i) => expect(w).toBeCloseTo(expected[i], 5));
   });
+
+  test("epsilonAfterCorrection: two steps equal PyTorch's formula, ε added to the bias-corrected √v̂", () => {
+    // A large ε, so where it goes shows: with Keras' placement the same formula is visibly off.
+    const lr = 0.01, wd = 0.1, b1 = 0.9, b2 = 0.999, eps = 1e-3;
+    const twoSteps = (afterCorrection: boolean) => {
+      const m = model({ type: "adamw", learningRate: lr, weightDecay: wd, epsilon: eps, epsilonAfterCorrection: afterCorrection });
+      let w = flat(m);
+      const mt = new Array(w.length).fill(0), vt = new Array(w.length).fill(0);
+      for (let t = 1; t <= 2; t++) {
+        const g = m.computeGradients(x, y).grads.flatMap((tensor) => Array.from(tensor.data));
+        m.trainOnBatch(x, y);
+        w = w.map((wi, i) => {
+          mt[i] = b1 * mt[i] + (1 - b1) * g[i];
+          vt[i] = b2 * vt[i] + (1 - b2) * g[i] * g[i];
+          const mHat = mt[i] / (1 - b1 ** t), vHat = vt[i] / (1 - b2 ** t);
+          return wi * (1 - lr * wd) - (lr * mHat) / (Math.sqrt(vHat) + eps);
+        });
+      }
+      return { got: flat(m), want: w };
+    };
+    const torch = twoSteps(true);
+    torch.got.forEach((w, i) => expect(w).toBeCloseTo(torch.want[i], 6));
+    const keras = twoSteps(false);
+    expect(Math.max(...keras.got.map((w, i) => Math.abs(w - keras.want[i])))).toBeGreaterThan(1e-4);
+  });
+
+  test("epsilonAfterCorrection survives a checkpoint and is left out of configs without it", () => {
+    const m = model({ type: "adamw", learningRate: 0.01, epsilonAfterCorrection: true });
+    const { model: restored } = decodeCheckpoint(encodeCheckpoint(m), "test.wgd");
+    expect(restored.optimizer!.getConfig()).toMatchObject({ type: "adamw", epsilonAfterCorrection: true });
+    expect(model({ type: "adam" }).optimizer!.getConfig()).not.toHaveProperty("epsilonAfterCorrection");
+  });
 });
 
 describe("global-norm clipping", () => {
