@@ -34,7 +34,7 @@ test("in fit, the rate follows the optimizer's step count (so a resumed run cont
   const seen: number[] = [];
   await model.fit(seededValues(40 * 3, 2), Int32Array.from({ length: 40 }, (_, i) => i % 2), {
     epochs: 2, batchSize: 8, shuffle: false,
-    callbacks: [schedule, { onBatchEnd: () => seen.push(optimizer.learningRate) }],
+    callbacks: [schedule, { onBatchEnd: () => void seen.push(optimizer.learningRate) }],
   });
   // 10 steps: 5 of warm-up, then 5 of decay over the rest of the run (decaySteps = 10 − 5).
   expect(seen.slice(0, 5).map((r) => +r.toFixed(6))).toEqual([0.002, 0.004, 0.006, 0.008, 0.01]);
