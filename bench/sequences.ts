@@ -2,6 +2,10 @@
 // second) of
 //   - LSTM and GRU: [batch, 64 steps, 128 features] → 128 units → Dense(10) on the last step, batch 32 and 128;
 //   - a text CNN: token ids [batch, 200] → Embedding(20,000, 64) → Conv1D(64, 5, relu) → global max → Dense(2);
+//   - a transformer: [batch, T, 128] through 4 pre-norm causal blocks (4 heads, feed-forward 512, ReLU), a
+//     final layer norm, Dense(10) on the last position; T 64 and 256, batch 32 (tfjs-layers has no
+//     MultiHeadAttention, so no tfjs column there); with the memory each side holds: our model's
+//     WebAssembly memory, PyTorch's process peak RSS (its libraries included);
 // in wasmgrad (this library, 1 and 2 threads), PyTorch CPU (Debian python3-torch, 1 and 2 threads;
 // bench/peers/torch-sequences.py) and TensorFlow.js 4.22 (wasm backend where it can train the model, one
 // thread; the text CNN on tfjs-backend-cpu, since tfjs-wasm has no UnsortedSegmentSum for the Embedding's
@@ -20,7 +24,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { Conv1D, Dense, Embedding, GRU, GlobalMaxPool1D, Input, LSTM, Model } from "../src/index";
+import { Conv1D, Cropping1D, Dense, Embedding, Flatten, GRU, GlobalMaxPool1D, Input, LayerNormalization, LSTM, Model, transformerEncoderBlock } from "../src/index";
 import { setThreads } from "../src/engine/backend";
 import { median } from "../src/bench/measure";
 
@@ -28,22 +32,28 @@ const root = join(import.meta.dir, "..");
 const T = 64, F = 128, U = 128, TEXT_T = 200, VOCAB = 20000;
 const WARMUP = 3, TIMED = 12;
 
-type Kind = "lstm" | "gru" | "textcnn";
-const CASES: { kind: Kind; batch: number }[] = [
-  { kind: "lstm", batch: 32 }, { kind: "lstm", batch: 128 }, { kind: "gru", batch: 32 }, { kind: "gru", batch: 128 }, { kind: "textcnn", batch: 32 },
+type Kind = "lstm" | "gru" | "textcnn" | "transformer";
+const CASES: { kind: Kind; batch: number; steps: number }[] = [
+  { kind: "lstm", batch: 32, steps: T }, { kind: "lstm", batch: 128, steps: T }, { kind: "gru", batch: 32, steps: T }, { kind: "gru", batch: 128, steps: T },
+  { kind: "textcnn", batch: 32, steps: TEXT_T }, { kind: "transformer", batch: 32, steps: 64 }, { kind: "transformer", batch: 32, steps: 256 },
 ];
-const steps = (kind: Kind) => (kind === "textcnn" ? TEXT_T : T);
 
-function data(kind: Kind, batch: number): { x: Float32Array; y: Int32Array } {
+function data(kind: Kind, batch: number, steps: number): { x: Float32Array; y: Int32Array } {
   let s = 12345;
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const x = kind === "textcnn" ? Float32Array.from({ length: batch * TEXT_T }, () => 1 + Math.floor(next() * (VOCAB - 1))) : Float32Array.from({ length: batch * T * F }, () => next() * 2 - 1);
+  const x = kind === "textcnn" ? Float32Array.from({ length: batch * steps }, () => 1 + Math.floor(next() * (VOCAB - 1))) : Float32Array.from({ length: batch * steps * F }, () => next() * 2 - 1);
   return { x, y: Int32Array.from({ length: batch }, () => Math.floor(next() * (kind === "textcnn" ? 2 : 10))) };
 }
 
-function ours(kind: Kind, batch: number): number {
+function ours(kind: Kind, batch: number, steps: number): { rate: number; memoryBytes: number } {
   let model: Model;
-  if (kind === "textcnn") {
+  if (kind === "transformer") {
+    const x = Input({ shape: [steps, F] });
+    let h = x;
+    for (let block = 0; block < 4; block++) h = transformerEncoderBlock(h, { numHeads: 4, ffDim: 4 * F, activation: "relu", causal: true });
+    const last = new Flatten().apply(new Cropping1D({ cropping: [steps - 1, 0] }).apply(new LayerNormalization({ epsilon: 1e-5 }).apply(h)));
+    model = new Model({ inputs: x, outputs: new Dense({ units: 10, activation: "softmax" }).apply(last), seed: 1 });
+  } else if (kind === "textcnn") {
     const ids = Input({ shape: [TEXT_T] });
     const h = new GlobalMaxPool1D().apply(new Conv1D({ filters: 64, kernelSize: 5, activation: "relu" }).apply(new Embedding({ inputDim: VOCAB, outputDim: 64 }).apply(ids)));
     model = new Model({ inputs: ids, outputs: new Dense({ units: 2, activation: "softmax" }).apply(h), seed: 1 });
@@ -53,17 +63,19 @@ function ours(kind: Kind, batch: number): number {
     model = new Model({ inputs: x, outputs: new Dense({ units: 10, activation: "softmax" }).apply(cell.apply(x)), seed: 1 });
   }
   model.compile({ optimizer: "adam", loss: "sparseCategoricalCrossentropy" });
-  const { x, y } = data(kind, batch);
+  const { x, y } = data(kind, batch, steps);
   const rates: number[] = [];
-  for (let i = 0; i < WARMUP + TIMED; i++) {
+  const timed = kind === "transformer" && steps > 64 ? 4 : TIMED;
+  for (let i = 0; i < WARMUP + timed; i++) {
     const t = performance.now();
     model.trainOnBatch(x, y);
-    if (i >= WARMUP) rates.push((batch * steps(kind)) / ((performance.now() - t) / 1000));
+    if (i >= WARMUP) rates.push((batch * steps) / ((performance.now() - t) / 1000));
   }
-  return median(rates);
+  return { rate: median(rates), memoryBytes: model.kernels.memory.buffer.byteLength };
 }
 
-async function tfjs(kind: Kind, batch: number): Promise<{ rate: number; backend: string } | undefined> {
+async function tfjs(kind: Kind, batch: number, steps: number): Promise<{ rate: number; backend: string } | undefined> {
+  if (kind === "transformer") return undefined;
   const backend = kind === "textcnn" ? "cpu" : "wasm";
   await tf.setBackend(backend);
   let model: tfl.LayersModel;
@@ -77,7 +89,7 @@ async function tfjs(kind: Kind, batch: number): Promise<{ rate: number; backend:
     model = tfl.sequential({ layers: [kind === "lstm" ? tfl.layers.lstm(options) : tfl.layers.gru(options), tfl.layers.dense({ units: 10, activation: "softmax" })] });
   }
   model.compile({ optimizer: tf.train.adam(1e-3), loss: "sparseCategoricalCrossentropy" });
-  const { x, y } = data(kind, batch);
+  const { x, y } = data(kind, batch, steps);
   const xs = tf.tensor(x, kind === "textcnn" ? [batch, TEXT_T] : [batch, T, F]), ys = tf.tensor(Float32Array.from(y), [batch, 1]);
   const rates: number[] = [];
   // tfjs-cpu's text CNN step takes seconds and gigabytes (the Embedding's gradient over a 20,000-row
@@ -87,7 +99,7 @@ async function tfjs(kind: Kind, batch: number): Promise<{ rate: number; backend:
     for (let i = 0; i < warmup + timed; i++) {
       const t = performance.now();
       await model.trainOnBatch(xs, ys);
-      if (i >= warmup) rates.push((batch * steps(kind)) / ((performance.now() - t) / 1000));
+      if (i >= warmup) rates.push((batch * steps) / ((performance.now() - t) / 1000));
     }
   } catch (error) {
     console.error(`  tfjs ${kind} on ${backend} failed: ${(error as Error).message.split("\n")[0]}`);
@@ -99,12 +111,14 @@ async function tfjs(kind: Kind, batch: number): Promise<{ rate: number; backend:
   return { rate: median(rates), backend };
 }
 
-function torch(kind: Kind, batch: number, threads: number): number | undefined {
+function torch(kind: Kind, batch: number, steps: number, threads: number): { rate: number; maxRssBytes: number } | undefined {
   if (!existsSync("/usr/bin/python3")) return undefined;
   try {
     const out = execFileSync("/usr/bin/python3", [join(root, "bench/peers/torch-sequences.py"), "--model", kind, "--batch", String(batch), "--threads", String(threads),
-      "--steps", String(steps(kind)), "--features", String(F), "--units", String(U), "--vocab", String(VOCAB)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    return JSON.parse(out).tokensPerSec;
+      "--steps", String(steps),
+      ...(kind === "transformer" ? ["--timed", steps > 64 ? "4" : "12", "--warmup", "2"] : []), "--features", String(F), "--units", String(U), "--vocab", String(VOCAB)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const r = JSON.parse(out);
+    return { rate: r.tokensPerSec, maxRssBytes: r.maxRssBytes };
   } catch (error) {
     console.error(`  PyTorch ${kind} failed: ${(error as Error).message.split("\n")[0]}`);
     return undefined;
@@ -114,33 +128,40 @@ function torch(kind: Kind, batch: number, threads: number): number | undefined {
 setWasmPaths(join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist") + "/");
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const rows: Record<string, Record<string, number | string | undefined>> = {};
-for (const { kind, batch } of CASES) {
-  const label = `${kind} b${batch}`;
+for (const { kind, batch, steps } of CASES) {
+  const label = `${kind} b${batch}${kind === "transformer" ? ` T${steps}` : ""}`;
   console.error(`measuring ${label}…`);
   const row: Record<string, number | string | undefined> = {};
   for (const threads of [1, 2]) {
     setThreads(threads);
-    row[`wasmgrad ${threads}T`] = ours(kind, batch);
+    const r = ours(kind, batch, steps);
+    row[`wasmgrad ${threads}T`] = r.rate;
+    row["wasmgrad memory MB"] = r.memoryBytes / 2 ** 20;
   }
   setThreads(1);
-  for (const threads of [1, 2]) row[`torch ${threads}T`] = torch(kind, batch, threads);
-  const t = await tfjs(kind, batch);
+  for (const threads of [1, 2]) {
+    const r = torch(kind, batch, steps, threads);
+    row[`torch ${threads}T`] = r?.rate;
+    if (r) row["torch peak RSS MB"] = r.maxRssBytes / 2 ** 20;
+  }
+  const t = await tfjs(kind, batch, steps);
   row.tfjs = t?.rate;
   row["tfjs backend"] = t?.backend;
   rows[label] = row;
   console.error(`  ${JSON.stringify(row)}`);
 }
 
-const columns = ["wasmgrad 1T", "wasmgrad 2T", "torch 1T", "torch 2T", "tfjs"];
+const columns = ["wasmgrad 1T", "wasmgrad 2T", "torch 1T", "torch 2T", "tfjs", "wasmgrad memory MB", "torch peak RSS MB"];
 const fmt = (v: unknown) => (typeof v === "number" ? Math.round(v).toLocaleString("en-US") : "—");
 console.log(`Sequence models, training tokens/s (median of ${TIMED} steps after ${WARMUP} warm-up), ${cpu}, ${cpus().length} cores`);
-console.log(`| | ${columns.join(" | ")} | wasmgrad 1T ÷ torch 1T | wasmgrad best ÷ tfjs |`);
+console.log(`| | ${columns.join(" | ")} | wasmgrad 1T ÷ torch 1T | wasmgrad 2T ÷ torch 2T | wasmgrad best ÷ tfjs |`);
 console.log(`|---|${columns.map(() => "---:").join("|")}|---:|---:|`);
 for (const [label, r] of Object.entries(rows)) {
   const best = Math.max(r["wasmgrad 1T"] as number, r["wasmgrad 2T"] as number);
   const vsTorch = typeof r["torch 1T"] === "number" ? ((r["wasmgrad 1T"] as number) / (r["torch 1T"] as number)).toFixed(2) : "—";
+  const vsTorch2 = typeof r["torch 2T"] === "number" ? ((r["wasmgrad 2T"] as number) / (r["torch 2T"] as number)).toFixed(2) : "—";
   const vsTfjs = typeof r.tfjs === "number" ? (best / (r.tfjs as number)).toFixed(1) : "—";
-  console.log(`| ${label}${r["tfjs backend"] === "cpu" ? " (tfjs cpu)" : ""} | ${columns.map((c) => fmt(r[c])).join(" | ")} | ${vsTorch} | ${vsTfjs} |`);
+  console.log(`| ${label}${r["tfjs backend"] === "cpu" ? " (tfjs cpu)" : ""} | ${columns.map((c) => fmt(r[c])).join(" | ")} | ${vsTorch} | ${vsTorch2} | ${vsTfjs} |`);
 }
 mkdirSync(join(root, "bench/results"), { recursive: true });
 writeFileSync(join(root, "bench/results/sequences.json"), JSON.stringify({ cpu, cores: cpus().length, unit: "tokens/s", rows }, null, 2));

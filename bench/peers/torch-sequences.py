@@ -4,9 +4,11 @@
 #
 #   /usr/bin/python3 bench/peers/torch-sequences.py --model lstm --batch 32 --threads 1
 #
-#   --model lstm|gru|textcnn   lstm/gru: nn.LSTM/nn.GRU(F, U, batch_first) over [batch, T, F] inputs, Linear(U, 10)
-#                              on the last step; textcnn: Embedding(V, 64) → Conv1d(64, 64, 5) → ReLU → max over
-#                              time → Linear(64, 2), token ids [batch, T]
+#   --model lstm|gru|textcnn|transformer   lstm/gru: nn.LSTM/nn.GRU(F, U, batch_first) over [batch, T, F] inputs,
+#                              Linear(U, 10) on the last step; textcnn: Embedding(V, 64) → Conv1d(64, 64, 5) → ReLU →
+#                              max over time → Linear(64, 2), token ids [batch, T]; transformer: 4 pre-norm
+#                              nn.TransformerEncoderLayer(F, 4 heads, 4F feed-forward, ReLU, dropout 0) with a causal
+#                              mask over [batch, T, F], a final LayerNorm, Linear(F, 10) on the last position
 #   --batch N  --steps T [64]  --features F [128]  --units U [128]  --vocab V [20000]
 #   --threads N            torch.set_num_threads(N), interop 1
 #   --warmup N [5]  --timed N [20]   steps before timing, and steps timed (median of per-step rates)
@@ -25,6 +27,8 @@ p.add_argument("--warmup", type=int, default=5)
 p.add_argument("--timed", type=int, default=20)
 a = p.parse_args()
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# The pthread OpenBLAS Debian installs ignores torch.set_num_threads: give it the same count.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
 import torch, torch.nn as nn
 
 torch.set_num_threads(a.threads)
@@ -55,7 +59,23 @@ class TextCnn(nn.Module):
         return self.head(torch.relu(self.conv(x)).amax(dim=2))
 
 
-if a.model == "textcnn":
+class Transformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(a.features, 4, 4 * a.features, dropout=0.0, batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(a.features)
+        self.head = nn.Linear(a.features, 10)
+        self.register_buffer("mask", torch.triu(torch.full((a.steps, a.steps), float("-inf")), diagonal=1))
+
+    def forward(self, x):
+        return self.head(self.norm(self.blocks(x, mask=self.mask))[:, -1])
+
+
+if a.model == "transformer":
+    model, classes = Transformer(), 10
+    x = torch.rand(a.batch, a.steps, a.features) * 2 - 1
+elif a.model == "textcnn":
     model, classes = TextCnn(), 2
     x = torch.randint(1, a.vocab, (a.batch, a.steps))
 else:
@@ -75,4 +95,5 @@ for i in range(a.warmup + a.timed):
     if i >= a.warmup:
         rates.append(a.batch * a.steps / (time.perf_counter() - t))
 rates.sort()
-print(json.dumps({"tokensPerSec": rates[len(rates) // 2], "torch": torch.__version__, "threads": a.threads}))
+import resource
+print(json.dumps({"tokensPerSec": rates[len(rates) // 2], "torch": torch.__version__, "threads": a.threads, "maxRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
