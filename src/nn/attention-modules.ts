@@ -27,6 +27,7 @@
 //  - Refused by name: addBiasKv, addZeroAttn (MultiheadAttention); activation other than "relu"/"gelu".
 
 import { InputError } from "../errors";
+import { boolean, checkOptions, positiveInteger, probability, refuseTimeMajor } from "./module-options";
 import { GlobalAveragePool1D } from "../layers/global-pool1d";
 import { MultiHeadAttention as MultiHeadAttentionLayer } from "../layers/multi-head-attention";
 import { Reshape } from "../layers/reshape";
@@ -35,34 +36,6 @@ import type { Tensor } from "../tensor";
 import { gelu, relu } from "./functional";
 import { Dropout, LayerNorm, Linear, Module } from "./modules";
 import { Value } from "./trace";
-
-/** Refuses option keys a module does not know (PyTorch's that wasmgrad lacks, and misspellings). */
-function checkOptions(options: object, known: string[], who: string): void {
-  if (options === null || typeof options !== "object") throw new InputError(`${who}: options must be an object such as { ${known[0]}: … }`);
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InputError(`${who}: option '${key}' is not supported (the options are ${known.join(", ")})`);
-  }
-}
-
-function positiveInteger(value: unknown, name: string, who: string): void {
-  if (!Number.isInteger(value) || (value as number) < 1) throw new InputError(`${who}: ${name} must be a positive integer, got ${String(value)}`);
-}
-
-function boolean(value: unknown, name: string, who: string): void {
-  if (value !== undefined && typeof value !== "boolean") throw new InputError(`${who}: ${name} must be true or false, got ${String(value)}`);
-}
-
-function probability(value: unknown, name: string, who: string): number {
-  if (typeof value !== "number" || !(value >= 0 && value < 1)) throw new InputError(`${who}: ${name} must be a probability in [0, 1), got ${String(value)}`);
-  return value;
-}
-
-function refuseTimeMajor(batchFirst: unknown, who: string): void {
-  boolean(batchFirst, "batchFirst", who);
-  if (batchFirst === false) {
-    throw new InputError(`${who}: batchFirst false (time-major [steps, batch, features]) is not supported: wasmgrad's sequences are batch-first, [batch, steps, features]; leave batchFirst out or set it to true`);
-  }
-}
 
 /** PyTorch's attn_mask as wasmgrad takes it: whether it is the causal mask. */
 function isCausalMask(mask: unknown, isCausal: unknown, maskName: string, who: string): boolean {

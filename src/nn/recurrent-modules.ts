@@ -25,6 +25,7 @@
 //    paddingIndex); maxNorm, scaleGradByFreq and sparse are refused.
 
 import { InputError } from "../errors";
+import { boolean, checkOptions, positiveInteger, probability, refuseTimeMajor } from "./module-options";
 import { Bidirectional } from "../layers/bidirectional";
 import { Dropout as DropoutLayer } from "../layers/dropout";
 import { Embedding as EmbeddingLayer } from "../layers/embedding";
@@ -39,22 +40,6 @@ import type { InputData } from "../data/samples";
 import type { Tensor } from "../tensor";
 import { LayerModule, Module } from "./modules";
 import { Value } from "./trace";
-
-/** Refuses option keys a module does not know (PyTorch's that wasmgrad lacks, and misspellings). */
-function checkOptions(options: object, known: string[], who: string): void {
-  if (options === null || typeof options !== "object") throw new InputError(`${who}: options must be an object such as { ${known[0]}: … }`);
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new InputError(`${who}: option '${key}' is not supported (the options are ${known.join(", ")})`);
-  }
-}
-
-function positiveInteger(value: unknown, name: string, who: string): void {
-  if (!Number.isInteger(value) || (value as number) < 1) throw new InputError(`${who}: ${name} must be a positive integer, got ${String(value)}`);
-}
-
-function boolean(value: unknown, name: string, who: string): void {
-  if (value !== undefined && typeof value !== "boolean") throw new InputError(`${who}: ${name} must be true or false, got ${String(value)}`);
-}
 
 export interface EmbeddingOptions {
   /** This index's row starts at zero and is never trained; negative counts from the end, as in PyTorch. */
@@ -131,16 +116,11 @@ abstract class RecurrentModule<State> extends Module<[Value, State]> {
     checkOptions(options, [...RECURRENT_KEYS, ...extraKeys], who);
     this.numLayers = options.numLayers ?? 1;
     positiveInteger(this.numLayers, "numLayers", who);
-    for (const key of ["bias", "batchFirst", "bidirectional"] as const) boolean(options[key], key, who);
-    if (options.batchFirst === false) {
-      throw new InputError(`${who}: batchFirst false (time-major [steps, batch, features]) is not supported: wasmgrad's sequences are batch-first, [batch, steps, features]; leave batchFirst out or set it to true`);
-    }
+    for (const key of ["bias", "bidirectional"] as const) boolean(options[key], key, who);
+    refuseTimeMajor(options.batchFirst, who);
     this.bias = options.bias ?? true;
     this.bidirectional = options.bidirectional ?? false;
-    this.dropout = options.dropout ?? 0;
-    if (typeof this.dropout !== "number" || !(this.dropout >= 0 && this.dropout < 1)) {
-      throw new InputError(`${who}: dropout must be a probability in [0, 1), got ${String(options.dropout)}`);
-    }
+    this.dropout = probability(options.dropout ?? 0, "dropout", who);
   }
 
   /** "LSTM(10, 20)", for messages. */
