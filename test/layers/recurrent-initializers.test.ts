@@ -8,6 +8,7 @@
 // are under 1% and 0.005·σ.
 
 import { expect, test } from "bun:test";
+import { moments } from "../support/moments";
 import { Heap } from "../../src/engine/heap";
 import { Rng } from "../../src/engine/rng";
 import { InputError } from "../../src/errors";
@@ -17,18 +18,6 @@ import { initialize, parseInitializer } from "../../src/layers/initializers";
 import { LSTM } from "../../src/layers/lstm";
 import { LayerProbe } from "../support/gradient-check";
 import { wasmVariants } from "../support/twin-heaps";
-
-function moments(values: Float32Array): { mean: number; variance: number; min: number; max: number } {
-  let sum = 0, squares = 0, min = Infinity, max = -Infinity;
-  for (const v of values) {
-    sum += v;
-    squares += v * v;
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  const mean = sum / values.length;
-  return { mean, variance: squares / values.length - mean * mean, min, max };
-}
 
 function draw(name: Parameters<typeof initialize>[2], shape: number[], units?: number): Float32Array {
   const out = new Float32Array(shape.reduce((a, b) => a * b, 1));

@@ -10,8 +10,9 @@
 // kernels (n = 4,096 each) within 10%; their standard errors are under 1% and 2%.
 
 import { describe, expect, test } from "bun:test";
+import { moments } from "../support/moments";
+import { expectRefused } from "../support/refused";
 import { Rng } from "../../src/engine/rng";
-import { InputError } from "../../src/errors";
 import { nn, optim, tensor, type Model, type Tensor } from "../../src/index";
 import { Dense } from "../../src/layers/dense";
 import { Reshape } from "../../src/layers/reshape";
@@ -22,18 +23,6 @@ import { seededValues } from "../support/twin-heaps";
 
 const N = 3, T = 5, E = 8;
 const x = tensor(seededValues(N * T * E, 11), [N, T, E]);
-
-function moments(values: Float32Array): { mean: number; variance: number; min: number; max: number } {
-  let sum = 0, squares = 0, min = Infinity, max = -Infinity;
-  for (const v of values) {
-    sum += v;
-    squares += v * v;
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  const mean = sum / values.length;
-  return { mean, variance: squares / values.length - mean * mean, min, max };
-}
 
 const valuesOf = (model: Model, p: Parameter) => new Float32Array(model.kernels.memory.buffer, p.value, p.size).slice();
 
@@ -46,17 +35,6 @@ function rooted(forward: (v: Value) => Value): nn.Module {
   })();
 }
 
-const refused = (f: () => unknown, text: string | RegExp) => {
-  let error: unknown;
-  try {
-    f();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(InputError);
-  expect((error as Error).message).toMatch(text);
-};
-
 describe("PyTorch's initialisation", () => {
   test("torchAttention: U(±√(6 / (fan_in + fan_out))) over the fans it is given, refused without them", () => {
     const out = new Float32Array(40000);
@@ -67,9 +45,9 @@ describe("PyTorch's initialisation", () => {
     expect(m.max).toBeGreaterThan(0.99 * limit);
     expect(Math.abs(m.variance / ((limit * limit) / 3) - 1)).toBeLessThan(0.04);
     expect(Math.abs(m.mean)).toBeLessThan(0.02 * limit);
-    refused(() => initialize(out, [100, 400], "torchAttention", new Rng(3)), "initializer 'torchAttention' is for MultiHeadAttention's kernels");
+    expectRefused(() => initialize(out, [100, 400], "torchAttention", new Rng(3)), "initializer 'torchAttention' is for MultiHeadAttention's kernels");
     const dense = rooted((v) => v.trace.apply(v, new Dense({ units: 3, kernelInitializer: "torchAttention" }), "dense"));
-    refused(() => dense.call(tensor(new Float32Array(8), [2, 4])), "is for MultiHeadAttention's kernels");
+    expectRefused(() => dense.call(tensor(new Float32Array(8), [2, 4])), "is for MultiHeadAttention's kernels");
   });
 
   /** The module's four kernels and four biases after its first call on [N, T, embed] queries (and keys, values). */
@@ -289,43 +267,43 @@ test("nn.Linear on sequences [T, in] acts on every step; images and other widths
       for (let i = 0; i < E; i++) want += x.data[r * E + i] * kernel[i * 3 + o];
       expect(y.data[r * 3 + o]).toBeCloseTo(want, 5);
     }
-  refused(() => rooted((v) => new nn.Linear(7, 3).call(v)).call(x), "Linear(7, 3) gets inputs shaped [5,8]; on sequences [steps, features] it applies to every step, whose features must be 7");
-  refused(() => rooted((v) => new nn.Linear(40, 3).call(v)).call(x), "Linear(40, 3) gets inputs shaped [5,8]; flatten first");
-  refused(() => rooted((v) => new nn.Linear(2, 3).call(v)).call(tensor(new Float32Array(16), [2, 2, 2, 2])), "Linear(2, 3) gets inputs shaped [2,2,2]; flatten first");
+  expectRefused(() => rooted((v) => new nn.Linear(7, 3).call(v)).call(x), "Linear(7, 3) gets inputs shaped [5,8]; on sequences [steps, features] it applies to every step, whose features must be 7");
+  expectRefused(() => rooted((v) => new nn.Linear(40, 3).call(v)).call(x), "Linear(40, 3) gets inputs shaped [5,8]; flatten first");
+  expectRefused(() => rooted((v) => new nn.Linear(2, 3).call(v)).call(tensor(new Float32Array(16), [2, 2, 2, 2])), "Linear(2, 3) gets inputs shaped [2,2,2]; flatten first");
 });
 
 describe("refusals: InputErrors that name the module", () => {
   test("options PyTorch has that these modules do not, and bad values", () => {
-    refused(() => new nn.MultiheadAttention(8, 2, { batchFirst: false }), /^MultiheadAttention\(8, 2\): batchFirst false .* wasmgrad's sequences are batch-first/);
-    refused(() => new nn.TransformerEncoderLayer(8, 2, { batchFirst: false }), /^TransformerEncoderLayer\(8, 2\): batchFirst false/);
-    refused(() => new nn.MultiheadAttention(8, 3), "MultiheadAttention(8, 3): embedDim must be divisible by numHeads");
-    refused(() => new nn.MultiheadAttention(8, 2, { addBiasKv: true }), "MultiheadAttention(8, 2): addBiasKv is not supported");
-    refused(() => new nn.MultiheadAttention(8, 2, { addZeroAttn: true }), "MultiheadAttention(8, 2): addZeroAttn is not supported");
-    refused(() => new nn.MultiheadAttention(8, 2, { kdims: 4 } as object), "MultiheadAttention(8, 2): option 'kdims' is not supported (the options are dropout, bias, batchFirst, kdim, vdim, addBiasKv, addZeroAttn)");
-    refused(() => new nn.MultiheadAttention(8, 2, { dropout: 1 }), "MultiheadAttention(8, 2): dropout must be a probability in [0, 1), got 1");
-    refused(() => new nn.MultiheadAttention(8, 2, { kdim: 0 }), "MultiheadAttention(8, 2): kdim must be a positive integer");
-    refused(() => new nn.TransformerEncoderLayer(8, 2, { activation: "tanh" as "relu" }), 'TransformerEncoderLayer(8, 2): activation must be "relu" or "gelu"');
-    refused(() => new nn.TransformerEncoderLayer(8, 2, { layerNormEps: 0 }), "TransformerEncoderLayer(8, 2): layerNormEps must be a positive number");
-    refused(() => new nn.TransformerEncoderLayer(8, 3), "MultiheadAttention(8, 3): embedDim must be divisible by numHeads");
-    refused(() => new nn.TransformerEncoderLayer(8, 2, { dimFeedForward: 16 } as object), "TransformerEncoderLayer(8, 2): option 'dimFeedForward' is not supported");
-    refused(() => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2), 0), "TransformerEncoder(…, 0): numLayers must be a positive integer");
-    refused(() => new nn.TransformerEncoder(new nn.Linear(8, 8) as unknown as nn.TransformerEncoderLayer, 2), "encoderLayer must be an nn.TransformerEncoderLayer");
+    expectRefused(() => new nn.MultiheadAttention(8, 2, { batchFirst: false }), /^MultiheadAttention\(8, 2\): batchFirst false .* wasmgrad's sequences are batch-first/);
+    expectRefused(() => new nn.TransformerEncoderLayer(8, 2, { batchFirst: false }), /^TransformerEncoderLayer\(8, 2\): batchFirst false/);
+    expectRefused(() => new nn.MultiheadAttention(8, 3), "MultiheadAttention(8, 3): embedDim must be divisible by numHeads");
+    expectRefused(() => new nn.MultiheadAttention(8, 2, { addBiasKv: true }), "MultiheadAttention(8, 2): addBiasKv is not supported");
+    expectRefused(() => new nn.MultiheadAttention(8, 2, { addZeroAttn: true }), "MultiheadAttention(8, 2): addZeroAttn is not supported");
+    expectRefused(() => new nn.MultiheadAttention(8, 2, { kdims: 4 } as object), "MultiheadAttention(8, 2): option 'kdims' is not supported (the options are dropout, bias, batchFirst, kdim, vdim, addBiasKv, addZeroAttn)");
+    expectRefused(() => new nn.MultiheadAttention(8, 2, { dropout: 1 }), "MultiheadAttention(8, 2): dropout must be a probability in [0, 1), got 1");
+    expectRefused(() => new nn.MultiheadAttention(8, 2, { kdim: 0 }), "MultiheadAttention(8, 2): kdim must be a positive integer");
+    expectRefused(() => new nn.TransformerEncoderLayer(8, 2, { activation: "tanh" as "relu" }), 'TransformerEncoderLayer(8, 2): activation must be "relu" or "gelu"');
+    expectRefused(() => new nn.TransformerEncoderLayer(8, 2, { layerNormEps: 0 }), "TransformerEncoderLayer(8, 2): layerNormEps must be a positive number");
+    expectRefused(() => new nn.TransformerEncoderLayer(8, 3), "MultiheadAttention(8, 3): embedDim must be divisible by numHeads");
+    expectRefused(() => new nn.TransformerEncoderLayer(8, 2, { dimFeedForward: 16 } as object), "TransformerEncoderLayer(8, 2): option 'dimFeedForward' is not supported");
+    expectRefused(() => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2), 0), "TransformerEncoder(…, 0): numLayers must be a positive integer");
+    expectRefused(() => new nn.TransformerEncoder(new nn.Linear(8, 8) as unknown as nn.TransformerEncoderLayer, 2), "encoderLayer must be an nn.TransformerEncoderLayer");
   });
 
   test("masks other than causal, key padding masks, wrong shapes, and calls that cannot be traced", () => {
     const mha = () => new nn.MultiheadAttention(E, 2);
     const call = (forward: (v: Value) => Value, data: Tensor = x) => rooted(forward).call(data);
-    refused(() => call((v) => mha().call(v, v, v, { attnMask: [[0, 1], [0, 0]] as unknown as "causal" })[0]), 'MultiheadAttention(8, 2): attnMask must be "causal"');
-    refused(() => call((v) => mha().call(v, v, v, { keyPaddingMask: [[true]] as never })[0]), "MultiheadAttention(8, 2): keyPaddingMask is not supported");
-    refused(() => call((v) => mha().call(v, v, v, { needWeight: false } as object)[0]), "MultiheadAttention(8, 2) call: option 'needWeight' is not supported");
-    refused(() => call((v) => new nn.TransformerEncoderLayer(E, 2).call(v, { srcKeyPaddingMask: [[true]] as never })), "TransformerEncoderLayer(8, 2): srcKeyPaddingMask is not supported");
-    refused(() => call((v) => new nn.TransformerEncoderLayer(E, 2).call(v, { srcMask: "square" as "causal" })), 'TransformerEncoderLayer(8, 2): srcMask must be "causal"');
-    refused(() => call((v) => mha().call(v)[0]), "MultiheadAttention(8, 2): call(query, key, value) needs all three");
-    refused(() => mha().call(x), "MultiheadAttention(8, 2): call(query, key, value) needs all three (the query as key and value for self-attention); it returns [output, weights], so call it inside another module's forward()");
-    refused(() => call((v) => new nn.MultiheadAttention(6, 2).call(v, v, v)[0]), "MultiheadAttention(6, 2) gets a query shaped [5,8] per sample; it needs a sequence [steps, 6]");
-    refused(() => call((v) => new nn.MultiheadAttention(E, 2, { kdim: 4 }).call(v, v, v)[0]), "MultiheadAttention(8, 2) gets a key shaped [5,8] per sample; it needs a sequence [steps, 4]");
-    refused(() => call((v) => new nn.TransformerEncoderLayer(4, 2).call(v)), "TransformerEncoderLayer(4, 2) gets inputs shaped [5,8] per sample; it needs sequences [steps, 4]");
-    refused(() => call((v) => {
+    expectRefused(() => call((v) => mha().call(v, v, v, { attnMask: [[0, 1], [0, 0]] as unknown as "causal" })[0]), 'MultiheadAttention(8, 2): attnMask must be "causal"');
+    expectRefused(() => call((v) => mha().call(v, v, v, { keyPaddingMask: [[true]] as never })[0]), "MultiheadAttention(8, 2): keyPaddingMask is not supported");
+    expectRefused(() => call((v) => mha().call(v, v, v, { needWeight: false } as object)[0]), "MultiheadAttention(8, 2) call: option 'needWeight' is not supported");
+    expectRefused(() => call((v) => new nn.TransformerEncoderLayer(E, 2).call(v, { srcKeyPaddingMask: [[true]] as never })), "TransformerEncoderLayer(8, 2): srcKeyPaddingMask is not supported");
+    expectRefused(() => call((v) => new nn.TransformerEncoderLayer(E, 2).call(v, { srcMask: "square" as "causal" })), 'TransformerEncoderLayer(8, 2): srcMask must be "causal"');
+    expectRefused(() => call((v) => mha().call(v)[0]), "MultiheadAttention(8, 2): call(query, key, value) needs all three");
+    expectRefused(() => mha().call(x), "MultiheadAttention(8, 2): call(query, key, value) needs all three (the query as key and value for self-attention); it returns [output, weights], so call it inside another module's forward()");
+    expectRefused(() => call((v) => new nn.MultiheadAttention(6, 2).call(v, v, v)[0]), "MultiheadAttention(6, 2) gets a query shaped [5,8] per sample; it needs a sequence [steps, 6]");
+    expectRefused(() => call((v) => new nn.MultiheadAttention(E, 2, { kdim: 4 }).call(v, v, v)[0]), "MultiheadAttention(8, 2) gets a key shaped [5,8] per sample; it needs a sequence [steps, 4]");
+    expectRefused(() => call((v) => new nn.TransformerEncoderLayer(4, 2).call(v)), "TransformerEncoderLayer(4, 2) gets inputs shaped [5,8] per sample; it needs sequences [steps, 4]");
+    expectRefused(() => call((v) => {
       const shared = mha();
       const once = shared.call(v, v, v, { attnMask: "causal" })[0];
       return shared.call(once, once, once)[0];

@@ -9,11 +9,11 @@
 // naming the module.
 
 import { describe, expect, test } from "bun:test";
+import { expectRefused } from "../support/refused";
 import {
   Bidirectional, Cropping2D, Dense, Embedding, GRU, Input, LSTM, Model, Reshape, SimpleRNN, nn, optim, tensor,
   type SymbolicTensor, type Tensor,
 } from "../../src/index";
-import { InputError } from "../../src/errors";
 import type { Layer } from "../../src/layers/layer";
 import type { Value } from "../../src/nn/trace";
 
@@ -326,28 +326,18 @@ test("training: a seeded Embedding → 2-layer bidirectional LSTM (dropout 0.1) 
 });
 
 describe("refusals: InputErrors that name the module", () => {
-  const refused = (f: () => unknown, text: string | RegExp) => {
-    let error: unknown;
-    try {
-      f();
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as Error).message).toMatch(text);
-  };
 
   test("options PyTorch has that these modules do not, and bad values", () => {
-    refused(() => new nn.LSTM(5, 4, { batchFirst: false }), /^LSTM\(5, 4\): batchFirst false .* wasmgrad's sequences are batch-first, \[batch, steps, features\]/);
-    refused(() => new nn.LSTM(5, 4, { projSize: 2 } as object), "LSTM(5, 4): option 'projSize' is not supported");
-    refused(() => new nn.GRU(5, 4, { nonlinearity: "relu" } as object), "GRU(5, 4): option 'nonlinearity' is not supported");
-    refused(() => new nn.RNN(5, 4, { nonlinearity: "sigmoid" as "relu" }), "RNN(5, 4): nonlinearity must be 'tanh' or 'relu', got 'sigmoid'");
-    refused(() => new nn.GRU(5, 4, { dropout: 1 }), "GRU(5, 4): dropout must be a probability in [0, 1)");
-    refused(() => new nn.RNN(5, 4, { numLayers: 0 }), "RNN(5, 4): numLayers must be a positive integer");
-    refused(() => new nn.LSTM(5, 0), "LSTM(5, 0): hiddenSize must be a positive integer");
-    refused(() => new nn.LSTM(5, 4, { bidirectional: "yes" as unknown as boolean }), "LSTM(5, 4): bidirectional must be true or false");
-    refused(() => new nn.Embedding(10, 3, { paddingIdx: 10 }), "Embedding(10, 3): paddingIdx must be an integer in [−10, 9], got 10");
-    refused(() => new nn.Embedding(10, 3, { maxNorm: 1 } as object), "Embedding(10, 3): option 'maxNorm' is not supported");
+    expectRefused(() => new nn.LSTM(5, 4, { batchFirst: false }), /^LSTM\(5, 4\): batchFirst false .* wasmgrad's sequences are batch-first, \[batch, steps, features\]/);
+    expectRefused(() => new nn.LSTM(5, 4, { projSize: 2 } as object), "LSTM(5, 4): option 'projSize' is not supported");
+    expectRefused(() => new nn.GRU(5, 4, { nonlinearity: "relu" } as object), "GRU(5, 4): option 'nonlinearity' is not supported");
+    expectRefused(() => new nn.RNN(5, 4, { nonlinearity: "sigmoid" as "relu" }), "RNN(5, 4): nonlinearity must be 'tanh' or 'relu', got 'sigmoid'");
+    expectRefused(() => new nn.GRU(5, 4, { dropout: 1 }), "GRU(5, 4): dropout must be a probability in [0, 1)");
+    expectRefused(() => new nn.RNN(5, 4, { numLayers: 0 }), "RNN(5, 4): numLayers must be a positive integer");
+    expectRefused(() => new nn.LSTM(5, 0), "LSTM(5, 0): hiddenSize must be a positive integer");
+    expectRefused(() => new nn.LSTM(5, 4, { bidirectional: "yes" as unknown as boolean }), "LSTM(5, 4): bidirectional must be true or false");
+    expectRefused(() => new nn.Embedding(10, 3, { paddingIdx: 10 }), "Embedding(10, 3): paddingIdx must be an integer in [−10, 9], got 10");
+    expectRefused(() => new nn.Embedding(10, 3, { maxNorm: 1 } as object), "Embedding(10, 3): option 'maxNorm' is not supported");
   });
 
   test("inputs of the wrong shape, bad initial states, and a module that returns several values called on data", () => {
@@ -360,20 +350,20 @@ describe("refusals: InputErrors that name the module", () => {
       return new M().call(data);
     };
     const emb = () => new nn.Embedding(V, E);
-    refused(() => call((v) => new nn.LSTM(7, 4).call(emb().call(v))[0]), "LSTM(7, 4) gets inputs shaped [6,5] per sample; it needs sequences [steps, 7]");
-    refused(() => call((v) => new nn.GRU(6, 4).call(v)[0]), "GRU(6, 4) gets inputs shaped [6] per sample");
-    refused(() => call((v) => {
+    expectRefused(() => call((v) => new nn.LSTM(7, 4).call(emb().call(v))[0]), "LSTM(7, 4) gets inputs shaped [6,5] per sample; it needs sequences [steps, 7]");
+    expectRefused(() => call((v) => new nn.GRU(6, 4).call(v)[0]), "GRU(6, 4) gets inputs shaped [6] per sample");
+    expectRefused(() => call((v) => {
       const e = emb().call(v);
       const [, [h]] = new nn.LSTM(E, 4).call(e);
       return new nn.LSTM(E, 4, { numLayers: 2 }).call(e, [h, h])[0];
     }), "LSTM(5, 4): h0 must be shaped [2, 4] per sample (numLayers·directions, hidden; PyTorch's [2, batch, 4] batch first), got [1,4]");
-    refused(() => call((v) => {
+    expectRefused(() => call((v) => {
       const e = emb().call(v);
       const [, h] = new nn.GRU(E, 4).call(e);
       return new nn.LSTM(E, 4).call(e, h as unknown as [Value, Value])[0];
     }), "LSTM(5, 4): the initial states are a pair [h0, c0]");
-    refused(() => new nn.LSTM(3, 4).call(tensor(new Float32Array(24), [2, 4, 3])), "LSTM's forward() returns 2 values; a module called on data must return one");
-    refused(() => call((v) => emb().call(v).select(0, 1)), "select(0, 1): dim must be one of the per-sample dims 1..2 (dim 0 is the batch)");
-    refused(() => call((v) => emb().call(v).select(1, 6)), "select(1, 6): index out of range for dim 1 of size 6");
+    expectRefused(() => new nn.LSTM(3, 4).call(tensor(new Float32Array(24), [2, 4, 3])), "LSTM's forward() returns 2 values; a module called on data must return one");
+    expectRefused(() => call((v) => emb().call(v).select(0, 1)), "select(0, 1): dim must be one of the per-sample dims 1..2 (dim 0 is the batch)");
+    expectRefused(() => call((v) => emb().call(v).select(1, 6)), "select(1, 6): index out of range for dim 1 of size 6");
   });
 });
