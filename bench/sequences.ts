@@ -7,9 +7,9 @@
 //     MultiHeadAttention, so no tfjs column there); with the memory each side holds: our model's
 //     WebAssembly memory, PyTorch's process peak RSS (its libraries included);
 // in wasmgrad (this library, 1 and 2 threads), PyTorch CPU (Debian python3-torch, 1 and 2 threads;
-// bench/peers/torch-sequences.py) and TensorFlow.js 4.22 (wasm backend where it can train the model, one
-// thread; the text CNN on tfjs-backend-cpu, since tfjs-wasm has no UnsortedSegmentSum for the Embedding's
-// gradient). Same shapes, Adam(1e-3), cross-entropy, seeded random data; medians of per-step rates after
+// bench/peers/torch-sequences.py) and TensorFlow.js 4.22 (wasm backend, one thread; not for the text CNN,
+// whose Embedding gradient tfjs-wasm lacks and tfjs-cpu could not train in 16 GB). Same shapes,
+// Adam(1e-3), cross-entropy, seeded random data; medians of per-step rates after
 // warm-up steps. tfjs' GRU is Keras 1's form (reset gate before the recurrent kernel), ours and PyTorch's
 // the reset-after form: the same cost to within one elementwise product.
 //
@@ -75,7 +75,9 @@ function ours(kind: Kind, batch: number, steps: number): { rate: number; memoryB
 }
 
 async function tfjs(kind: Kind, batch: number, steps: number): Promise<{ rate: number; backend: string } | undefined> {
-  if (kind === "transformer") return undefined;
+  // No tfjs column for the transformer (tfjs-layers exports no MultiHeadAttention) nor the text CNN (tfjs-cpu,
+  // the one backend with the Embedding's gradient, grew past 16 GB in three steps over a 20,000-row table).
+  if (kind === "transformer" || kind === "textcnn") return undefined;
   const backend = kind === "textcnn" ? "cpu" : "wasm";
   await tf.setBackend(backend);
   let model: tfl.LayersModel;
@@ -92,9 +94,7 @@ async function tfjs(kind: Kind, batch: number, steps: number): Promise<{ rate: n
   const { x, y } = data(kind, batch, steps);
   const xs = tf.tensor(x, kind === "textcnn" ? [batch, TEXT_T] : [batch, T, F]), ys = tf.tensor(Float32Array.from(y), [batch, 1]);
   const rates: number[] = [];
-  // tfjs-cpu's text CNN step takes seconds and gigabytes (the Embedding's gradient over a 20,000-row
-  // table): one warm-up and two timed steps there.
-  const [warmup, timed] = kind === "textcnn" ? [1, 2] : [WARMUP, Math.min(TIMED, 6)];
+  const [warmup, timed] = [WARMUP, Math.min(TIMED, 6)];
   try {
     for (let i = 0; i < warmup + timed; i++) {
       const t = performance.now();
@@ -128,7 +128,9 @@ function torch(kind: Kind, batch: number, steps: number, threads: number): { rat
 setWasmPaths(join(root, "node_modules/@tensorflow/tfjs-backend-wasm/dist") + "/");
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const rows: Record<string, Record<string, number | string | undefined>> = {};
-for (const { kind, batch, steps } of CASES) {
+// BENCH_ONLY=lstm,transformer measures those kinds alone.
+const only = process.env.BENCH_ONLY?.split(",");
+for (const { kind, batch, steps } of CASES.filter((c) => !only || only.includes(c.kind))) {
   const label = `${kind} b${batch}${kind === "transformer" ? ` T${steps}` : ""}`;
   console.error(`measuring ${label}…`);
   const row: Record<string, number | string | undefined> = {};
