@@ -4,7 +4,7 @@
 // LayerNormalization: ONNX's LayerNormalization operator (opset 17) when the export's opset has it, else the
 // decomposition PyTorch writes below 17 — mean = ReduceMean(x), d = x − mean, y = d / √(ReduceMean(d·d) + ε),
 // then ·γ and +β — over the same trailing axes (our axes are trailing, so ONNX's axis is the first of them).
-// Without γ (scale false) the operator still takes a scale: ones.
+// Without γ (scale false) the operator still takes a scale: ones (a Constant node).
 //
 // MultiHeadAttention, on [batch, T, features] in our order: each projection a MatMul (+ Add), reshaped to
 // [batch, T, heads, dim] and transposed to [batch, heads, T, dim] (K to [batch, heads, dim, T]); scores =
@@ -70,7 +70,10 @@ function layerNormalization(g: GraphWriter, layer: LayerNormalization, x: Ref): 
   const beta = layer.center ? g.weight(`${layer.name}/beta`, normalized, param(g, layer, "beta")!) : undefined;
   const out = (name: string): Ref => ({ name, layout: "ours", shape: input.shape });
   if (g.opset >= LAYER_NORMALIZATION_OPSET) {
-    const scale = gamma ?? g.weight(`${layer.name}/ones`, normalized, new Float32Array(size).fill(1));
+    // Without γ the operator still takes a scale: ones, as a Constant node (not an initializer), which the
+    // importer reads as no scale rather than a parameter.
+    const ones = { name: "value", type: "TENSOR" as const, t: { name: "", dataType: TensorDataType.FLOAT, dims: normalized, data: new Float32Array(size).fill(1) } };
+    const scale = gamma ?? g.node("Constant", [], [ones], "ones");
     const attributes = [int("axis", rank + 1 - axes.length), float("epsilon", layer.epsilon)];
     return out(g.node("LayerNormalization", beta ? [input.name, scale, beta] : [input.name, scale], attributes, layer.name));
   }
