@@ -33,6 +33,10 @@ export class ImportContext {
   readonly pending = new Map<Layer, PendingWeights>();
   /** Nodes a previous mapper took into its own layer (a bias add, an activation); skipped by the walk. */
   readonly absorbed = new Set<NodeProto>();
+  /** Nodes mapped otherwise than by their operator: the last node of an attention subgraph makes its layer. */
+  readonly specialMappers = new Map<NodeProto, Mapper>();
+  /** Shape arithmetic that only absorbed nodes read (an attention subgraph's reshape targets); not walked. */
+  readonly skipped = new Set<NodeProto>();
   /** Layers by what makes them shareable (the weight initializers and everything done to them). */
   private readonly sharedLayers = new Map<string, { layer: Layer; node: string }>();
   /** Which sharing key each weight initializer was first used under, and by which node. */
