@@ -2,7 +2,8 @@
 // fixtures/make-attention-models.py into a temporary folder: nn.LayerNorm (written out at opset 14, the
 // LayerNormalization operator at 17; over the features, and over [steps, features]), nn.MultiheadAttention
 // (batch_first self-attention, without and with a causal attn_mask, and with its per-head weights as a second
-// output; averaged over the heads they are refused), and nn.TransformerEncoderLayer (batch_first, norm_first True and False, ReLU and GELU, dropout 0).
+// output — averaged over the heads they are refused —; cross-attention with kdim and vdim; batch_first=False
+// between transposes), and nn.TransformerEncoderLayer (batch_first, norm_first True and False, ReLU and GELU, dropout 0).
 // The import must be one LayerNormalization per nn.LayerNorm and one MultiHeadAttention per
 // nn.MultiheadAttention (its packed in-projection re-laid into Keras' kernels), give PyTorch's eval-mode
 // outputs within |Δ| ≤ 1e-4·(1 + |want|), and native ONNX Runtime (onnxruntime-node) the same file the same.
@@ -25,7 +26,7 @@ interface Flat {
 }
 interface Reference {
   opset: number;
-  input: Flat;
+  inputs: (Flat & { name: string })[];
   outputs: (Flat & { name: string })[];
 }
 
@@ -41,6 +42,8 @@ const MODELS: [string, string, string[], [boolean, boolean, boolean]?][] = [
   ["mha_self", "opset 14: nn.MultiheadAttention(8, 2) self-attention, need_weights=False", ["MultiHeadAttention"], [false, false, true]],
   ["mha_causal", "opset 14: the same with a causal attn_mask (−∞ above the diagonal)", ["MultiHeadAttention"], [true, false, true]],
   ["mha_weights", "opset 14: causal, bias=False, the per-head weights as a second output (average_attn_weights=False)", ["MultiHeadAttention"], [true, true, false]],
+  ["mha_cross", "opset 14: cross-attention to keys and values of 4 steps, kdim=5, vdim=3 (three inputs, separate projections)", ["MultiHeadAttention"], [false, false, true]],
+  ["mha_time_major", "opset 13: batch_first=False on x.transpose(0, 1), 4 heads", ["MultiHeadAttention"], [false, false, true]],
   ["encoder_post_relu", "opset 14: nn.TransformerEncoderLayer, norm_first=False, ReLU", ["MultiHeadAttention", "Add", "LayerNormalization", "Dense", "Dense", "Add", "LayerNormalization"], [false, false, true]],
   ["encoder_pre_gelu", "opset 14: norm_first=True, GELU (its Erf form)", ["LayerNormalization", "MultiHeadAttention", "Add", "LayerNormalization", "Dense", "Dense", "Add"], [false, false, true]],
   ["encoder_post_gelu", "opset 17: norm_first=False, GELU, LayerNormalization operators", ["MultiHeadAttention", "Add", "LayerNormalization", "Dense", "Dense", "Add", "LayerNormalization"], [false, false, true]],
@@ -78,15 +81,17 @@ describe.skipIf(!hasTorch)(`attention models exported by PyTorch${hasTorch ? "" 
       expect(imported.model.layers.map((l) => l.type).filter((t) => t !== "Input")).toEqual(layers);
       if (attention) {
         const mha = imported.model.layers.find((l): l is MultiHeadAttention => l instanceof MultiHeadAttention)!;
-        expect([mha.numHeads, mha.keyDim, mha.valueDim, mha.useCausalMask, mha.returnAttentionScores, mha.useBias]).toEqual([2, 4, 4, ...attention]);
+        const heads = name === "mha_time_major" ? 4 : 2;
+        expect([mha.numHeads, mha.keyDim, mha.valueDim, mha.useCausalMask, mha.returnAttentionScores, mha.useBias]).toEqual([heads, 8 / heads, 8 / heads, ...attention]);
       }
-      const outputs = imported.model.predictAll([Float32Array.from(reference.input.data)]);
+      expect(imported.inputs.map((i) => i.name)).toEqual(reference.inputs.map((i) => i.name));
+      const outputs = imported.model.predictAll(reference.inputs.map((x) => Float32Array.from(x.data)));
       expect(outputs.length).toBe(reference.outputs.length);
       reference.outputs.forEach((want, i) => {
         expect([...outputs[i].shape]).toEqual(want.shape);
         expectClose(outputs[i].data, want.data, 1e-4, 1e-4, `${name} ${want.name}`, "outputs vs PyTorch");
       });
-      const ort = await runOrt(bytes, [{ name: "input", shape: reference.input.shape, data: reference.input.data }]);
+      const ort = await runOrt(bytes, reference.inputs.map((x) => ({ name: x.name, shape: x.shape, data: x.data })));
       ort.forEach((o, i) => expectClose(o, reference.outputs[i].data, 1e-4, 1e-4, `${name} ${ortName}`, "ONNX Runtime vs PyTorch"));
     });
   }
