@@ -1,4 +1,6 @@
-// Model → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers), for any graph.
+// Model → ONNX (IR 7, opset 13: accepted by every current runtime and by older checkers), for any graph;
+// opset 17 for a model with LayerNormalization, whose operator arrives there (the opset option picks
+// another: 13 to 16 write layer normalisation out in elementary operators, export-attention.ts).
 //
 // wasmgrad computes in NHWC, ONNX's image operators in NCHW. Every tensor is exported in one of two
 // layouts: "ours" (wasmgrad's own element order, any rank) or "NCHW" (channels moved to axis 1: an image's
@@ -12,6 +14,9 @@
 // RNN operators (export-recurrent.ts). Masks (Embedding's maskZero, Masking) travel beside the tensors as
 // [batch, steps] float tensors of 1 (real) and 0 (padding), built from the data by the graph itself; the
 // layers that read them (recurrent layers, the global 1-D pools) compute exactly what wasmgrad's do.
+//
+// Attention: LayerNormalization, MultiHeadAttention (causal and key padding masks exact, returnAttentionScores),
+// PositionEmbedding, SinePositionEncoding and Cropping1D are written by export-attention.ts.
 
 import { InputError } from "../errors";
 import type { Layer } from "../layers/layer";
@@ -43,9 +48,14 @@ import { ZeroPadding2D } from "../layers/zero-padding2d";
 import type { Model } from "../model/model";
 import type { TensorId } from "../model/plan";
 import { exportRecurrent } from "./export-recurrent";
+import { LayerNormalization } from "../layers/layer-normalization";
+import { exportAttentionFamily, isAttentionFamily, LAYER_NORMALIZATION_OPSET } from "./export-attention";
 import { TensorDataType, encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "./onnx-proto";
 
+/** The opset written for models without LayerNormalization (those get LAYER_NORMALIZATION_OPSET). */
 export const EXPORT_OPSET = 13;
+/** The opsets the exporter writes on request (ReduceMean takes its axes as an input from opset 18). */
+export const EXPORT_OPSETS = { min: 13, max: 17 };
 export const EXPORT_IR_VERSION = 7;
 /** The names of a one-input, one-output model's input and output (a graph's are its own). */
 export const INPUT_NAME = "input";
@@ -73,7 +83,7 @@ export class GraphWriter {
   /** Tensors already transposed to the other layout, by ONNX name. */
   private readonly converted = new Map<string, Ref>();
 
-  constructor(readonly model: Model) {}
+  constructor(readonly model: Model, readonly opset = EXPORT_OPSET) {}
 
   node(opType: string, inputs: string[], attributes: AttributeProto[] = [], name = opType.toLowerCase()): string {
     const output = `${name}_${++this.counter}`;
@@ -148,14 +158,35 @@ export class GraphWriter {
   }
 }
 
+export interface ExportOptions {
+  producerVersion?: string;
+  /**
+   * The default-domain opset to write, 13 to 17. By default 13, or 17 where the model has a
+   * LayerNormalization (the first opset with that operator; below it, layer normalisation is decomposed).
+   */
+  opset?: number;
+}
+
 /** Encodes the model as ONNX bytes. */
-export function exportOnnx(model: Model, options: { producerVersion?: string } = {}): Uint8Array {
+export function exportOnnx(model: Model, options: ExportOptions = {}): Uint8Array {
   return encodeModel(toOnnxModel(model, options));
 }
 
-export function toOnnxModel(model: Model, options: { producerVersion?: string } = {}): ModelProto {
+/** The opset an export writes: the one asked for, else the lowest that has every operator the model needs. */
+export function exportOpset(model: Model, requested?: number): number {
+  if (requested !== undefined) {
+    if (!Number.isInteger(requested) || requested < EXPORT_OPSETS.min || requested > EXPORT_OPSETS.max) {
+      throw new InputError(`ONNX export writes opsets ${EXPORT_OPSETS.min} to ${EXPORT_OPSETS.max}, not ${requested}`);
+    }
+    return requested;
+  }
+  return model.executionPlan.steps.some((s) => s.layer instanceof LayerNormalization) ? LAYER_NORMALIZATION_OPSET : EXPORT_OPSET;
+}
+
+export function toOnnxModel(model: Model, options: ExportOptions = {}): ModelProto {
   const plan = model.executionPlan;
-  const g = new GraphWriter(model);
+  const opset = exportOpset(model, options.opset);
+  const g = new GraphWriter(model, opset);
   const single = plan.inputCount === 1 && plan.outputs.length === 1;
   const inputNames = single ? [INPUT_NAME] : model.inputNames;
   const refs = new Map<TensorId, Ref>();
@@ -189,7 +220,7 @@ export function toOnnxModel(model: Model, options: { producerVersion?: string } 
 
   return {
     irVersion: EXPORT_IR_VERSION,
-    opsetImports: [{ domain: "", version: EXPORT_OPSET }],
+    opsetImports: [{ domain: "", version: opset }],
     producerName: "wasmgrad",
     producerVersion: options.producerVersion ?? "",
     graph: {
@@ -209,6 +240,7 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
   const at = (name: string, layout: Layout): Ref => ({ name, layout, shape });
   if (layer instanceof Dropout) return x;
   if (layer instanceof RecurrentLayer || layer instanceof Bidirectional) return exportRecurrent(g, layer, inputs);
+  if (isAttentionFamily(layer)) return exportAttentionFamily(g, layer, inputs);
   if (layer instanceof Embedding) {
     // wasmgrad's model inputs are float32 (predict() and infer feed the same arrays to both), so the
     // indices arrive as floats and are cast to the int64 Gather takes. float32 holds every integer up to

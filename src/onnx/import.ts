@@ -14,7 +14,9 @@
 //
 // Sequences: Gather on a table is an Embedding (its ids may be an int64 input, fed to wasmgrad as floats);
 // LSTM, GRU and RNN become the recurrent layers, with the time-major tensors around them tracked by where
-// their batch axis is (import/values.ts, operators/recurrent.ts).
+// their batch axis is (import/values.ts, operators/recurrent.ts). Attention (a Softmax between two products
+// of computed tensors) is matched as a whole subgraph before the walk and becomes one MultiHeadAttention
+// (operators/attention.ts); layer normalisation, as an operator or written out, one LayerNormalization.
 //
 // Dynamic sizes: a file may leave dims open (PyTorch's dynamic_axes); the batch always may, the rest must
 // be given in the file's own layout (inputShape: [3, 224, 224]; the CLI's --input-shape 3,224,224).
@@ -27,6 +29,7 @@ import { decodeModel, type NodeProto, type TensorProto, type ValueInfoProto } fr
 import { ImportContext, NodeReader, type ParameterSource } from "./import/context";
 import { inFileOrder } from "./import/data";
 import { IMPORTABLE_OPS, operatorTable } from "./import/operators/index";
+import { findAttention } from "./import/operators/attention";
 import { constantNode, tensorValue } from "./import/shape-folding";
 import { channelsLastLayout, identityLayout, isIdentityLayout, sameLayout, type Value } from "./import/values";
 import { checkOnnxModel } from "./checker";
@@ -110,12 +113,14 @@ export function readOnnx(bytes: Uint8Array, options: ImportOnnxOptions = {}): On
   graph.nodes.forEach((node, i) => {
     if (node.opType === "Constant" && isDefaultDomain(node)) define(ctx, node, constantNode(new NodeReader(node, where(node, i), ctx)), where(node, i));
   });
+  // Attention is recognised as a whole subgraph before the walk (operators/attention.ts).
+  findAttention(ctx, graph, dataInputs.map((info, k) => ({ name: info.name, shape: perSample[k] })), opset);
   const mappers = operatorTable({ fixedBatch });
   graph.nodes.forEach((node, i) => {
-    if (ctx.absorbed.has(node) || (node.opType === "Constant" && isDefaultDomain(node))) return;
+    if (ctx.absorbed.has(node) || ctx.skipped.has(node) || (node.opType === "Constant" && isDefaultDomain(node))) return;
     const at = where(node, i);
     if (!isDefaultDomain(node)) throw new InputError(`${at}: operators of domain '${node.domain}' are not supported`);
-    const mapper = Object.hasOwn(mappers, node.opType) ? mappers[node.opType] : undefined;
+    const mapper = ctx.specialMappers.get(node) ?? (Object.hasOwn(mappers, node.opType) ? mappers[node.opType] : undefined);
     if (!mapper) {
       throw new InputError(`${at}: unsupported operator '${node.opType}'; wasmgrad imports ${IMPORTABLE_OPS.join(", ")} — replace it in the model before exporting`);
     }

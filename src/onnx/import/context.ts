@@ -33,11 +33,16 @@ export class ImportContext {
   readonly pending = new Map<Layer, PendingWeights>();
   /** Nodes a previous mapper took into its own layer (a bias add, an activation); skipped by the walk. */
   readonly absorbed = new Set<NodeProto>();
+  /** Nodes mapped otherwise than by their operator: the last node of an attention subgraph makes its layer. */
+  readonly specialMappers = new Map<NodeProto, Mapper>();
+  /** Shape arithmetic that only absorbed nodes read (an attention subgraph's reshape targets); not walked. */
+  readonly skipped = new Set<NodeProto>();
   /** Layers by what makes them shareable (the weight initializers and everything done to them). */
   private readonly sharedLayers = new Map<string, { layer: Layer; node: string }>();
   /** Which sharing key each weight initializer was first used under, and by which node. */
   private readonly initializerUse = new Map<string, { key: string; node: string }>();
   private readonly consumers = new Map<string, NodeProto[]>();
+  private readonly producers = new Map<string, NodeProto>();
   private readonly materializedPads = new Map<DataValue, DataValue>();
   private readonly materializedReversals = new Map<DataValue, DataValue>();
   /**
@@ -54,7 +59,10 @@ export class ImportContext {
     outputs: string[],
     readonly initializers: Map<string, TensorProto>,
   ) {
-    for (const node of nodes) for (const name of node.inputs) if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
+    for (const node of nodes) {
+      for (const name of node.inputs) if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
+      for (const name of node.outputs) if (name) this.producers.set(name, node);
+    }
     this.graphOutputs = new Set(outputs);
   }
 
@@ -64,6 +72,11 @@ export class ImportContext {
     if (readers.length !== 1 || this.graphOutputs.has(tensor)) return undefined;
     // A node reading the same tensor twice (x + x) is not a sole consumer in the sense of "an epilogue".
     return readers[0].inputs.filter((i) => i === tensor).length === 1 ? readers[0] : undefined;
+  }
+
+  /** The node that writes `tensor` (undefined for inputs and initializers). */
+  producerOf(tensor: string): NodeProto | undefined {
+    return this.producers.get(tensor);
   }
 
   consumersOf(tensor: string): NodeProto[] {

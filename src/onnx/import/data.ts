@@ -51,19 +51,20 @@ export function channelsLast(v: DataValue): number | undefined {
 }
 
 /**
- * A constant that varies only over the channel axis of a tensor shaped [batch, ...shape] (right-aligned, as
- * ONNX broadcasts): its per-channel values (length `channels`), or undefined when it varies elsewhere.
+ * A constant that varies only over the channel axis (`axis` of [batch, ...shape], 1 by default) of a tensor
+ * shaped [batch, ...shape] (right-aligned, as ONNX broadcasts): its per-channel values (length `channels`),
+ * or undefined when it varies elsewhere.
  */
-export function perChannel(c: FloatConstant, shape: readonly number[], channels: number): Float32Array | undefined {
+export function perChannel(c: FloatConstant, shape: readonly number[], channels: number, axis = 1): Float32Array | undefined {
   const full = [1, ...shape];
   if (c.dims.length > full.length) return undefined;
   const offset = full.length - c.dims.length;
   let varying = -1;
   for (let i = 0; i < c.dims.length; i++) {
-    const d = c.dims[i], axis = i + offset;
+    const d = c.dims[i], at = i + offset;
     if (d === 1) continue;
-    if (axis !== 1 || d !== full[axis] || varying >= 0) return undefined;
-    varying = axis;
+    if (at !== axis || d !== full[at] || varying >= 0) return undefined;
+    varying = at;
   }
   if (varying < 0) return new Float32Array(channels).fill(c.data[0]);
   return c.data.length === channels ? c.data : undefined;

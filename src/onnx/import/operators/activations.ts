@@ -1,10 +1,13 @@
 // Activation operators → wasmgrad activation names: an Activation layer on their own, or the activation of
 // the Conv2D/Dense right before them (epilogue.ts). Clip(0, ∞) is ReLU and Clip(0, 6) ReLU6; LeakyRelu and
 // Elu carry their alpha; HardSigmoid must be PyTorch's (alpha 1/6, beta 1/2), which is wasmgrad's.
+// GELU written out with Erf (PyTorch's F.gelu below opset 20, wasmgrad's own export) is recognised as gelu:
+// Mul(Mul(x, Add(Erf(Div(x, √2)), 1)), 0.5), each step read only by the next (geluAt).
 
-import type { NodeReader } from "../context";
+import type { NodeProto } from "../../onnx-proto";
+import type { ImportContext, NodeReader } from "../context";
 import { dataValue } from "../data";
-import { axisIn } from "../shape-folding";
+import { axisIn, isConstant } from "../shape-folding";
 import { axisOrder, product, type DataValue, type Value } from "../values";
 
 /** A wasmgrad activation as layer configs take it: a name, or {name, alpha}. */
@@ -75,4 +78,41 @@ export function activationLayer(r: NodeReader): Value {
   if (flatten) input = r.ctx.addLayer(r.at, { type: "Flatten" }, [input]).output;
   const { output } = r.ctx.addLayer(r.at, { type: "Activation", activation: spec }, [input]);
   return dataValue(output, x.shape, x.layout);
+}
+
+/**
+ * The nodes of GELU's Erf form applied to `x` — Div(x, √2), Erf, Add 1, Mul by x, Mul by ½ (either operand
+ * order where the operator commutes) — and the tensor it ends in, or undefined.
+ */
+export function geluAt(ctx: ImportContext, x: string): { nodes: NodeProto[]; output: string } | undefined {
+  const isDefault = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
+  const scalar = (name: string | undefined, value: number, tolerance = 1e-6) => {
+    const v = name === undefined ? undefined : ctx.values.get(name);
+    return isConstant(v) && v.data.length === 1 && Math.abs(Number(v.data[0]) - value) <= tolerance;
+  };
+  const other = (n: NodeProto, t: string) => (n.inputs.length === 2 ? n.inputs[n.inputs[0] === t ? 1 : 0] : undefined);
+  const next = (t: string, op: string) => {
+    const n = ctx.soleConsumer(t);
+    return n && n.opType === op && isDefault(n) ? n : undefined;
+  };
+  const div = ctx.consumersOf(x).find((n) => isDefault(n) && n.opType === "Div" && n.inputs[0] === x && scalar(n.inputs[1], Math.SQRT2));
+  if (!div) return undefined;
+  const erf = next(div.outputs[0], "Erf");
+  const add = erf && next(erf.outputs[0], "Add");
+  if (!erf || !add || !scalar(other(add, erf.outputs[0]), 1, 0)) return undefined;
+  const mul = next(add.outputs[0], "Mul");
+  if (!mul || other(mul, add.outputs[0]) !== x) return undefined;
+  const half = next(mul.outputs[0], "Mul");
+  if (!half || !scalar(other(half, mul.outputs[0]), 0.5, 0)) return undefined;
+  return { nodes: [div, erf, add, mul, half], output: half.outputs[0] };
+}
+
+/** GELU's Erf form at `r`'s Div node: an Activation layer (gelu), the rest of the nodes absorbed. */
+export function geluLayer(r: NodeReader): Value | undefined[] | undefined {
+  const found = geluAt(r.ctx, r.node.inputs[0]);
+  if (!found || found.nodes[0] !== r.node) return undefined;
+  const x = r.data(0);
+  const { output } = r.ctx.addLayer(r.at, { type: "Activation", activation: "gelu" }, [x.sym]);
+  for (const n of found.nodes.slice(1)) r.ctx.absorbed.add(n);
+  return r.ctx.finish(r.node, found.output, dataValue(output, x.shape, x.layout));
 }

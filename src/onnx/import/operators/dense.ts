@@ -1,11 +1,13 @@
-// Gemm and MatMul with a constant weight → Dense. The input must be a feature vector per sample; where it
-// is a flattened channels-first image, our flattened order is (h, w, c) and theirs (c, h, w), so the
-// kernel's rows are re-ordered as they are read. A bias add and an activation after it go into the layer.
+// Gemm and MatMul with a constant weight → Dense. The input is a feature vector per sample; where it is a
+// flattened channels-first image, our flattened order is (h, w, c) and theirs (c, h, w), so the kernel's
+// rows are re-ordered as they are read. MatMul also takes a sequence (or any rank) [batch, …, features]:
+// Dense on the last axis, as PyTorch's nn.Linear on [batch, steps, features] exports. A bias add and an
+// activation after it go into the layer.
 
 import type { Mapper, NodeReader } from "../context";
-import { asFlat, dataValue } from "../data";
+import { asFlat, dataValue, inFileOrder } from "../data";
 import { copyOf, denseKernel } from "../weights";
-import { canonical, fileIndexOfOurs, identityLayout, isIdentityLayout } from "../values";
+import { canonical, fileIndexOfOurs, identityLayout, isIdentityLayout, type DataValue } from "../values";
 import { epilogue } from "./epilogue";
 
 export function gemm(r: NodeReader): ReturnType<Mapper> {
@@ -22,7 +24,8 @@ export function matMul(r: NodeReader): ReturnType<Mapper> {
 function dense(r: NodeReader, o: { transB: boolean; alpha: number; beta: number; withBias: boolean }): ReturnType<Mapper> {
   const a = r.data(0);
   if (a.shape.length !== 1) {
-    r.fail(`needs a feature vector per sample ([batch, features]); its input is shaped [batch, ${a.shape.join(", ")}] (flatten it first; a MatMul over a sequence is not supported)`);
+    if (r.node.opType === "Gemm") r.fail(`needs a feature vector per sample ([batch, features]); its input is shaped [batch, ${a.shape.join(", ")}] (flatten it first)`);
+    return lastAxis(r, a);
   }
   const x = asFlat(r, a);
   const b = r.floats(1, "weight");
@@ -58,4 +61,29 @@ function dense(r: NodeReader, o: { transB: boolean; alpha: number; beta: number;
     }),
   );
   return r.ctx.finish(r.node, tail.output, dataValue(output, [units], identityLayout([units])));
+}
+
+/** MatMul of [batch, …, features] by a constant [features, units]: Dense on the last axis. */
+function lastAxis(r: NodeReader, a: DataValue): ReturnType<Mapper> {
+  const x = inFileOrder(r, a) ?? r.fail(`multiplies [batch, ${a.shape}], which wasmgrad stores in another order after a flatten`);
+  const b = r.floats(1, "weight");
+  if (b.dims.length !== 2) r.fail(`the weight must be 2-D, it is [${b.dims}]`);
+  const [inputs, units] = b.dims;
+  const features = x.shape[x.shape.length - 1];
+  if (inputs !== features) r.fail(`the weight takes ${inputs} inputs but ${features} arrive`);
+  if (inputs < 1 || units < 1) r.fail(`the weight [${b.dims}] is empty`);
+  let sym = x.sym;
+  if (sym.shape.join() !== x.shape.join()) sym = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: x.shape }, [sym]).output;
+  const shape = [...x.shape.slice(0, -1), units];
+  const tail = epilogue(r, shape, shape, identityLayout(shape), units, shape.length);
+  const useBias = tail.biasAdd !== undefined;
+  const config = { type: "Dense", units, activation: tail.activation, useBias };
+  const key = `Dense|${b.initializer ?? r.node.inputs[1]}|sequence|${JSON.stringify(config)}|${tail.signature}`;
+  const output = r.ctx.sharedLayer(r.at, key, [b.initializer, tail.biasInitializer].filter((n): n is string => n !== undefined), [sym], () =>
+    r.ctx.addLayer(r.at, config, [sym], {
+      values: useBias ? [b.data.slice(), tail.biasAdd!] : [b.data.slice()],
+      sources: [b.initializer ? { initializer: b.initializer, toWasmgrad: copyOf } : undefined, tail.biasInitializer ? { initializer: tail.biasInitializer, toWasmgrad: copyOf } : undefined],
+    }),
+  );
+  return r.ctx.finish(r.node, tail.output, dataValue(output, shape, identityLayout(shape)));
 }

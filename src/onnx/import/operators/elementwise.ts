@@ -3,7 +3,8 @@
 // constant is a scalar or varies only over channels (normalization by a mean and std, a scale buffer);
 // constants shaped otherwise are refused. All-constant operands are folded while importing (shape-folding.ts).
 
-import type { NodeReader } from "../context";
+import type { Mapper, NodeReader } from "../context";
+import { geluLayer } from "./activations";
 import { asFlat, channelsLast, dataValue, inFileOrder, perChannel } from "../data";
 import { arithmetic, isConstant } from "../shape-folding";
 import { sameLayout, type DataValue, type Value } from "../values";
@@ -11,8 +12,12 @@ import { constantAffine } from "./normalization";
 
 const MERGE_LAYERS: Record<string, string> = { Add: "Add", Sum: "Add", Sub: "Subtract", Mul: "Multiply", Mean: "Average", Max: "Maximum", Min: "Minimum" };
 
-export function elementwise(r: NodeReader): Value {
+export function elementwise(r: NodeReader): ReturnType<Mapper> {
   const op = r.node.opType;
+  if (op === "Div") {
+    const gelu = geluLayer(r);
+    if (gelu) return gelu;
+  }
   const inputs = r.node.inputs.map((_, i) => r.input(i) ?? r.fail(`input ${i} is missing`));
   if (inputs.length === 0) r.fail("has no inputs");
   if (inputs.every(isConstant)) return inputs.reduce((a, b) => arithmetic(r, a as never, b as never));

@@ -1,6 +1,6 @@
 // What follows a Conv, Gemm or MatMul that its wasmgrad layer can do itself: adding a per-channel
 // constant (PyTorch's MatMul + Add; a bias added after the fact) goes into the bias, and one activation
-// into the layer's activation. Only along a chain where each tensor has that one reader, so nothing else
+// (GELU's Erf form too) into the layer's activation. Only along a chain where each tensor has that one reader, so nothing else
 // sees the intermediate values.
 
 import type { NodeProto } from "../../onnx-proto";
@@ -8,7 +8,7 @@ import { NodeReader } from "../context";
 import { perChannel } from "../data";
 import { isConstant } from "../shape-folding";
 import type { Layout } from "../values";
-import { ACTIVATION_OPS, activationOf, type ActivationSpec } from "./activations";
+import { ACTIVATION_OPS, activationOf, geluAt, type ActivationSpec } from "./activations";
 
 export interface Epilogue {
   /** Added to the layer's bias (per output channel), or undefined when nothing was folded. */
@@ -24,9 +24,10 @@ export interface Epilogue {
 
 /**
  * Walks the single-reader chain after `r`'s node. `shape` is the file's per-sample shape of the affine
- * output (its channel axis first), `ours` our shape of it; `channels` its width.
+ * output, `ours` our shape of it; `channels` its width, along the file's axis `channelAxis` (counted with the
+ * batch: 1, channels first, for images and vectors; the last for a Dense on a sequence).
  */
-export function epilogue(r: NodeReader, shape: number[], ours: number[], layout: Layout, channels: number): Epilogue {
+export function epilogue(r: NodeReader, shape: number[], ours: number[], layout: Layout, channels: number, channelAxis = 1): Epilogue {
   const ctx = r.ctx;
   let output = r.node.outputs[0];
   let biasAdd: Float32Array | undefined;
@@ -38,6 +39,13 @@ export function epilogue(r: NodeReader, shape: number[], ours: number[], layout:
   };
   for (;;) {
     const next = ctx.soleConsumer(output);
+    // GELU's Erf form reads the tensor twice (Div and Mul): the layer's gelu where nothing else reads it.
+    const gelu = next ? undefined : geluAt(ctx, output);
+    if (gelu && ctx.consumersOf(output).length === 2 && !ctx.isGraphOutput(output)) {
+      gelu.nodes.forEach(absorb);
+      parts.push("act:gelu");
+      return { biasAdd, biasInitializer: single(added), activation: "gelu", output, signature: parts.join(",") };
+    }
     if (!next || !isDefaultDomain(next)) break;
     const reader = new NodeReader(next, `${ctx.source}: node ${next.name || "(unnamed)"} (${next.opType})`, ctx);
     if (next.opType === "Add" || next.opType === "Sub") {
@@ -45,7 +53,7 @@ export function epilogue(r: NodeReader, shape: number[], ours: number[], layout:
       const constant = ctx.values.get(next.inputs[other]);
       if (!isConstant(constant) || (next.opType === "Sub" && other === 0)) break;
       const floats = reader.floats(other, "addend");
-      const values = perChannel(floats, shape, channels);
+      const values = perChannel(floats, shape, channels, channelAxis);
       if (!values) break;
       biasAdd ??= new Float32Array(channels);
       const sign = next.opType === "Sub" ? -1 : 1;

@@ -8,8 +8,10 @@ import { gemm, matMul } from "./dense";
 import { gather } from "./gather";
 import { elementwise } from "./elementwise";
 import { batchNormalization } from "./normalization";
+import { layerNormalizationOp } from "./layer-normalization";
 import { averagePool, globalAveragePool, globalMaxPool, maxPool, reduceMax, reduceMean } from "./pooling";
 import { recurrent } from "./recurrent";
+import { expand } from "./positions";
 import { convTranspose, resize, slice } from "./resampling";
 import { cast, concat, dropout, flatten, identity, pad, reshape, squeeze, transpose, unsqueeze } from "./structure";
 
@@ -19,6 +21,7 @@ export function operatorTable(options: { fixedBatch?: number }): Record<string, 
     Gemm: gemm,
     MatMul: matMul,
     BatchNormalization: batchNormalization,
+    LayerNormalization: layerNormalizationOp,
     MaxPool: maxPool,
     AveragePool: averagePool,
     GlobalAveragePool: globalAveragePool,
@@ -61,6 +64,7 @@ export function operatorTable(options: { fixedBatch?: number }): Record<string, 
     ConvTranspose: convTranspose,
     Resize: resize,
     Upsample: resize,
+    Expand: expand,
     LSTM: recurrent,
     GRU: recurrent,
     RNN: recurrent,

@@ -1,10 +1,12 @@
 // MaxPool, AveragePool (also after a Pad, PyTorch 1.13's export of count_include_pad=True), GlobalAveragePool,
-// GlobalMaxPool, and ReduceMean over H and W (PyTorch's x.mean((2, 3))) → wasmgrad's pooling layers;
+// GlobalMaxPool, and ReduceMean over H and W (PyTorch's x.mean((2, 3))) → wasmgrad's pooling layers (a
+// ReduceMean that starts layer normalisation's written-out form is layer-normalization.ts's);
 // ReduceMean and ReduceMax over a sequence's steps (x.mean(1), x.max(1) values) → the global 1-D pools.
 // Padding a Pad adds before an AveragePool is counted (its zeros are real), as is the pool's own padding
 // with count_include_pad = 1: both are AveragePool2D's countIncludePad.
 
-import type { NodeReader } from "../context";
+import type { Mapper, NodeReader } from "../context";
+import { layerNormalizationPattern } from "./layer-normalization";
 import { asImage, dataValue, inFileOrder } from "../data";
 import { axesOf } from "../shape-folding";
 import { channelsLastLayout, identityLayout, type DataValue, type SpatialPads, type Value } from "../values";
@@ -82,7 +84,9 @@ export const globalMaxPool = (r: NodeReader): Value => globalPool(r, true, "max"
  * a sequence [batch, steps, features] (axis 1) are GlobalAveragePool1D and GlobalMaxPool1D. Other
  * reductions are not supported.
  */
-export function reduceMean(r: NodeReader): Value {
+export function reduceMean(r: NodeReader): ReturnType<Mapper> {
+  const normalization = layerNormalizationPattern(r);
+  if (normalization) return normalization;
   const x = r.data(0);
   const rank = x.shape.length + 1;
   const axes = (axesOf(r, 1) ?? []).map((a) => (a < 0 ? a + rank : a)).sort();

@@ -1,12 +1,12 @@
 // Operators that change an image's size other than by a window: ConvTranspose → Conv2DTranspose (decoders,
-// U-Nets), Slice of H and W → Cropping2D, Resize/Upsample by integer factors → UpSampling2D (nearest, as
+// U-Nets), Slice of H and W → Cropping2D (of a sequence's steps → Cropping1D), Resize/Upsample by integer factors → UpSampling2D (nearest, as
 // PyTorch's F.interpolate exports it, or bilinear with half-pixel centers, align_corners=False).
 
 import type { Mapper, NodeReader } from "../context";
-import { asImage, dataValue } from "../data";
+import { asImage, dataValue, inFileOrder } from "../data";
 import { axisIn, isConstant, sliceConstant } from "../shape-folding";
 import { copyOf } from "../weights";
-import { channelsLastLayout, type DataValue } from "../values";
+import { channelsLastLayout, identityLayout, type DataValue } from "../values";
 import { epilogue } from "./epilogue";
 import { layerStrides, windowOf } from "./windows";
 
@@ -66,6 +66,7 @@ export function slice(r: NodeReader): ReturnType<Mapper> {
   if (isConstant(v)) return sliceConstant(r, v);
   const reversed = reversal(r);
   if (reversed) return reversed;
+  if (r.data(0).shape.length === 2) return sequenceCrop(r);
   const x = asImage(r, r.data(0));
   const fromInputs = r.opset >= 10;
   const starts = fromInputs ? r.knownIntegers(1, "starts") : r.ints("starts");
@@ -148,4 +149,33 @@ export function resize(r: NodeReader): ReturnType<Mapper> {
   const { output } = r.ctx.addLayer(r.at, config, [x.sym]);
   const shape = [c, h * sh, w * sw];
   return dataValue(output, shape, channelsLastLayout(shape));
+}
+
+/** Slice of a sequence [batch, steps, features] along its steps (step 1) → Cropping1D. */
+function sequenceCrop(r: NodeReader): ReturnType<Mapper> {
+  const x = inFileOrder(r, r.data(0)) ?? r.fail("slices a sequence that wasmgrad stores in another order after a flatten");
+  if (r.opset < 10) r.fail("slices a sequence with opset < 10 attributes; wasmgrad reads Slice's starts and ends as inputs");
+  const starts = r.knownIntegers(1, "starts"), ends = r.knownIntegers(2, "ends");
+  const axes = r.inputName(3) !== undefined ? r.knownIntegers(3, "axes") : starts.map((_, i) => i);
+  const steps = r.inputName(4) !== undefined ? r.knownIntegers(4, "steps") : axes.map(() => 1);
+  if (starts.length !== axes.length || ends.length !== axes.length || steps.length !== axes.length) r.fail("starts, ends, axes and steps must have one entry per axis");
+  const [t, f] = x.shape;
+  let crop: [number, number] = [0, 0];
+  axes.forEach((axis, i) => {
+    const a = axisIn(r, axis, 3);
+    const n = [0, t, f][a];
+    const clamp = (e: number) => Math.min(Math.max(e < 0 ? e + n : e, 0), n);
+    const from = clamp(starts[i]), to = clamp(ends[i]);
+    if (from === 0 && to === n && steps[i] === 1) return;
+    if (a !== 1) r.fail(`slices the ${a === 0 ? "batch" : "features"} axis of a sequence; only crops of the steps are supported`);
+    if (steps[i] !== 1) r.fail(`slices with step ${steps[i]}; only contiguous crops (step 1) are supported`);
+    if (to <= from) r.fail("slices the steps down to nothing");
+    crop = [from, n - to];
+  });
+  if (crop[0] === 0 && crop[1] === 0) return x;
+  let sym = x.sym;
+  if (sym.shape.join() !== x.shape.join()) sym = r.ctx.addLayer(r.at, { type: "Reshape", targetShape: x.shape }, [sym]).output;
+  const { output } = r.ctx.addLayer(r.at, { type: "Cropping1D", cropping: crop }, [sym]);
+  const shape = [t - crop[0] - crop[1], f];
+  return dataValue(output, shape, identityLayout(shape));
 }
