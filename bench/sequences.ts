@@ -20,7 +20,6 @@ import { cpus } from "node:os";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -78,21 +77,13 @@ async function tfjs(kind: Kind, batch: number, steps: number): Promise<{ rate: n
   // No tfjs column for the transformer (tfjs-layers exports no MultiHeadAttention) nor the text CNN (tfjs-cpu,
   // the one backend with the Embedding's gradient, grew past 16 GB in three steps over a 20,000-row table).
   if (kind === "transformer" || kind === "textcnn") return undefined;
-  const backend = kind === "textcnn" ? "cpu" : "wasm";
+  const backend = "wasm";
   await tf.setBackend(backend);
-  let model: tfl.LayersModel;
-  if (kind === "textcnn") {
-    model = tfl.sequential({ layers: [
-      tfl.layers.embedding({ inputDim: VOCAB, outputDim: 64, inputLength: TEXT_T }),
-      tfl.layers.conv1d({ filters: 64, kernelSize: 5, activation: "relu" }), tfl.layers.globalMaxPooling1d(), tfl.layers.dense({ units: 2, activation: "softmax" }),
-    ] });
-  } else {
-    const options = { units: U, inputShape: [T, F], recurrentActivation: "sigmoid" as const, recurrentInitializer: "glorotUniform" as const };
-    model = tfl.sequential({ layers: [kind === "lstm" ? tfl.layers.lstm(options) : tfl.layers.gru(options), tfl.layers.dense({ units: 10, activation: "softmax" })] });
-  }
+  const options = { units: U, inputShape: [T, F], recurrentActivation: "sigmoid" as const, recurrentInitializer: "glorotUniform" as const };
+  const model = tfl.sequential({ layers: [kind === "lstm" ? tfl.layers.lstm(options) : tfl.layers.gru(options), tfl.layers.dense({ units: 10, activation: "softmax" })] });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: "sparseCategoricalCrossentropy" });
   const { x, y } = data(kind, batch, steps);
-  const xs = tf.tensor(x, kind === "textcnn" ? [batch, TEXT_T] : [batch, T, F]), ys = tf.tensor(Float32Array.from(y), [batch, 1]);
+  const xs = tf.tensor(x, [batch, T, F]), ys = tf.tensor(Float32Array.from(y), [batch, 1]);
   const rates: number[] = [];
   const [warmup, timed] = [WARMUP, Math.min(TIMED, 6)];
   try {
