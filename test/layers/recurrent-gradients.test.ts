@@ -1,4 +1,4 @@
-// SimpleRNN, LSTM and GRU: every gradient (input, kernel, recurrent kernel, bias, initial states) against
+// SimpleRNN, LSTM and GRU (both forms: resetAfter true and false): every gradient (input, kernel, recurrent kernel, bias, initial states) against
 // central finite differences of L = Σ r ⊙ outputs, through backprop over all steps, for each combination
 // of returnSequences, returnState, goBackwards, a mask with padding at the start, the middle and the end
 // of sequences, initial states as inputs, and recurrent dropout replayed with a fixed mask. Ragged sizes:
@@ -25,6 +25,7 @@ const CELLS: [string, Make, number][] = [
   ["SimpleRNN", (o) => new SimpleRNN(o), 1],
   ["LSTM", (o) => new LSTM(o), 2],
   ["GRU", (o) => new GRU({ ...o, biasInitializer: "glorotUniform" }), 1],
+  ["GRU (resetAfter false)", (o) => new GRU({ ...o, resetAfter: false, biasInitializer: "glorotUniform" }), 1],
 ];
 
 /** Mask [BATCH, T]: sample 0 real throughout, sample 1 padded at the start and end, sample 2 in the middle. */
@@ -145,7 +146,14 @@ test("shapes, configs and refusals", () => {
     expect(layerFromConfig(layer.getConfig(), "again").getConfig()).toEqual(layer.getConfig());
     expect(layer.getConfig()).toMatchObject(config);
   }
-  expect(() => new GRU({ units: 2, resetAfter: false })).toThrow(/resetAfter false .* not supported/);
+  // resetAfter false (Keras 1, tfjs) is built: one bias [3u], the flag in its config; the default has two rows.
+  const before = new GRU({ units: 2, resetAfter: false, name: "g" });
+  const after = new GRU({ units: 2, name: "h" });
+  new Model({ inputs: x, outputs: [before.apply(x), after.apply(x)] }).build();
+  expect([before.bias!.shape, after.bias!.shape]).toEqual([[6], [2, 6]]);
+  expect([before.getConfig().resetAfter, after.getConfig().resetAfter]).toEqual([false, true]);
+  expect((layerFromConfig(before.getConfig(), "again") as GRU).resetAfter).toBe(false);
+  expect((layerFromConfig({ type: "GRU", units: 2 }, "default") as GRU).resetAfter).toBe(true);
   expect(() => new SimpleRNN({ units: 2, activation: "gelu" as "tanh" })).toThrow(InputError);
   expect(() => new LSTM({ units: 2 }).apply(Input({ shape: [5] }))).toThrow(/sequences shaped \[steps, features\]/);
   expect(() => new LSTM({ units: 2 }).apply([x, Input({ shape: [2] })])).toThrow(/2 initial states/);
