@@ -23,7 +23,9 @@ export { sequenceMeanForward, sequenceMeanBackward, sequenceMaxForward, sequence
 // The Masking layer's mask.
 export { maskWhereNotValue } from "./masking";
 // Recurrent cells after their GEMMs: gates, state update and masks for SimpleRNN, LSTM and GRU.
-export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward, rnnCellForward, rnnCellBackward } from "./recurrent";
+export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward,
+  gruResetBeforeForwardGates, gruResetBeforeForwardState, gruResetBeforeBackwardState, gruResetBeforeBackwardReset,
+  rnnCellForward, rnnCellBackward } from "./recurrent";
 // Attention: the scaled softmax over keys with padding and causal masks fused.
 export { attentionSoftmaxForward } from "./attention";
 // Layer normalisation: per-row statistics, the normalisation and its gradients (LayerNormalization, nn.LayerNorm).

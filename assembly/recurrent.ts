@@ -1,4 +1,4 @@
-// Recurrent cells: one time step of SimpleRNN, LSTM and GRU after the GEMMs, for every sample of the batch.
+// Recurrent cells: one time step of SimpleRNN, LSTM and GRU (both forms) after the GEMMs, for every sample of the batch.
 // The layer (src/layers/recurrent.ts) computes all steps' input projections in one GEMM and each step's
 // recurrent projection in another; these kernels do what is left in one pass over the step's gates: the
 // nonlinearities, the state update, and the mask.
@@ -230,6 +230,152 @@ export function gruCellBackward(
     store1(xz, dxz); store1(xr, dxr); store1(xh, dxh);
     store1(rz, dxz); store1(rr, dxr); store1(rh, drh);
     store1(dhp + off, dhOut);
+  }
+}
+
+// ---- GRU, reset gate before the recurrent projection (Keras' resetAfter = false, Keras 1, tfjs) ----
+//
+// z = σ(x_z + h·U_z), r = σ(x_r + h·U_r), ĥ = tanh(x_h + (r ⊙ h)·U_h), h ← z ⊙ hPrev + (1 − z) ⊙ ĥ, with
+// x = x·W + b (one bias). r enters before U_h, so a step takes two GEMMs with a kernel after each: the layer
+// adds h·U[:, 0:2u] into the z and r blocks, gruResetBeforeForwardGates applies σ and forms r ⊙ h, the
+// layer adds (r ⊙ h)·U_h into the ĥ block, gruResetBeforeForwardState finishes the step. Backward mirrors
+// it: gruResetBeforeBackwardState gives dz_z and dz_h, the layer forms d(r ⊙ h) = dz_h·U_hᵀ, and
+// gruResetBeforeBackwardReset gives dz_r and the part of dh that flows through r ⊙ h.
+// "h" in the products is what enters U (hIn: the state, or its recurrent-dropout copy); the update reads
+// the state itself (hPrev).
+
+/**
+ * gates [n, 3u]: the z and r blocks hold x_z + hIn·U_z and x_r + hIn·U_r and are replaced by σ of them
+ * (the ĥ block is not touched); rh [n, u] = r ⊙ hIn, the input of U_h. No mask: a masked row's values
+ * are not used.
+ */
+export function gruResetBeforeForwardGates(gates: usize, n: i32, u: i32, hIn: usize, rh: usize): void {
+  const rowBytes = <usize>u << 2;
+  for (let b = 0; b < n; b++) {
+    const gateRow = gates + <usize>b * rowBytes * 3;
+    const state = <usize>b * rowBytes;
+    let j = 0;
+    for (; j + 4 <= u; j += 4) gruBeforeGatesLanes(gateRow, <usize>j << 2, rowBytes, hIn + state, rh + state, true);
+    for (; j < u; j++) gruBeforeGatesLanes(gateRow, <usize>j << 2, rowBytes, hIn + state, rh + state, false);
+  }
+}
+
+@inline function gruBeforeGatesLanes(g: usize, off: usize, gateBytes: usize, hIn: usize, rh: usize, wide: bool): void {
+  const pz = g + off, pr = pz + gateBytes;
+  const z = sigmoid4(wide ? v128.load(pz) : load1(pz));
+  const reset = sigmoid4(wide ? v128.load(pr) : load1(pr));
+  const product = f32x4.mul(reset, wide ? v128.load(hIn + off) : load1(hIn + off));
+  if (wide) {
+    v128.store(pz, z); v128.store(pr, reset); v128.store(rh + off, product);
+  } else {
+    store1(pz, z); store1(pr, reset); store1(rh + off, product);
+  }
+}
+
+/**
+ * gates [n, 3u] = [z, r, x_h + (r ⊙ hIn)·U_h]: the ĥ block is replaced by ĥ = tanh of it, and
+ * h = z ⊙ hPrev + (1 − z) ⊙ ĥ; masked rows carry hPrev.
+ */
+export function gruResetBeforeForwardState(gates: usize, n: i32, u: i32, hPrev: usize, mask: usize, maskStride: i32, h: usize): void {
+  const rowBytes = <usize>u << 2;
+  for (let b = 0; b < n; b++) {
+    const gateRow = gates + <usize>b * rowBytes * 3;
+    const state = <usize>b * rowBytes;
+    const real = isReal(mask, maskStride, b);
+    let j = 0;
+    for (; j + 4 <= u; j += 4) gruBeforeStateLanes(gateRow, <usize>j << 2, rowBytes, hPrev + state, h + state, real, true);
+    for (; j < u; j++) gruBeforeStateLanes(gateRow, <usize>j << 2, rowBytes, hPrev + state, h + state, real, false);
+  }
+}
+
+@inline function gruBeforeStateLanes(g: usize, off: usize, gateBytes: usize, hPrev: usize, h: usize, real: bool, wide: bool): void {
+  const pz = g + off, ph = pz + (gateBytes << 1);
+  const z = wide ? v128.load(pz) : load1(pz);
+  const candidate = tanh4(wide ? v128.load(ph) : load1(ph));
+  const hp = wide ? v128.load(hPrev + off) : load1(hPrev + off);
+  // z·hPrev + (1 − z)·ĥ as ĥ + z·(hPrev − ĥ), as gruCellForward.
+  const hNew = real ? f32x4.add(candidate, f32x4.mul(z, f32x4.sub(hp, candidate))) : hp;
+  if (wide) {
+    v128.store(ph, candidate); v128.store(h + off, hNew);
+  } else {
+    store1(ph, candidate); store1(h + off, hNew);
+  }
+}
+
+/**
+ * One step back, first part. In: gates = [z, r, ĥ] (forward's activations), hPrev, dh (+ dOut's row).
+ * Out: the z block holds dz_z = dh·(hPrev − ĥ)·z(1 − z) and the ĥ block dz_h = dh·(1 − z)(1 − ĥ²), the
+ * pre-activation gradients (zeros on masked rows); the r block still holds r, for
+ * gruResetBeforeBackwardReset. dh holds what reaches hPrev other than through U: dh·z, or all of dh on
+ * masked rows.
+ */
+export function gruResetBeforeBackwardState(
+  gates: usize, n: i32, u: i32, hPrev: usize, mask: usize, maskStride: i32, dOut: usize, dOutStride: i32, dh: usize,
+): void {
+  const rowBytes = <usize>u << 2;
+  for (let b = 0; b < n; b++) {
+    const gateRow = gates + <usize>b * rowBytes * 3;
+    const state = <usize>b * rowBytes;
+    const dOutRow: usize = dOut == 0 ? <usize>0 : dOut + ((<usize>b * <usize>dOutStride) << 2);
+    const real = isReal(mask, maskStride, b);
+    let j = 0;
+    for (; j + 4 <= u; j += 4) gruBeforeBackwardStateLanes(gateRow, <usize>j << 2, rowBytes, hPrev + state, dOutRow, dh + state, real, true);
+    for (; j < u; j++) gruBeforeBackwardStateLanes(gateRow, <usize>j << 2, rowBytes, hPrev + state, dOutRow, dh + state, real, false);
+  }
+}
+
+@inline function gruBeforeBackwardStateLanes(g: usize, off: usize, gateBytes: usize, hPrev: usize, dOutRow: usize, dhp: usize, real: bool, wide: bool): void {
+  const pz = g + off, ph = pz + (gateBytes << 1);
+  let dh = wide ? v128.load(dhp + off) : load1(dhp + off);
+  if (dOutRow != 0) dh = f32x4.add(dh, wide ? v128.load(dOutRow + off) : load1(dOutRow + off));
+  const zero = f32x4.splat(0);
+  let dzz = zero, dzh = zero, dhOut = dh;
+  if (real) {
+    const z = wide ? v128.load(pz) : load1(pz);
+    const candidate = wide ? v128.load(ph) : load1(ph);
+    const hp = wide ? v128.load(hPrev + off) : load1(hPrev + off);
+    dzz = f32x4.mul(f32x4.mul(dh, f32x4.sub(hp, candidate)), f32x4.mul(z, oneMinus(z)));
+    dzh = f32x4.mul(f32x4.mul(dh, oneMinus(z)), oneMinus(f32x4.mul(candidate, candidate)));
+    dhOut = f32x4.mul(dh, z);
+  }
+  if (wide) {
+    v128.store(pz, dzz); v128.store(ph, dzh); v128.store(dhp + off, dhOut);
+  } else {
+    store1(pz, dzz); store1(ph, dzh); store1(dhp + off, dhOut);
+  }
+}
+
+/**
+ * One step back, second part, after the layer's d(r ⊙ hIn) = dz_h·U_hᵀ into drh [n, u]. In: the r block of
+ * gates holds r, hIn what entered U. Out: the r block holds dz_r = drh·hIn·r(1 − r), and drh holds drh·r,
+ * the gradient reaching hIn through r ⊙ hIn (the layer adds it to dz_zr·U_zrᵀ). Masked rows: both zero.
+ */
+export function gruResetBeforeBackwardReset(gates: usize, drh: usize, n: i32, u: i32, hIn: usize, mask: usize, maskStride: i32): void {
+  const rowBytes = <usize>u << 2;
+  for (let b = 0; b < n; b++) {
+    const gateRow = gates + <usize>b * rowBytes * 3;
+    const state = <usize>b * rowBytes;
+    const real = isReal(mask, maskStride, b);
+    let j = 0;
+    for (; j + 4 <= u; j += 4) gruBeforeBackwardResetLanes(gateRow + rowBytes, <usize>j << 2, drh + state, hIn + state, real, true);
+    for (; j < u; j++) gruBeforeBackwardResetLanes(gateRow + rowBytes, <usize>j << 2, drh + state, hIn + state, real, false);
+  }
+}
+
+@inline function gruBeforeBackwardResetLanes(rBlock: usize, off: usize, drh: usize, hIn: usize, real: bool, wide: bool): void {
+  const pr = rBlock + off;
+  const zero = f32x4.splat(0);
+  let dzr = zero, dIn = zero;
+  if (real) {
+    const reset = wide ? v128.load(pr) : load1(pr);
+    const d = wide ? v128.load(drh + off) : load1(drh + off);
+    dzr = f32x4.mul(f32x4.mul(d, wide ? v128.load(hIn + off) : load1(hIn + off)), f32x4.mul(reset, oneMinus(reset)));
+    dIn = f32x4.mul(d, reset);
+  }
+  if (wide) {
+    v128.store(pr, dzr); v128.store(drh + off, dIn);
+  } else {
+    store1(pr, dzr); store1(drh + off, dIn);
   }
 }
 

@@ -284,6 +284,16 @@ export interface Kernels {
   gruCellForward(xg: Pointer, rg: Pointer, n: number, u: number, hPrev: Pointer, mask: Pointer, maskStride: number, h: Pointer): void;
   /** xg, rg: forward's in, the gradients of x·W + b_in and hPrev·U + b_rec out; dh as lstmCellBackward's (dh·z where real). */
   gruCellBackward(xg: Pointer, rg: Pointer, n: number, u: number, hPrev: Pointer, mask: Pointer, maskStride: number, dOut: Pointer, dOutStride: number, dh: Pointer): void;
+  // GRU with the reset gate before U (resetAfter false): per step the layer adds hIn·U[:, 0:2u] into the z
+  // and r blocks, calls gruResetBeforeForwardGates, adds rh·U_h into the ĥ block, calls gruResetBeforeForwardState.
+  /** gates [n, 3u]: z, r blocks σ'd in place (ĥ block untouched); rh [n, u] = r ⊙ hIn. No mask (masked rows' values go unused). */
+  gruResetBeforeForwardGates(gates: Pointer, n: number, u: number, hIn: Pointer, rh: Pointer): void;
+  /** gates: ĥ block tanh'd in place; h = z·hPrev + (1 − z)·ĥ, masked rows carry hPrev. */
+  gruResetBeforeForwardState(gates: Pointer, n: number, u: number, hPrev: Pointer, mask: Pointer, maskStride: number, h: Pointer): void;
+  /** gates [z, r, ĥ] in → [dz_z, r, dz_h] out (r kept for the next kernel; zeros on masked rows); dh as lstmCellBackward's (dh·z where real). */
+  gruResetBeforeBackwardState(gates: Pointer, n: number, u: number, hPrev: Pointer, mask: Pointer, maskStride: number, dOut: Pointer, dOutStride: number, dh: Pointer): void;
+  /** drh = d(r ⊙ hIn) in (dz_h·U_hᵀ): the r block becomes dz_r = drh·hIn·r(1 − r), drh becomes drh·r (both 0 on masked rows). */
+  gruResetBeforeBackwardReset(gates: Pointer, drh: Pointer, n: number, u: number, hIn: Pointer, mask: Pointer, maskStride: number): void;
   /** h = act(z), act linear, relu, sigmoid or tanh. */
   rnnCellForward(z: Pointer, n: number, u: number, act: ActCode, hPrev: Pointer, mask: Pointer, maskStride: number, h: Pointer): void;
   /** dz = (dh + dOut)·act′(h), 0 on masked rows (dz may be z's buffer); dh as lstmCellBackward's. */

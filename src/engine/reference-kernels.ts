@@ -830,6 +830,63 @@ export function createReferenceKernels(): Kernels {
       }
     },
 
+    gruResetBeforeForwardGates(gates, n, u, hIn, rh) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++)
+        for (let j = 0; j < u; j++) {
+          const g = at(gates) + b * 3 * u + j, s = b * u + j;
+          const z = f(logistic(mem[g])), reset = f(logistic(mem[g + u]));
+          [mem[g], mem[g + u]] = [z, reset];
+          mem[at(rh) + s] = f(reset * mem[at(hIn) + s]);
+        }
+    },
+
+    gruResetBeforeForwardState(gates, n, u, hPrev, mask, maskStride, h) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const g = at(gates) + b * 3 * u + j, s = b * u + j;
+          const z = mem[g], cand = f(Math.tanh(mem[g + 2 * u])), hp = mem[at(hPrev) + s];
+          mem[g + 2 * u] = cand;
+          mem[at(h) + s] = real ? f(z * hp + (1 - z) * cand) : hp;
+        }
+      }
+    },
+
+    gruResetBeforeBackwardState(gates, n, u, hPrev, mask, maskStride, dOut, dOutStride, dh) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const g = at(gates) + b * 3 * u + j, s = b * u + j;
+          const dH = f(mem[at(dh) + s] + (dOut === 0 ? 0 : mem[at(dOut) + b * dOutStride + j]));
+          if (!real) {
+            mem[g] = mem[g + 2 * u] = 0;
+            mem[at(dh) + s] = dH;
+            continue;
+          }
+          const [z, cand, hp] = [mem[g], mem[g + 2 * u], mem[at(hPrev) + s]];
+          mem[g] = f(dH * (hp - cand) * z * (1 - z));
+          mem[g + 2 * u] = f(dH * (1 - z) * (1 - cand * cand));
+          mem[at(dh) + s] = f(dH * z);
+        }
+      }
+    },
+
+    gruResetBeforeBackwardReset(gates, drh, n, u, hIn, mask, maskStride) {
+      const mem = all(), f = Math.fround;
+      for (let b = 0; b < n; b++) {
+        const real = mask === 0 || mem[at(mask) + b * maskStride] !== 0;
+        for (let j = 0; j < u; j++) {
+          const r = at(gates) + b * 3 * u + u + j, s = b * u + j;
+          const reset = mem[r], d = mem[at(drh) + s];
+          mem[r] = real ? f(d * mem[at(hIn) + s] * reset * (1 - reset)) : 0;
+          mem[at(drh) + s] = real ? f(d * reset) : 0;
+        }
+      }
+    },
+
     rnnCellForward(z, n, u, act, hPrev, mask, maskStride, h) {
       const mem = all();
       for (let b = 0; b < n; b++) {

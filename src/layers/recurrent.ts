@@ -13,7 +13,8 @@
 //                         gate activations, and backward replaces those with the gate gradients
 //   h      [T + 1, n, u]  slot 0 the initial state, slot s + 1 the state after step s (also c for the LSTM)
 // Backward walks the steps in reverse, carrying dh (and dc); then dU = Σ_s h_sᵀ·dz_s, dW = Σ xtᵀ·dz and db
-// are one GEMM (or column sum) each over all T·n rows, and dx one GEMM back through W.
+// are one GEMM (or column sum) each over all T·n rows, and dx one GEMM back through W. (GRU's reset-before
+// form overrides the two places U's gradients are formed: recurrentInputGradient, recurrentKernelGradient.)
 //
 // Masks: a padded step leaves a sample's state as it was; with returnSequences its output there is zero
 // (Keras' zero_output_for_mask) and the output carries the mask on; the last output is the last real
@@ -239,7 +240,7 @@ export abstract class RecurrentLayer extends Layer {
     return this.last.mask === 0 ? 0 : this.last.mask + 4 * this.timeAt(s);
   }
 
-  /** What enters U at step s: h_s itself, or its dropped-out copy. */
+  /** What enters U at step s: h_s itself, or its dropped-out copy (s = 0: the start of all T·n rows). */
   protected recurrentInput(s: number, n: number): Pointer {
     return this.last.recurrentDropout ? this.slot(this.recurrentInputs, s, n, this.units) : this.slot(this.states[0], s, n, this.units);
   }
@@ -272,6 +273,22 @@ export abstract class RecurrentLayer extends Layer {
   /** Gradients of h·U per step, whose Σ hᵀ·dz is dU. */
   protected get recurrentGateGrads(): Pointer {
     return this.gates;
+  }
+
+  /**
+   * Step s's gradient of what entered U (hIn), into target [n, u] (added with accumulate, else written):
+   * dz_s·Uᵀ. GRU's reset-before form adds the part through r ⊙ hIn too.
+   */
+  protected recurrentInputGradient(s: number, n: number, target: Pointer, accumulate: boolean): void {
+    const width = this.gateWidth;
+    const dz = this.slot(this.recurrentGateGrads, s, n, width);
+    this.kernels.gemm(n, this.units, width, dz, width, 1, this.recurrentKernel.value, 1, width, target, this.units, accumulate, 0, Act.linear);
+  }
+
+  /** dU from what entered U at every step (entered [T, n, u], rows = T·n): enteredᵀ·dz in one GEMM. */
+  protected recurrentKernelGradient(entered: Pointer, rows: number): void {
+    const width = this.gateWidth;
+    this.kernels.gemm(this.units, width, rows, entered, 1, this.units, this.recurrentGateGrads, width, 1, this.recurrentKernel.grad, width, false, 0, Act.linear);
   }
 
   /** Column sums of the gate gradients into db. */
@@ -347,19 +364,17 @@ export abstract class RecurrentLayer extends Layer {
     for (let s = T - 1; s >= 0; s--) {
       this.stepBackward(s, n, dSequence === 0 ? 0 : dSequence + 4 * s * u);
       if (!this.hasPreviousState(s)) continue;
-      // dh_prev += dz·Uᵀ (through the recurrent dropout mask when one was applied).
-      const dz = this.slot(this.recurrentGateGrads, s, n, width);
+      // dh_prev += the gradient of what entered U (through the recurrent dropout mask when one was applied).
       if (this.last.recurrentDropout) {
-        k.gemm(n, u, width, dz, width, 1, this.recurrentKernel.value, 1, width, this.recurrentScratch, u, false, 0, Act.linear);
+        this.recurrentInputGradient(s, n, this.recurrentScratch, false);
         k.multiply(this.recurrentScratch, this.recurrentDropoutMask, this.recurrentScratch, n * u);
         k.axpy(n * u, 1, this.recurrentScratch, dh);
       } else {
-        k.gemm(n, u, width, dz, width, 1, this.recurrentKernel.value, 1, width, dh, u, true, 0, Act.linear);
+        this.recurrentInputGradient(s, n, dh, true);
       }
     }
     // dU = Σ_s (what entered U at s)ᵀ·dz_s over all T·n rows; dW = xtᵀ·dz; db = Σ dz.
-    const entered = this.last.recurrentDropout ? this.recurrentInputs : this.states[0];
-    k.gemm(u, width, T * n, entered, 1, u, this.recurrentGateGrads, width, 1, this.recurrentKernel.grad, width, false, 0, Act.linear);
+    this.recurrentKernelGradient(this.recurrentInput(0, n), T * n);
     k.gemm(F, width, T * n, this.xt, 1, F, this.inputGateGrads, width, 1, this.kernel.grad, width, false, 0, Act.linear);
     this.biasGradient(T * n);
     const grads: Pointer[] = [0];

@@ -5,8 +5,9 @@
 // Weights: ours are kernel [F, G·u], recurrent kernel [u, G·u] with gate blocks along the columns; ONNX's
 // W [D, G·u, F], R [D, G·u, u] with the blocks along the rows, one slab per direction, and
 // B [D, 2·G·u] = (Wb, Rb). Gate orders: our LSTM's [i, f, g, o] is ONNX's [i, o, f, c]; our GRU's [z, r, h]
-// is ONNX's; its bias rows (input, recurrent) are Wb and Rb, and our reset-after form is
-// linear_before_reset = 1. The LSTM and SimpleRNN have one bias: it goes in Wb, with zeros in Rb.
+// is ONNX's; the reset-after form's bias rows (input, recurrent) are Wb and Rb, and it is
+// linear_before_reset = 1; the reset-before form (resetAfter false) is linear_before_reset = 0, where ONNX
+// adds Wb and Rb, as it does for the LSTM and SimpleRNN: their one bias goes in Wb, with zeros in Rb.
 //
 // Data: the operators are time-major ([steps, batch, features] in, Y [steps, D, batch, u], Y_h and Y_c
 // [D, batch, u] out), ours batch-major: a Transpose in, a Squeeze and Transpose (one direction) or a
@@ -45,6 +46,9 @@ type Operator = keyof typeof ONNX_GATES;
 /** SimpleRNN's activations as the RNN operator names them; linear is Affine(x) = 1·x + 0. */
 const RNN_ACTIVATIONS = { tanh: "Tanh", relu: "Relu", sigmoid: "Sigmoid", linear: "Affine" } as const;
 
+/** A GRU with two bias rows (input, recurrent): the reset-after form. */
+const twoBiasRows = (cell: RecurrentLayer): boolean => cell instanceof GRU && cell.resetAfter;
+
 /** The ONNX operator for a recurrent layer. */
 export function onnxOperatorOf(cell: RecurrentLayer): Operator {
   return cell instanceof LSTM ? "LSTM" : cell instanceof GRU ? "GRU" : "RNN";
@@ -69,8 +73,8 @@ function directionWeights(g: GraphWriter, cell: RecurrentLayer, op: Operator): {
   blocks.forEach((block, k) => {
     for (let j = 0; j < u; j++) {
       b[k * u + j] = bias[block * u + j];
-      // GRU: its second row is the recurrent bias; the LSTM's and SimpleRNN's Rb stay zero.
-      if (op === "GRU") b[width + k * u + j] = bias[width + block * u + j];
+      // The reset-after GRU: its second row is the recurrent bias; every other layer's Rb stays zero.
+      if (twoBiasRows(cell)) b[width + k * u + j] = bias[width + block * u + j];
     }
   });
   return { w, r, b };
@@ -131,7 +135,7 @@ export function exportRecurrent(g: GraphWriter, layer: RecurrentLayer | Bidirect
   });
 
   const attributes: AttributeProto[] = [int("hidden_size", u), { name: "direction", type: "STRING", s: bidirectional ? "bidirectional" : cell.goBackwards ? "reverse" : "forward" }];
-  if (op === "GRU") attributes.push(int("linear_before_reset", 1));
+  if (op === "GRU") attributes.push(int("linear_before_reset", twoBiasRows(cell) ? 1 : 0));
   if (cell instanceof SimpleRNN) {
     attributes.push({ name: "activations", type: "STRINGS", strings: halves.map(() => RNN_ACTIVATIONS[cell.activation]) });
     if (cell.activation === "linear") {

@@ -1,4 +1,4 @@
-// The recurrent cell kernels (assembly/recurrent.ts) against the naive reference, over n 1–3 × units 1–9
+// The recurrent cell kernels (assembly/recurrent.ts: LSTM, both GRU forms, SimpleRNN) against the naive reference, over n 1–3 × units 1–9
 // and 13 (around the 4-lane split), with no mask and a mask read with a row stride (one masked row), with
 // and without an output gradient read with a stride. Gates are drawn in ±4, so σ and tanh are exercised in
 // their curved and saturated parts.
@@ -86,6 +86,68 @@ for (const variant of wasmVariants()) {
         compare(failures, heaps, "gru backward dh", dh, n * u, label);
       }
       expect(failures).toEqual([]);
+    });
+
+    test("GRU (reset before) step forward and backward match the reference", () => {
+      // The four kernels in the layer's order, with the GEMMs between them replaced by fixed values added
+      // to the gate blocks (forward) and a fixed d(r ⊙ hIn) (backward); hIn differs from hPrev, as it does
+      // under recurrent dropout.
+      const failures: string[] = [];
+      for (const { heaps, n, u, mask, maskStride, dOut, dOutStride, label } of cases(variant.make)) {
+        const seed = n * 100 + u + 70;
+        const gates = heaps.floats(3 * n * u, seededValues(3 * n * u, seed, -4, 4));
+        const hPrev = heaps.floats(n * u, seededValues(n * u, seed + 1)), hIn = heaps.floats(n * u, seededValues(n * u, seed + 2, -1.5, 1.5));
+        const rh = heaps.floats(n * u), h = heaps.floats(n * u);
+        const ghat = heaps.fast.f32(gates + 8 * u, u)[0];
+        heaps.run((k) => k.gruResetBeforeForwardGates(gates, n, u, hIn, rh));
+        compare(failures, heaps, "gru-before forward gates", gates, 3 * n * u, label);
+        compare(failures, heaps, "gru-before forward r⊙h", rh, n * u, label);
+        if (heaps.fast.f32(gates + 8 * u, u)[0] !== ghat) failures.push(`gru-before ${label}: the gates kernel touched the candidate block`);
+        heaps.run((k) => k.gruResetBeforeForwardState(gates, n, u, hPrev, mask, maskStride, h));
+        compare(failures, heaps, "gru-before forward candidate", gates, 3 * n * u, label);
+        compare(failures, heaps, "gru-before forward h", h, n * u, label);
+        if (mask !== 0 && heaps.fast.f32(h, u).some((v, j) => v !== heaps.fast.f32(hPrev, u)[j])) failures.push(`gru-before ${label}: a masked row did not carry h`);
+        const dh = heaps.floats(n * u, seededValues(n * u, seed + 3));
+        heaps.run((k) => k.gruResetBeforeBackwardState(gates, n, u, hPrev, mask, maskStride, dOut, dOutStride, dh));
+        compare(failures, heaps, "gru-before backward dz_z, r, dz_h", gates, 3 * n * u, label);
+        compare(failures, heaps, "gru-before backward dh", dh, n * u, label);
+        const drh = heaps.floats(n * u, seededValues(n * u, seed + 4, -2, 2));
+        heaps.run((k) => k.gruResetBeforeBackwardReset(gates, drh, n, u, hIn, mask, maskStride));
+        compare(failures, heaps, "gru-before backward dz_r", gates, 3 * n * u, label);
+        compare(failures, heaps, "gru-before backward drh·r", drh, n * u, label);
+        if (mask !== 0 && heaps.fast.f32(drh, u).some((v) => v !== 0)) failures.push(`gru-before ${label}: a masked row passed a gradient through r ⊙ h`);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    test("GRU (reset before) kernels against the formulas written out, one element", () => {
+      // The reference shares the kernels' reading of the blocks; this holds both to the equations with
+      // numbers worked here: z and r from 0.3 and −0.2, hIn 0.5, hPrev 0.8, candidate pre-activation 0.1,
+      // dh 1, d(r ⊙ hIn) 0.7.
+      const heaps = new TwinHeaps(variant.make());
+      const gates = heaps.floats(3, [0.3, -0.2, 0]), hIn = heaps.floats(1, [0.5]), hPrev = heaps.floats(1, [0.8]);
+      const rh = heaps.floats(1), h = heaps.floats(1), dh = heaps.floats(1, [1]), drh = heaps.floats(1, [0.7]);
+      const σ = (x: number) => 1 / (1 + Math.exp(-x));
+      const z = σ(0.3), r = σ(-0.2);
+      heaps.run((k) => k.gruResetBeforeForwardGates(gates, 1, 1, hIn, rh));
+      heaps.fast.f32(gates + 8, 1)[0] += 0.1;
+      heaps.reference.f32(gates + 8, 1)[0] += 0.1;
+      heaps.run((k) => k.gruResetBeforeForwardState(gates, 1, 1, hPrev, 0, 1, h));
+      const cand = Math.tanh(0.1); // 0.1 stands for x_h + (r ⊙ hIn)·U_h, the GEMM's sum
+      for (const side of [heaps.fast, heaps.reference]) {
+        expect(side.f32(rh, 1)[0]).toBeCloseTo(r * 0.5, 6);
+        expect(side.f32(h, 1)[0]).toBeCloseTo(z * 0.8 + (1 - z) * cand, 6);
+      }
+      heaps.run((k) => k.gruResetBeforeBackwardState(gates, 1, 1, hPrev, 0, 1, 0, 0, dh));
+      heaps.run((k) => k.gruResetBeforeBackwardReset(gates, drh, 1, 1, hIn, 0, 1));
+      for (const side of [heaps.fast, heaps.reference]) {
+        const [dzz, dzr, dzh] = side.f32(gates, 3);
+        expect(dzz).toBeCloseTo((0.8 - cand) * z * (1 - z), 6);
+        expect(dzh).toBeCloseTo((1 - z) * (1 - cand * cand), 6);
+        expect(dzr).toBeCloseTo(0.7 * 0.5 * r * (1 - r), 6);
+        expect(side.f32(drh, 1)[0]).toBeCloseTo(0.7 * r, 6);
+        expect(side.f32(dh, 1)[0]).toBeCloseTo(z, 6);
+      }
     });
 
     test("SimpleRNN step forward and backward match the reference, for each activation", () => {

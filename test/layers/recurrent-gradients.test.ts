@@ -1,4 +1,4 @@
-// SimpleRNN, LSTM and GRU: every gradient (input, kernel, recurrent kernel, bias, initial states) against
+// SimpleRNN, LSTM and GRU (both forms: resetAfter true and false): every gradient (input, kernel, recurrent kernel, bias, initial states) against
 // central finite differences of L = Σ r ⊙ outputs, through backprop over all steps, for each combination
 // of returnSequences, returnState, goBackwards, a mask with padding at the start, the middle and the end
 // of sequences, initial states as inputs, and recurrent dropout replayed with a fixed mask. Ragged sizes:
@@ -11,7 +11,7 @@
 import { describe, expect, test } from "bun:test";
 import { Heap } from "../../src/engine/heap";
 import { InputError } from "../../src/errors";
-import { Bidirectional, GRU, Input, LSTM, Model, SimpleRNN, type Tensor } from "../../src/index";
+import { Bidirectional, GRU, Input, LSTM, Model, SimpleRNN, decodeCheckpoint, encodeCheckpoint, type Tensor } from "../../src/index";
 import type { RecurrentLayer } from "../../src/layers/recurrent";
 import { layerFromConfig } from "../../src/layers/registry";
 import { LayerProbe, compareGradients, probeIndices } from "../support/gradient-check";
@@ -25,6 +25,7 @@ const CELLS: [string, Make, number][] = [
   ["SimpleRNN", (o) => new SimpleRNN(o), 1],
   ["LSTM", (o) => new LSTM(o), 2],
   ["GRU", (o) => new GRU({ ...o, biasInitializer: "glorotUniform" }), 1],
+  ["GRU (resetAfter false)", (o) => new GRU({ ...o, resetAfter: false, biasInitializer: "glorotUniform" }), 1],
 ];
 
 /** Mask [BATCH, T]: sample 0 real throughout, sample 1 padded at the start and end, sample 2 in the middle. */
@@ -145,12 +146,42 @@ test("shapes, configs and refusals", () => {
     expect(layerFromConfig(layer.getConfig(), "again").getConfig()).toEqual(layer.getConfig());
     expect(layer.getConfig()).toMatchObject(config);
   }
-  expect(() => new GRU({ units: 2, resetAfter: false })).toThrow(/resetAfter false .* not supported/);
+  // resetAfter false (Keras 1, tfjs) is built: one bias [3u], the flag in its config; the default has two rows.
+  const before = new GRU({ units: 2, resetAfter: false, name: "g" });
+  const after = new GRU({ units: 2, name: "h" });
+  new Model({ inputs: x, outputs: [before.apply(x), after.apply(x)] }).build();
+  expect([before.bias!.shape, after.bias!.shape]).toEqual([[6], [2, 6]]);
+  expect([before.getConfig().resetAfter, after.getConfig().resetAfter]).toEqual([false, true]);
+  expect((layerFromConfig(before.getConfig(), "again") as GRU).resetAfter).toBe(false);
+  expect((layerFromConfig({ type: "GRU", units: 2 }, "default") as GRU).resetAfter).toBe(true);
   expect(() => new SimpleRNN({ units: 2, activation: "gelu" as "tanh" })).toThrow(InputError);
   expect(() => new LSTM({ units: 2 }).apply(Input({ shape: [5] }))).toThrow(/sequences shaped \[steps, features\]/);
   expect(() => new LSTM({ units: 2 }).apply([x, Input({ shape: [2] })])).toThrow(/2 initial states/);
   expect(() => new LSTM({ units: 2 }).apply([x, Input({ shape: [3] }), Input({ shape: [2] })])).toThrow(/initial state 1 must be shaped \[2\]/);
   expect(() => layerFromConfig({ type: "LSTM", units: 2, dropout: 1 }, "l")).toThrow(/'dropout' must be in \[0, 0.99\]/);
+});
+
+test("checkpoints keep the GRU's form: resetAfter false with its [3u] bias and the reset-after one with [2, 3u] read back to the same outputs; the two forms differ on the same weights", () => {
+  const x = Input({ shape: [4, 3] });
+  const make = (resetAfter: boolean) => {
+    const model = new Model({ inputs: x, outputs: new GRU({ units: 5, resetAfter, name: "gru" }).apply(x), seed: 3 });
+    model.setWeights(model.params.map((p, i) => seededValues(p.size, 50 + i, -0.7, 0.7)));
+    return model;
+  };
+  const data = seededValues(2 * 4 * 3, 8, -1.5, 1.5);
+  for (const resetAfter of [false, true]) {
+    const model = make(resetAfter);
+    const { model: back, header } = decodeCheckpoint(encodeCheckpoint(model), "gru.ckpt");
+    expect(header.tensors.find((t) => t.name === "gru/bias")!.shape).toEqual(resetAfter ? [2, 15] : [15]);
+    expect((back.layers.find((l) => l instanceof GRU) as GRU).resetAfter).toBe(resetAfter);
+    expect(Array.from((back.predict(data) as Tensor).data)).toEqual(Array.from((model.predict(data) as Tensor).data));
+  }
+  // The two forms differ on the same kernels (the reset-after one given the same input bias and a zero recurrent row).
+  const before = make(false), after = make(true);
+  const [w, r, b] = before.getWeights();
+  after.setWeights([w.data, r.data, Float32Array.from([...b.data, ...new Array(15).fill(0)])]);
+  const [yb, ya] = [before, after].map((m) => (m.predict(data) as Tensor).data);
+  expect(yb.some((v, i) => Math.abs(v - ya[i]) > 1e-3)).toBe(true);
 });
 
 test("LSTM's forget-gate bias starts at 1 (unitForgetBias), the rest at 0; recurrent kernels start orthogonal", () => {

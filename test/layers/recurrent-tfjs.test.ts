@@ -1,12 +1,13 @@
-// SimpleRNN, LSTM and Bidirectional around them against TensorFlow.js' own layers (tfjs-layers on tfjs-backend-cpu) given the same
+// SimpleRNN, LSTM, GRU (resetAfter false) and Bidirectional around them against TensorFlow.js' own layers (tfjs-layers on tfjs-backend-cpu) given the same
 // weights and inputs: outputs, the loss and every parameter gradient, on the SIMD kernels and the plain
 // reference. Models: sequence → recurrent layer → Dense(3, softmax), sparse cross-entropy, for the last
 // output, goBackwards, returnSequences into GlobalAveragePooling1D, two stacked layers, and Embedding with
 // maskZero into the recurrent layer (masks flowing from the embedding; padding at the start, the middle
 // and the end), and Bidirectional with the concat, mul and ave merges, masked too. tfjs' recurrent activation is set to sigmoid (its default is Keras 1's hard sigmoid).
 //
-// GRU is not here: tfjs-layers has only Keras 1's resetAfter = false form, which wasmgrad does not build;
-// GRU (reset after) is compared with PyTorch's nn.GRU in test/layers/recurrent-pytorch.test.ts.
+// tfjs-layers' GRU is Keras 1's form only (the reset gate applied to h before U_h, one bias [3u]): ours with
+// resetAfter false. Our default reset-after GRU is compared with PyTorch's nn.GRU in
+// test/layers/recurrent-pytorch.test.ts; here it is shown to differ from tfjs' on the same weights.
 //
 // Tolerance: outputs |Δ| ≤ 1e-5; loss |Δ| ≤ 1e-5·(1 + |loss|); gradients |Δ| ≤ 1e-4 + 1e-3·|g| — f32 on
 // both sides, with exp/tanh and the sums over steps and batch in different orders.
@@ -16,7 +17,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { Bidirectional, Dense, Embedding, GlobalAveragePool1D, Input, LSTM, Model, SimpleRNN, createReferenceKernels } from "../../src/index";
+import { Bidirectional, Dense, Embedding, GRU, GlobalAveragePool1D, Input, LSTM, Model, SimpleRNN, createReferenceKernels } from "../../src/index";
 import type { Kernels } from "../../src/engine/kernels";
 import type { SymbolicTensor } from "../../src/layers/symbolic";
 import { seededValues, worstMismatch } from "../support/twin-heaps";
@@ -30,7 +31,7 @@ const BATCH = 4, T = 6, F = 3, U = 5, CLASSES = 3, VOCAB = 7;
 const IDS = [3, 1, 4, 2, 0, 0, 0, 0, 5, 6, 1, 2, 2, 6, 0, 3, 1, 4, 1, 2, 3, 4, 5, 6];
 const LABELS = [0, 2, 1, 2];
 
-type Kind = "lstm" | "rnn";
+type Kind = "lstm" | "gru" | "rnn";
 interface Case {
   name: string;
   embedded?: boolean;
@@ -39,12 +40,13 @@ interface Case {
 }
 
 const ourLayer = (kind: Kind, o: { returnSequences?: boolean; goBackwards?: boolean }) =>
-  kind === "lstm" ? new LSTM({ units: U, ...o }) : new SimpleRNN({ units: U, ...o });
+  kind === "lstm" ? new LSTM({ units: U, ...o }) : kind === "gru" ? new GRU({ units: U, resetAfter: false, ...o }) : new SimpleRNN({ units: U, ...o });
 // Weights are copied in, so the initializer does not matter; tfjs' orthogonal one fails here (its QR calls
 // a Tensor.flatten this tfjs-core lacks), so glorotUniform is named.
 const theirLayer = (kind: Kind, o: { returnSequences?: boolean; goBackwards?: boolean }) => {
   const common = { units: U, recurrentInitializer: "glorotUniform" as const, ...o };
-  return kind === "lstm" ? tfl.layers.lstm({ ...common, recurrentActivation: "sigmoid" }) : tfl.layers.simpleRNN(common);
+  if (kind === "lstm") return tfl.layers.lstm({ ...common, recurrentActivation: "sigmoid" });
+  return kind === "gru" ? tfl.layers.gru({ ...common, recurrentActivation: "sigmoid" }) : tfl.layers.simpleRNN(common);
 };
 const sym = (t: unknown) => t as tfl.SymbolicTensor;
 
@@ -125,8 +127,8 @@ function compare(c: Case, kind: Kind, kernels?: Kernels): string[] {
 }
 
 for (const backend of [{ name: "wasm" }, { name: "reference", make: createReferenceKernels }]) {
-  for (const kind of ["lstm", "rnn"] as const)
-    describe(`${kind === "lstm" ? "LSTM" : "SimpleRNN"} equals tfjs-layers on the same weights (${backend.name})`, () => {
+  for (const kind of ["lstm", "gru", "rnn"] as const)
+    describe(`${{ lstm: "LSTM", gru: "GRU (resetAfter false)", rnn: "SimpleRNN" }[kind]} equals tfjs-layers on the same weights (${backend.name})`, () => {
       for (const c of CASES) test(c.name, () => expect(compare(c, kind, backend.make?.())).toEqual([]));
     });
 }
@@ -137,4 +139,18 @@ test("the check can fail: our goBackwards model against tfjs' forward one differ
   const a = backwards.ours.predictAll(backwards.data)[0].data;
   const b = (forwards.theirs.predict(forwards.input) as tf.Tensor).dataSync();
   expect(worstMismatch(a, b, 1e-5, 0).worst).toBeGreaterThan(1);
+});
+
+test("the check can fail: our reset-after GRU on tfjs' GRU weights (recurrent bias row zero) differs from tfjs' GRU", () => {
+  // Same kernel, recurrent kernel and input bias; only where r is applied differs (after U_h, not before).
+  const { ours, theirs, data, input } = build(CASES[0], "gru");
+  const weights = ours.getWeights();
+  const x = Input({ shape: [T, F] });
+  const after = new Model({ inputs: x, outputs: new Dense({ units: CLASSES, activation: "softmax" }).apply(new GRU({ units: U }).apply(x)), seed: 4 });
+  const bias = new Float32Array(2 * 3 * U);
+  bias.set(weights[2].data);
+  after.setWeights([weights[0].data, weights[1].data, bias, weights[3].data, weights[4].data]);
+  const want = (theirs.predict(input) as tf.Tensor).dataSync();
+  expect(worstMismatch(ours.predictAll(data)[0].data, want, 1e-5, 0).worst).toBeLessThanOrEqual(1);
+  expect(worstMismatch(after.predictAll(data)[0].data, want, 1e-5, 0).worst).toBeGreaterThan(1);
 });

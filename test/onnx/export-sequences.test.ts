@@ -5,8 +5,10 @@
 // and masks (Embedding's maskZero, Masking) on ids padded at the end, in front, in the middle and entirely,
 // which the exported graph turns into sequence_lens after moving the real steps to the front. On random
 // weights and inputs ORT's outputs must equal predictAll()'s within 1e-5 (absolute: the same f32 arithmetic in
-// another order). Our gate order written as is, and real steps left in place (sequence_lens alone, for
-// padding in the middle), are shown to fail the same comparison.
+// another order). The GRU in both forms: reset after (linear_before_reset = 1) and, with resetAfter false,
+// reset before (linear_before_reset = 0, its one bias in Wb). Our gate order written as is, real steps left in
+// place (sequence_lens alone, for padding in the middle), and the reset-before GRU marked
+// linear_before_reset = 1 are shown to fail the same comparison.
 
 import { describe, expect, test } from "bun:test";
 import {
@@ -103,6 +105,56 @@ describe("export of sequence layers: ONNX Runtime reproduces predictAll()", () =
     const [both, fh, fc, bh, bc] = new Bidirectional({ layer: new LSTM({ units: 4, returnState: true }) }).applyAll([x, h0, c0, c, h]);
     const model = new Model({ inputs: [x, h0, c0], outputs: [seq, h, c, last, gh, both, fh, fc, bh, bc] });
     await expectSame(model, [features(11), seededValues(BATCH * 4, 12), seededValues(BATCH * 4, 13)]);
+  });
+});
+
+describe("export of the reset-before GRU (resetAfter false): linear_before_reset = 0", () => {
+  const before = (o: ConstructorParameters<typeof GRU>[0]) => new GRU({ resetAfter: false, ...o });
+
+  test("with sequences, without a bias, goBackwards, Bidirectional (concat, then ave on the last step), returnState with an initial state", async () => {
+    const x = Input({ shape: [STEPS, 3], name: "x" }), h0 = Input({ shape: [4], name: "h0" });
+    const seq = before({ units: 4, returnSequences: true }).apply(x);
+    const pooled = new GlobalMaxPool1D().apply(before({ units: 3, returnSequences: true, useBias: false }).apply(x));
+    const back = before({ units: 3, returnSequences: true, goBackwards: true }).apply(seq);
+    const both = new Bidirectional({ layer: before({ units: 3, returnSequences: true }) }).apply(back);
+    const ave = new Bidirectional({ layer: before({ units: 2 }), mergeMode: "ave" }).apply(both);
+    const [last, h] = before({ units: 4, returnState: true }).applyAll([x, h0]);
+    await expectSame(new Model({ inputs: [x, h0], outputs: [seq, pooled, back, both, ave, last, h] }), [features(17), seededValues(BATCH * 4, 18)]);
+  });
+
+  test("Embedding(maskZero) → GRU with sequences → Bidirectional(GRU), ids padded at the end, in front, in the middle, entirely", async () => {
+    const x = Input({ shape: [STEPS], name: "ids" });
+    const seq = before({ units: 3, returnSequences: true }).apply(new Embedding({ inputDim: VOCAB, outputDim: 4, maskZero: true }).apply(x));
+    const last = new Bidirectional({ layer: before({ units: 3 }) }).apply(seq);
+    await expectSame(new Model({ inputs: x, outputs: [seq, last] }), [ids(["end", "front", "middle", "all"])]);
+  });
+
+  test("the node says linear_before_reset 0, B holds the one bias in Wb and zeros in Rb; the reset-after GRU says 1", () => {
+    const x = Input({ shape: [STEPS, 3], name: "x" });
+    const model = new Model({ inputs: x, outputs: [before({ units: 2, name: "b" }).apply(x), new GRU({ units: 2, name: "a" }).apply(x)] });
+    model.build();
+    model.setWeights(model.params.map((p, i) => seededValues(p.size, 30 + i, 0.1, 0.6)));
+    const proto = decodeModel(exportOnnx(model), "gru");
+    const flag = (name: string) => proto.graph.nodes.find((node) => node.opType === "GRU" && node.name.startsWith(name))?.attributes.find((a) => a.name === "linear_before_reset");
+    expect([flag("b"), flag("a")]).toEqual([{ name: "linear_before_reset", type: "INT", i: 0 }, { name: "linear_before_reset", type: "INT", i: 1 }]);
+    const B = proto.graph.initializers.find((t) => t.name === "b/B")!;
+    expect(B.dims).toEqual([1, 12]);
+    expect(Array.from((B.data as Float32Array).subarray(6))).toEqual(new Array(6).fill(0));
+    expect((B.data as Float32Array).subarray(0, 6).every((v) => v > 0)).toBe(true);
+  });
+
+  test("the check can fail: the same file with linear_before_reset 1 gives other outputs", async () => {
+    const make = () => {
+      const x = Input({ shape: [STEPS, 3], name: "x" });
+      return new Model({ inputs: x, outputs: before({ units: 4, returnSequences: true }).apply(x) });
+    };
+    expect(await check(make(), [features(19)])).toBeLessThanOrEqual(1);
+    const resetAfter = (proto: ModelProto) => {
+      for (const node of proto.graph.nodes.filter((nd) => nd.opType === "GRU")) {
+        node.attributes = node.attributes.map((a) => (a.name === "linear_before_reset" ? { ...a, i: 1 } : a));
+      }
+    };
+    expect(await check(make(), [features(19)], { mutate: resetAfter })).toBeGreaterThan(100);
   });
 });
 

@@ -3,7 +3,8 @@
 //            with every merge, stacked layers, the global 1-D pools, returnState and initial states import
 //            back to the same layers computing the same function (predictAll within 1e-5·(1 + |want|));
 //   graphs   — LSTM/GRU/RNN files built here with the encoder (layout 0 and 1, a reverse Y read in time
-//            order, zero initial states from ConstantOfShape, int64 ids into a Gather), held against
+//            order, zero initial states from ConstantOfShape, int64 ids into a Gather, GRUs with
+//            linear_before_reset 1 and 0 — the latter our resetAfter false, Wb + Rb its one bias), held against
 //            ONNX Runtime (ort-reference.ts), and the same file written with layout 1 against layout 0;
 //   refusals — what is not imported is one InputError naming the node and why.
 // (PyTorch's own exports of nn.LSTM/GRU/RNN/Embedding are in pytorch-sequences.test.ts.)
@@ -82,6 +83,19 @@ describe("wasmgrad's exports of sequence layers import back to the same function
     const [both, fh, fc, bh, bc] = new Bidirectional({ layer: new LSTM({ units: 4, returnState: true }) }).applyAll([x, h0, c0, c, h]);
     const model = new Model({ inputs: [x, h0, c0], outputs: [seq, h, c, last, gh, both, fh, fc, bh, bc] });
     roundTrip(model, [features(8), seededValues(BATCH * 4, 9), seededValues(BATCH * 4, 10)]);
+  });
+
+  test("the reset-before GRU (resetAfter false, linear_before_reset 0): with sequences, without a bias, goBackwards, Bidirectional, returnState with an initial state", () => {
+    const x = Input({ shape: [STEPS, 3], name: "x" }), h0 = Input({ shape: [3], name: "h0" });
+    const before = (o: ConstructorParameters<typeof GRU>[0]) => new GRU({ resetAfter: false, ...o });
+    const seq = before({ units: 3, returnSequences: true }).apply(x);
+    const plain = new GlobalMaxPool1D().apply(before({ units: 2, returnSequences: true, useBias: false }).apply(x));
+    const back = before({ units: 3, returnSequences: true, goBackwards: true }).apply(seq);
+    const both = new Bidirectional({ layer: before({ units: 2 }), mergeMode: "sum" }).apply(back);
+    const [last, h] = before({ units: 3, returnState: true }).applyAll([x, h0]);
+    const imported = roundTrip(new Model({ inputs: [x, h0], outputs: [seq, plain, back, both, last, h] }), [features(11), seededValues(BATCH * 3, 12)]);
+    const grus = imported.model.layers.flatMap((l) => (l instanceof Bidirectional ? [l.forwardLayer] : l instanceof GRU ? [l] : [])) as GRU[];
+    expect(grus.map((g) => [g.resetAfter, g.bias?.shape ?? null])).toEqual([[false, [9]], [false, null], [false, [9]], [false, [6]], [false, [9]]]);
   });
 
   test("a masked model's export is refused on import at its first mask operator, by name", () => {
@@ -199,6 +213,29 @@ describe(`import of recurrent operators against ${ORT_NAME}`, () => {
     expect(types(imported.model).slice(0, 2)).toEqual(["Bidirectional(GRU, concat)", "Bidirectional(GRU, concat)"]);
   });
 
+  test("GRUs with linear_before_reset 0 (ONNX's default, left out; and written), Wb and Rb both non-zero: a bidirectional one into a reverse one, Y_h read", async () => {
+    const u = 3;
+    const imported = await expectSameAsOrt({
+      inputs: [{ name: "x", shape: ["N", STEPS, 3] }],
+      nodes: [
+        n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]),
+        n("GRU", ["xt", "W1", "R1", "B1"], ["Y1", ""], [int("hidden_size", u), str("direction", "bidirectional")]),
+        n("Transpose", ["Y1"], "t1", [ints("perm", [0, 2, 1, 3])]), n("Reshape", ["t1", "shape3"], "x2"),
+        n("GRU", ["x2", "W2", "R2", "B2"], ["Y2", "Yh2"], [int("hidden_size", u), str("direction", "reverse"), int("linear_before_reset", 0)]),
+        n("Squeeze", ["Y2", "one"], "ys"), n("Transpose", ["ys"], "y", [ints("perm", [1, 0, 2])]), n("Squeeze", ["Yh2", "zero"], "h"),
+      ],
+      initializers: [
+        f32("W1", [2, 3 * u, 3], -1, 1), f32("R1", [2, 3 * u, u], -1, 1), f32("B1", [2, 6 * u], -1, 1),
+        f32("W2", [1, 3 * u, 2 * u], -1, 1), f32("R2", [1, 3 * u, u], -1, 1), f32("B2", [1, 6 * u], -1, 1),
+        i64("shape3", [0, 0, -1]), i64("one", [1]), i64("zero", [0]),
+      ],
+      outputs: ["y", "h"],
+    });
+    expect(types(imported.model).slice(0, 2)).toEqual(["Bidirectional(GRU, concat)", "GRU"]);
+    const [a, b] = [(imported.model.layers[0] as Bidirectional).forwardLayer as GRU, imported.model.layers[1] as GRU];
+    expect([a.resetAfter, b.resetAfter, b.goBackwards, b.bias!.shape]).toEqual([false, false, true, [9]]);
+  });
+
   test("a reverse RNN (Relu) whose Y is read in time order: its steps are put back by a frozen reversal, exactly", async () => {
     const u = 3;
     const imported = await expectSameAsOrt({
@@ -265,7 +302,7 @@ describe("import: what cannot be imported is one InputError naming the node", ()
   });
   const refuse = (spec: GraphSpec, pattern: RegExp) => expect(() => readOnnx(file(spec), { source: "g.onnx" })).toThrow(pattern);
 
-  test("packed sequences (sequence_lens), clip, peepholes, input_forget, a GRU with linear_before_reset 0, RNN activations it lacks", () => {
+  test("packed sequences (sequence_lens), clip, peepholes, input_forget, a GRU with linear_before_reset 2, RNN activations it lacks", () => {
     refuse(lstm({ inputs: ["xt", "W", "R", "B", "lens"] }, [{ name: "lens", dataType: TensorDataType.INT32, dims: [3], data: Int32Array.of(5, 2, 4) }]),
       /g\.onnx: node \/LSTM_Y \(LSTM\): sequence_lens \(packed sequences of different lengths\) is not supported; wasmgrad marks padding with a mask/);
     refuse(lstm({ attributes: [int("hidden_size", 2), { name: "clip", type: "FLOAT", f: 3 }] }), /node \/LSTM_Y \(LSTM\): clip .* is not supported/);
@@ -273,9 +310,9 @@ describe("import: what cannot be imported is one InputError naming the node", ()
     refuse(lstm({ attributes: [int("hidden_size", 2), int("input_forget", 1)] }), /input_forget = 1/);
     refuse({
       inputs: [{ name: "x", shape: ["N", STEPS, 3] }],
-      nodes: [n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), n("GRU", ["xt", "W", "R"], ["Y", "Yh"], [int("hidden_size", 2)]), n("Squeeze", ["Yh", "zero"], "h")],
+      nodes: [n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), n("GRU", ["xt", "W", "R"], ["Y", "Yh"], [int("hidden_size", 2), int("linear_before_reset", 2)]), n("Squeeze", ["Yh", "zero"], "h")],
       initializers: [f32("W", [1, 6, 3]), f32("R", [1, 6, 2]), i64("zero", [0])], outputs: ["h"],
-    }, /node \/GRU_Y \(GRU\): linear_before_reset = 0 .* is not supported; wasmgrad's GRU is the reset-after form/);
+    }, /node \/GRU_Y \(GRU\): linear_before_reset 2 is not 0 or 1/);
     refuse({
       inputs: [{ name: "x", shape: ["N", STEPS, 3] }],
       nodes: [n("Transpose", ["x"], "xt", [ints("perm", [1, 0, 2])]), n("RNN", ["xt", "W", "R"], ["Y", "Yh"], [int("hidden_size", 2), { name: "activations", type: "STRINGS", strings: ["LeakyRelu"] }]), n("Squeeze", ["Yh", "zero"], "h")],

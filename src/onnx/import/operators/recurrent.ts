@@ -13,10 +13,12 @@
 //
 // Weights: W [D, G·hidden, input] and R [D, G·hidden, hidden] with gate blocks along the rows → our kernel
 // [input, G·units] and recurrent kernel [units, G·units] with blocks along the columns; ONNX's LSTM gates
-// [i, o, f, c] → ours [i, f, g, o]; GRU's [z, r, h] are ours. B [D, 2·G·hidden] = (Wb, Rb): the GRU's two
-// are our bias's two rows (linear_before_reset = 1 is our reset-after GRU; 0 is refused). The LSTM and
-// SimpleRNN have one bias, Wb + Rb: the same function and the same gradient as each of PyTorch's two
-// (b_ih, b_hh), though one SGD step moves their sum by lr·g here and by 2·lr·g in PyTorch.
+// [i, o, f, c] → ours [i, f, g, o]; GRU's [z, r, h] are ours. B [D, 2·G·hidden] = (Wb, Rb): with
+// linear_before_reset = 1 (PyTorch's GRU) the GRU's two are our reset-after GRU's two bias rows; with 0
+// (ONNX's default, Keras 1's GRU) ONNX adds them, and the GRU is ours with resetAfter false and one bias,
+// Wb + Rb. The LSTM and SimpleRNN have one bias, Wb + Rb too: the same function and the same gradient as
+// each of PyTorch's two (b_ih, b_hh), though one SGD step moves their sum by lr·g here and by 2·lr·g in
+// PyTorch.
 //
 // Initial states: absent, or zeros (PyTorch's ConstantOfShape of [layers·D, batch, hidden], sliced per
 // layer) → none; computed ones (model inputs) → the layer's initial-state inputs, per direction. Refused,
@@ -51,14 +53,17 @@ function kernelOf(op: Operator, data: Float32Array, d: number, units: number, in
   return out;
 }
 
-/** ONNX's B for direction d ([D, 2·G·u]) → our bias: GRU [2, G·u] (Wb; Rb), LSTM/SimpleRNN [G·u] (Wb + Rb). */
-function biasOf(op: Operator, data: Float32Array, d: number, units: number): Float32Array {
+/**
+ * ONNX's B for direction d ([D, 2·G·u]) → our bias: the reset-after GRU's [2, G·u] (Wb; Rb) with twoRows,
+ * else [G·u] (Wb + Rb: LSTM, SimpleRNN, the reset-before GRU).
+ */
+function biasOf(op: Operator, data: Float32Array, d: number, units: number, twoRows: boolean): Float32Array {
   const blocks = ONNX_GATES[op], width = blocks.length * units;
   const wb = data.subarray(2 * d * width, (2 * d + 1) * width), rb = data.subarray((2 * d + 1) * width, (2 * d + 2) * width);
-  const out = new Float32Array(op === "GRU" ? 2 * width : width);
+  const out = new Float32Array(twoRows ? 2 * width : width);
   blocks.forEach((block, k) => {
     for (let j = 0; j < units; j++) {
-      if (op === "GRU") {
+      if (twoRows) {
         out[block * units + j] = wb[k * units + j];
         out[width + block * units + j] = rb[k * units + j];
       } else {
@@ -101,9 +106,10 @@ export function recurrent(r: NodeReader): ReturnType<Mapper> {
   if (r.has("clip")) r.fail("clip (clipping the cell's pre-activations) is not supported");
   if (op === "LSTM" && r.int("input_forget", 0) !== 0) r.fail("input_forget = 1 (coupled input and forget gates) is not supported");
   if (op === "LSTM" && r.inputName(7) !== undefined && r.floats(7, "peepholes P").data.some((v) => v !== 0)) r.fail("peephole connections (P) are not supported");
-  if (op === "GRU" && r.int("linear_before_reset", 0) !== 1) {
-    r.fail("linear_before_reset = 0 (the reset gate applied before the recurrent weights, Keras 1's GRU) is not supported; wasmgrad's GRU is the reset-after form (linear_before_reset = 1, PyTorch's)");
-  }
+  const linearBeforeReset = op === "GRU" ? r.int("linear_before_reset", 0) : 0;
+  if (linearBeforeReset !== 0 && linearBeforeReset !== 1) r.fail(`linear_before_reset ${linearBeforeReset} is not 0 or 1`);
+  // linear_before_reset 1: the reset gate multiplies R_h·h + Rb_h (our default GRU); 0: it multiplies h (resetAfter false).
+  const resetAfter = linearBeforeReset === 1;
   const activation = cellActivation(r, op, D);
 
   // Which outputs are read; a reduction over the directions right after Y (or Y_h without Y) is the merge.
@@ -119,6 +125,7 @@ export function recurrent(r: NodeReader): ReturnType<Mapper> {
   const cell: { type: string } & Record<string, unknown> = { type: LAYER_TYPES[op], units, returnSequences, returnState, useBias: B !== undefined };
   if (op === "RNN") cell.activation = activation;
   if (op === "LSTM") cell.unitForgetBias = false;
+  if (op === "GRU" && !resetAfter) cell.resetAfter = false;
   if (D === 1 && direction === "reverse") cell.goBackwards = true;
   const config = D === 2 ? { type: "Bidirectional", layer: cell, mergeMode: merger?.mode ?? "concat" } : cell;
 
@@ -138,7 +145,7 @@ export function recurrent(r: NodeReader): ReturnType<Mapper> {
   for (let d = 0; d < D; d++) {
     source(W, (v) => kernelOf(op, v, d, units, features));
     source(R, (v) => kernelOf(op, v, d, units, units));
-    if (B) source(B, (v) => biasOf(op, v, d, units));
+    if (B) source(B, (v) => biasOf(op, v, d, units, op === "GRU" && resetAfter));
   }
   const initializers = [W.initializer, R.initializer, B?.initializer].filter((n): n is string => n !== undefined);
   const key = `${op}|${W.initializer ?? r.node.inputs[1]}|${R.initializer ?? r.node.inputs[2]}|${B?.initializer ?? r.node.inputs[3] ?? ""}|${JSON.stringify(config)}`;
