@@ -88,6 +88,8 @@ export abstract class RecurrentLayer extends Layer {
   /** Running gradients of the states during backward, [n, u] each (returned as the initial states'). */
   protected stateGrads: Pointer[] = [];
   private sequenceOutput: Pointer = 0;
+  /** Uᵀ [G·u, u], copied once per backward pass for the per-step dh += dz·Uᵀ. */
+  protected recurrentKernelTransposed: Pointer = 0;
   private inputGrad: Pointer = 0;
   /** The output's mask in processing order (goBackwards reverses the input's), [n, T]. */
   private reversedMask: Pointer = 0;
@@ -213,6 +215,7 @@ export abstract class RecurrentLayer extends Layer {
     const n = maxBatch;
     this.xt = this.heap.allocFloats(T * n * F);
     this.gates = this.heap.allocFloats(T * n * this.gateWidth);
+    this.recurrentKernelTransposed = this.heap.allocFloats(u * this.gateWidth);
     this.states = Array.from({ length: this.stateCount }, () => this.heap.allocFloats((T + 1) * n * u));
     this.stateGrads = Array.from({ length: this.stateCount }, () => this.heap.allocFloats(n * u));
     this.sequenceOutput = this.returnSequences ? this.heap.allocFloats(n * T * u) : 0;
@@ -282,7 +285,9 @@ export abstract class RecurrentLayer extends Layer {
   protected recurrentInputGradient(s: number, n: number, target: Pointer, accumulate: boolean): void {
     const width = this.gateWidth;
     const dz = this.slot(this.recurrentGateGrads, s, n, width);
-    this.kernels.gemm(n, this.units, width, dz, width, 1, this.recurrentKernel.value, 1, width, target, this.units, accumulate, 0, Act.linear);
+    // Uᵀ from its copy made when backward began: the GEMM packs contiguous rows four lanes at a time,
+    // where reading U by columns would pack it one float at a time at every step.
+    this.kernels.gemm(n, this.units, width, dz, width, 1, this.recurrentKernelTransposed, this.units, 1, target, this.units, accumulate, 0, Act.linear);
   }
 
   /** dU from what entered U at every step (entered [T, n, u], rows = T·n): enteredᵀ·dz in one GEMM. */
@@ -347,6 +352,7 @@ export abstract class RecurrentLayer extends Layer {
     const { steps: T, features: F, units: u, kernels: k, gateWidth: width } = this;
     const n = batch;
     const [outputGrad, ...finalGrads] = outputGrads;
+    k.permute(this.recurrentKernel.value, 1, 1, 1, u, width, 0, 1, 3, 2, this.recurrentKernelTransposed);
     this.stateGrads.forEach((g, i) => {
       const fill = new Float32Array(k.memory.buffer, g, n * u);
       fill.fill(0);
