@@ -30,3 +30,5 @@ export { lstmCellForward, lstmCellBackward, gruCellForward, gruCellBackward,
 export { attentionSoftmaxForward } from "./attention";
 // Layer normalisation: per-row statistics, the normalisation and its gradients (LayerNormalization, nn.LayerNorm).
 export { layerNormForward, layerNormBackward } from "./layer-normalization";
+// Batched small products on strided views (attention's per-head products, every head in one call).
+export { batchedMatmul } from "./batched-matmul";

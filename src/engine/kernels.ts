@@ -306,4 +306,17 @@ export interface Kernels {
    * visible key is all zeros. y may be scores. Backward: softmaxBackward, then the scale.
    */
   attentionSoftmaxForward(scores: Pointer, batch: number, heads: number, tq: number, tk: number, scale: number, keyMask: Pointer, causal: boolean, y: Pointer): void;
+
+  // ---- batched small products (assembly/batched-matmul.ts) ----
+  /**
+   * For z1 < count1, z2 < count2: C[z1,z2] = (accumulate ? C : 0) + A[z1,z2]·B[z1,z2], A [m × k], B [k × n],
+   * element (i, j) of each at base + 4·(z1·s1 + z2·s2 + i·rowStride + j·colStride) (C's column stride is 1,
+   * its row stride ldc). Unpacked and register-tiled: for many small products (attention's heads).
+   */
+  batchedMatmul(
+    count1: number, count2: number, m: number, n: number, k: number,
+    a: Pointer, a1: number, a2: number, aRow: number, aCol: number,
+    b: Pointer, b1: number, b2: number, bRow: number, bCol: number,
+    c: Pointer, c1: number, c2: number, ldc: number, accumulate: boolean,
+  ): void;
 }

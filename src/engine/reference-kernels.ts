@@ -736,6 +736,21 @@ export function createReferenceKernels(): Kernels {
         mem[at(mask) + r] = any ? 1 : 0;
       }
     },
+    // ---- batched small products: the triple loop, summed in f64 and rounded once ----
+    batchedMatmul(count1, count2, m, n, k, a, a1, a2, aRow, aCol, b, b1, b2, bRow, bCol, c, c1, c2, ldc, accumulate) {
+      const mem = all();
+      for (let z1 = 0; z1 < count1; z1++)
+        for (let z2 = 0; z2 < count2; z2++) {
+          const [ap, bp, cp] = [at(a) + z1 * a1 + z2 * a2, at(b) + z1 * b1 + z2 * b2, at(c) + z1 * c1 + z2 * c2];
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let sum = accumulate ? mem[cp + i * ldc + j] : 0;
+              for (let p = 0; p < k; p++) sum += mem[ap + i * aRow + p * aCol] * mem[bp + p * bRow + j * bCol];
+              mem[cp + i * ldc + j] = sum;
+            }
+        }
+    },
+
     // ---- attention: the softmax written out, in f64, rounded once ----
     attentionSoftmaxForward(scores, batch, heads, tq, tk, scale, keyMask, causal, y) {
       const mem = all();

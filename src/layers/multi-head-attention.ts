@@ -5,8 +5,9 @@
 //   O_h = dropout(A_h)·V_h,  output = concat_h(O_h)·Wo + bo
 // Weights as Keras lays them out: query/kernel [dq, heads, keyDim], query/bias [heads, keyDim], the same for
 // key and value (valueDim), attention_output/kernel [heads, valueDim, dOut], attention_output/bias [dOut].
-// Q, K, V and O stay [batch, T, heads·dim]: a head is a strided view (row stride heads·dim), so the per-head
-// GEMMs read and write in place and heads are never copied apart.
+// Q, K, V and O stay [batch, T, heads·dim]: a head is a strided view (row stride heads·dim), and each of the
+// six per-head products is one batchedMatmul call over every sample and head (assembly/batched-matmul.ts),
+// reading and writing in place: heads are never copied apart.
 //
 // Masks: the key's (or value's) mask leaves padded keys out of every softmax; useCausalMask lets query i
 // see keys j ≤ i only (Keras takes it per call; here it is a layer option). The query's mask passes to the
@@ -219,12 +220,8 @@ export class MultiHeadAttention extends Layer {
     k.gemm(n * tq, h * dk, qs[1], query, qs[1], 1, pq.kernel.value, h * dk, 1, this.q, h * dk, false, pq.bias?.value ?? 0, Act.linear);
     k.gemm(n * tk, h * dk, ks[1], key, ks[1], 1, pk.kernel.value, h * dk, 1, this.k, h * dk, false, pk.bias?.value ?? 0, Act.linear);
     k.gemm(n * tk, h * dv, vs[1], value, vs[1], 1, pv.kernel.value, h * dv, 1, this.v, h * dv, false, pv.bias?.value ?? 0, Act.linear);
-    // Scores per sample and head: Q_h [tq × dk] · K_hᵀ, both read with row stride h·dk.
-    for (let b = 0; b < n; b++)
-      for (let head = 0; head < h; head++) {
-        const qh = this.q + 4 * (b * tq * h * dk + head * dk), kh = this.k + 4 * (b * tk * h * dk + head * dk);
-        k.gemm(tq, tk, dk, qh, h * dk, 1, kh, 1, h * dk, this.weights + 4 * (b * h + head) * tq * tk, tk, false, 0, Act.linear);
-      }
+    // Scores of every sample and head in one call: Q_h [tq × dk] · K_hᵀ, both read with row stride h·dk.
+    k.batchedMatmul(n, h, tq, tk, dk, this.q, tq * h * dk, dk, h * dk, 1, this.k, tk * h * dk, dk, 1, h * dk, this.weights, h * tq * tk, tq * tk, tk, false);
     k.attentionSoftmaxForward(this.weights, n, h, tq, tk, 1 / Math.sqrt(dk), keyMask, this.useCausalMask, this.weights);
     let used = this.weights;
     if (this.last.dropout) {
@@ -233,11 +230,7 @@ export class MultiHeadAttention extends Layer {
       used = this.dropped;
     }
     // O_h = A_h [tq × tk] · V_h [tk × dv], written into its columns of O [n, tq, h·dv].
-    for (let b = 0; b < n; b++)
-      for (let head = 0; head < h; head++) {
-        const vh = this.v + 4 * (b * tk * h * dv + head * dv), oh = this.attended + 4 * (b * tq * h * dv + head * dv);
-        k.gemm(tq, dv, tk, used + 4 * (b * h + head) * tq * tk, tk, 1, vh, h * dv, 1, oh, h * dv, false, 0, Act.linear);
-      }
+    k.batchedMatmul(n, h, tq, dv, tk, used, h * tq * tk, tq * tk, tk, 1, this.v, tk * h * dv, dv, h * dv, 1, this.attended, tq * h * dv, dv, h * dv, false);
     const width = this.outputWidth;
     k.gemm(n * tq, width, h * dv, this.attended, h * dv, 1, po.kernel.value, width, 1, this.output, width, false, po.bias?.value ?? 0, Act.linear);
     return this.returnAttentionScores ? [this.output, this.weights] : [this.output];
@@ -266,13 +259,9 @@ export class MultiHeadAttention extends Layer {
       if (po.bias) zero(po.bias.grad, po.bias.size);
       zero(g.attended, n * tq * h * dv);
     }
-    // Per head: dA_h = dO_h·V_hᵀ, dV_h = A_hᵀ·dO_h.
-    for (let b = 0; b < n; b++)
-      for (let head = 0; head < h; head++) {
-        const vh = 4 * (b * tk * h * dv + head * dv), oh = 4 * (b * tq * h * dv + head * dv), ah = 4 * (b * h + head) * tq * tk;
-        k.gemm(tq, tk, dv, g.attended + oh, h * dv, 1, this.v + vh, 1, h * dv, g.weights + ah, tk, false, 0, Act.linear);
-        k.gemm(tk, dv, tq, used + ah, 1, tk, g.attended + oh, h * dv, 1, g.v + vh, h * dv, false, 0, Act.linear);
-      }
+    // Every head: dA_h = dO_h·V_hᵀ, dV_h = A_hᵀ·dO_h.
+    k.batchedMatmul(n, h, tq, tk, dv, g.attended, tq * h * dv, dv, h * dv, 1, this.v, tk * h * dv, dv, 1, h * dv, g.weights, h * tq * tk, tq * tk, tk, false);
+    k.batchedMatmul(n, h, tk, dv, tq, used, h * tq * tk, tq * tk, 1, tk, g.attended, tq * h * dv, dv, h * dv, 1, g.v, tk * h * dv, dv, h * dv, false);
     const count = n * h * tq * tk;
     if (this.last.dropout) k.multiply(g.weights, this.dropoutMask, g.weights, count);
     // The attention weights as an output were read as they were before dropout.
@@ -280,13 +269,9 @@ export class MultiHeadAttention extends Layer {
     // Through the softmax and its scale: dS = scale·A ⊙ (dA − Σ dA ⊙ A); masked weights are 0, so are their gradients.
     k.softmaxBackward(this.weights, g.weights, g.weights, n * h * tq, tk);
     k.scale(g.weights, 1 / Math.sqrt(dk), g.weights, count);
-    // Per head: dQ_h = dS_h·K_h, dK_h = dS_hᵀ·Q_h.
-    for (let b = 0; b < n; b++)
-      for (let head = 0; head < h; head++) {
-        const qh = 4 * (b * tq * h * dk + head * dk), kh = 4 * (b * tk * h * dk + head * dk), sh = 4 * (b * h + head) * tq * tk;
-        k.gemm(tq, dk, tk, g.weights + sh, tk, 1, this.k + kh, h * dk, 1, g.q + qh, h * dk, false, 0, Act.linear);
-        k.gemm(tk, dk, tq, g.weights + sh, 1, tk, this.q + qh, h * dk, 1, g.k + kh, h * dk, false, 0, Act.linear);
-      }
+    // Every head: dQ_h = dS_h·K_h, dK_h = dS_hᵀ·Q_h.
+    k.batchedMatmul(n, h, tq, dk, tk, g.weights, h * tq * tk, tq * tk, tk, 1, this.k, tk * h * dk, dk, h * dk, 1, g.q, tq * h * dk, dk, h * dk, false);
+    k.batchedMatmul(n, h, tk, dk, tq, g.weights, h * tq * tk, tq * tk, 1, tk, this.q, tq * h * dk, dk, h * dk, 1, g.k, tk * h * dk, dk, h * dk, false);
     // The three input projections, each role's input gradient into its input's buffer: with one input all
     // three add into it, with [query, value] the key's adds into the value's.
     const bufferOf = [g.query, g.value, g.key];
