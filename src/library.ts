@@ -29,6 +29,7 @@ export { GRU, type GRUOptions } from "./layers/gru";
 export { SimpleRNN, type SimpleRNNOptions } from "./layers/simple-rnn";
 export type { RecurrentOptions } from "./layers/recurrent";
 export { Bidirectional, type BidirectionalOptions } from "./layers/bidirectional";
+export { TimeDistributed } from "./layers/time-distributed";
 export { MultiHeadAttention, type MultiHeadAttentionOptions } from "./layers/multi-head-attention";
 export { PositionEmbedding, SinePositionEncoding } from "./layers/position-embedding";
 export { Cropping1D } from "./layers/cropping1d";

@@ -17,6 +17,7 @@ import { GRU } from "./gru";
 import { LSTM } from "./lstm";
 import { SimpleRNN } from "./simple-rnn";
 import { Bidirectional } from "./bidirectional";
+import { TimeDistributed } from "./time-distributed";
 import { MultiHeadAttention } from "./multi-head-attention";
 import { PositionEmbedding, SinePositionEncoding } from "./position-embedding";
 import { Cropping1D } from "./cropping1d";
@@ -79,6 +80,7 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   LSTM: LSTM.fromConfig,
   GRU: GRU.fromConfig,
   Bidirectional: (raw, where) => Bidirectional.fromConfig(raw, where, layerFromConfig),
+  TimeDistributed: (raw, where) => TimeDistributed.fromConfig(raw, where, layerFromConfig),
   // Attention.
   MultiHeadAttention: MultiHeadAttention.fromConfig,
   PositionEmbedding: PositionEmbedding.fromConfig,
