@@ -3,6 +3,10 @@
 // gradient, no optimizer, nothing a fit changes. They travel as layer state in checkpoints (so save, load
 // and --resume keep them) and as a Sub and a Div in ONNX.
 //
+// With invert (Keras' invert=True) it applies the inverse, y = x·√variance + mean: adapted to a regression's
+// targets and put after the last layer, it lets a model predict standardised values while its outputs stay
+// in the target's units.
+//
 // adapt() takes the population mean and variance (divided by n, as Keras and scikit-learn's StandardScaler
 // do), in float64. A constant feature gets variance 1, as StandardScaler gives it scale 1: Keras would
 // divide by ε = 1e-7 instead, and a test row that differs from the constant would then explode. Before
@@ -17,11 +21,14 @@ import { ConfigReader } from "./config-reader";
 import { SingleInputLayer, type ForwardMode, type LayerConfig } from "./layer";
 
 export interface NormalizationOptions {
+  /** Apply the inverse transformation, x·√variance + mean (Keras' invert). */
+  invert?: boolean;
   name?: string;
 }
 
 export class Normalization extends SingleInputLayer {
   readonly type = "Normalization";
+  readonly invert: boolean;
   /** Per feature; identity until adapt() or setState(). */
   mean = new Float32Array(0);
   variance = new Float32Array(0);
@@ -36,13 +43,14 @@ export class Normalization extends SingleInputLayer {
   constructor(options: NormalizationOptions = {}) {
     super();
     this.name = options.name ?? "";
+    this.invert = options.invert ?? false;
   }
 
   static fromConfig(raw: Record<string, unknown>, where: string): Normalization {
-    const c = new ConfigReader(raw, where, ["axis"]);
+    const c = new ConfigReader(raw, where, ["axis", "invert"]);
     // Keras' default axis (-1, the features) is the one supported; a config may say so.
     if (c.has("axis") && c.value("axis") !== -1) throw new InputError(`${where}: 'axis' must be -1 (each feature of the last axis), got ${describeValue(c.value("axis"))}`);
-    return new Normalization({ name: raw.name as string | undefined });
+    return new Normalization({ name: raw.name as string | undefined, invert: c.bool("invert", false) });
   }
 
   /** Features normalised: the last axis. */
@@ -106,13 +114,14 @@ export class Normalization extends SingleInputLayer {
     this.updateScale();
   }
 
-  /** y = x·scale + shift with scale = 1/√variance, shift = −mean·scale. */
+  /** y = x·scale + shift with scale = 1/√variance, shift = −mean·scale (inverted: scale = √variance, shift = mean). */
   private updateScale(): void {
     const c = this.features;
     const scale = this.heap.f32(this.scale, c), shift = this.heap.f32(this.shift, c);
     for (let i = 0; i < c; i++) {
-      scale[i] = 1 / Math.sqrt(this.variance[i]);
-      shift[i] = -this.mean[i] * scale[i];
+      const std = Math.sqrt(this.variance[i]);
+      scale[i] = this.invert ? std : 1 / std;
+      shift[i] = this.invert ? this.mean[i] : -this.mean[i] * scale[i];
     }
   }
 
@@ -145,7 +154,7 @@ export class Normalization extends SingleInputLayer {
   }
 
   getConfig(): LayerConfig {
-    return { type: this.type, name: this.name };
+    return { type: this.type, name: this.name, ...(this.invert ? { invert: true } : {}) };
   }
 
   private get who(): string {

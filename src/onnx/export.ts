@@ -284,12 +284,14 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
     return at(g.node("BatchNormalization", weights, [{ name: "epsilon", type: "FLOAT", f: layer.epsilon }, { name: "momentum", type: "FLOAT", f: layer.momentum }], layer.name), input.layout);
   }
   if (layer instanceof Normalization) {
-    // (x − mean) / √variance on the last axis of our layout, which [features] constants broadcast over.
+    // (x − mean) / √variance on the last axis of our layout, which [features] constants broadcast over;
+    // inverted, x·√variance + mean.
     const input = g.ours(x);
     const c = layer.features;
-    const centred = g.node("Sub", [input.name, g.weight(`${layer.name}/mean`, [c], layer.mean.slice())], [], "sub");
+    const mean = g.weight(`${layer.name}/mean`, [c], layer.mean.slice());
     const std = g.weight(`${layer.name}/std`, [c], layer.variance.map((v) => Math.sqrt(v)));
-    return at(g.node("Div", [centred, std], [], layer.name), "ours");
+    if (layer.invert) return at(g.node("Add", [g.node("Mul", [input.name, std], [], "mul"), mean], [], layer.name), "ours");
+    return at(g.node("Div", [g.node("Sub", [input.name, mean], [], "sub"), std], [], layer.name), "ours");
   }
   if (layer instanceof Flatten) {
     const input = g.ours(x);

@@ -2,7 +2,8 @@
 // variance (checked against float64 sums here), a constant feature is left unscaled as scikit-learn's
 // StandardScaler leaves it, forward standardises and backward divides by the standard deviation (finite
 // differences), training leaves the statistics alone, a checkpoint carries them through save, load and a
-// resumed fit, and ONNX Runtime (onnxruntime-web, WASM) runs the exported Sub + Div to predict()'s values.
+// resumed fit, and ONNX Runtime (onnxruntime-web, WASM) runs the exported Sub + Div to predict()'s values;
+// with invert, the inverse (Mul + Add), as a regression's last layer uses it.
 
 import { describe, expect, test } from "bun:test";
 import { Dense, Normalization, Sequential, decodeCheckpoint, encodeCheckpoint, layerFromConfig, InputError } from "../../src/index";
@@ -128,6 +129,34 @@ describe("Normalization", () => {
     await session.release();
     const r = worstMismatch(out.data, model.predict(x).data, 1e-5, 0);
     expect(r.worst).toBeLessThanOrEqual(1);
+  });
+
+  test("invert (Keras' invert=True): x·√variance + mean, its gradient dy·√variance, the inverse of the plain layer; ONNX Mul + Add", async () => {
+    const stats = { mean: Float32Array.of(150, -2), variance: Float32Array.of(5929, 0.25) };
+    const forward = new Normalization(), inverse = new Normalization({ invert: true });
+    const model = new Sequential({ inputShape: [2], layers: [forward, inverse] });
+    model.build();
+    for (const layer of [forward, inverse]) layer.setStatistics(stats.mean, stats.variance);
+    const x = Float32Array.of(151, -3, 77, 0.5, 300, -2);
+    expect(worstMismatch(model.predictAll(x)[0].data, x, 1e-4, 1e-6).worst).toBeLessThanOrEqual(1);
+    const heap = new Heap(wasmVariants()[0].make());
+    const layer = new Normalization({ invert: true });
+    const probe = new LayerProbe(layer, heap, [2], 3);
+    layer.setStatistics(stats.mean, stats.variance);
+    heap.f32(probe.input, probe.inputCount).set(seededValues(probe.inputCount, 7, -1, 1));
+    const indices = probeIndices(probe.inputCount, 6, 1);
+    expect(compareGradients("Normalization invert", probe.analytic().input, probe.numeric(probe.input, probe.inputCount, indices, 1e-2), indices, { atol: 1e-2, rtol: 2e-3 })).toEqual([]);
+    expect(layerFromConfig({ type: "Normalization", invert: true }, "layers[0]").getConfig()).toMatchObject({ invert: true });
+    expect(new Normalization().getConfig()).not.toHaveProperty("invert");
+    const onnx = new Sequential({ inputShape: [2], layers: [new Normalization({ invert: true })] });
+    onnx.build();
+    (onnx.layers[0] as Normalization).setStatistics(stats.mean, stats.variance);
+    const bytes = exportOnnx(onnx);
+    expect(decodeModel(bytes).graph.nodes.map((n) => n.opType)).toEqual(["Mul", "Add"]);
+    const session = await OnnxSession.open(bytes, { provider: "wasm", source: "inverse.onnx" });
+    const [out] = await session.run(x, [3, 2]);
+    await session.release();
+    expect(worstMismatch(out.data, onnx.predictAll(x)[0].data, 1e-5, 1e-6).worst).toBeLessThanOrEqual(1);
   });
 
   test("model files: {\"type\": \"Normalization\"} builds; another axis is refused", () => {
