@@ -297,8 +297,9 @@ export function encodeRows(table: RawTable, columns: readonly TableColumn[], row
 export function describeEncoding(columns: readonly TableColumn[], encoded: Pick<EncodedRows, "filled" | "unseen">, what: string): string[] {
   const lines: string[] = [];
   if (encoded.filled.size > 0) {
-    const parts = [...encoded.filled].map(([name, count]) => {
-      const column = columns.find((c) => c.name === name)!;
+    // In the columns' order, whichever row met a missing cell first.
+    const parts = columns.filter((c) => encoded.filled.has(c.name)).map((column) => {
+      const name = column.name, count = encoded.filled.get(name)!;
       const fill = column.kind === "numeric" ? `the mean ${Number(column.fill.toPrecision(6))}` : `'${displayText(column.fill, 30)}'`;
       return `'${displayText(name, 40)}' ${count} → ${fill}`;
     });
