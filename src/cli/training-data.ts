@@ -141,8 +141,8 @@ function loadTable(path: string, options: DataOptions): TrainingData {
   };
 }
 
-/** Rows in the seeded order that splits train from test (tables are often sorted). */
-function seededOrder(rows: number, seed: number): Int32Array {
+/** Rows in the seeded order that splits train from test (tables are often sorted): the first rows − round(rows · testSplit) train. */
+export function seededOrder(rows: number, seed: number): Int32Array {
   const order = Int32Array.from({ length: rows }, (_, i) => i);
   new Rng(seed ^ 0x5eed).shuffle(order);
   return order;
