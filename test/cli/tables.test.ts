@@ -192,6 +192,11 @@ describe("tables on the command line", () => {
     predicted.forEach((p: { probabilities: Record<string, number> }, i: number) => ["0", "1", "2"].forEach((c, j) => (worst = Math.max(worst, Math.abs(p.probabilities[c] - out.data[i * 3 + j])))));
     expect(worst).toBeLessThanOrEqual(1e-5);
 
+    // The input's features in order, for a table with categories: what a caller of the ONNX model must build.
+    const plants = runCli(["export", "plants.wgd", "-o", "plants.onnx"]);
+    ok(plants);
+    expect(plants.stdout).toContain('input "input" [batch, 7], a table\'s rows encoded (a 0/1 feature per category), standardised inside the model, in this order: height, soil=clay, soil=loam, soil=sand, shade=1, shade=2, shade=3; output "output" [batch, 3] (survives, thrives, wilts)');
+    expect(json(runCli(["export", "plants.wgd", "-o", "plants.onnx", "--json"])).features).toEqual(["height", "soil=clay", "soil=loam", "soil=sand", "shade=1", "shade=2", "shade=3"]);
     ok(runCli(["export", "points.wgd", "-o", "points.onnx"]));
     const regression = readFileSync(join(dir, "points.onnx"));
     expect(decodeModel(regression).graph.nodes.map((n) => n.opType)).toEqual(["Sub", "Div", "Gemm", "Mul", "Add"]);
@@ -218,5 +223,6 @@ describe("tables on the command line", () => {
     ok(linear);
     expect(linear.stderr).toContain("note: the target 'cultivar' has 3 values (0, 1, 2), which built-in model linear learns as numbers (a regression)");
     expect(expectCleanError(runCli(["eval", "three.wgd", "--data", "plants.csv", "--target", "fate"]))).toContain("--target fate: the model predicts 'cultivar'");
+    expect(expectCleanError(runCli(["eval", "three.wgd"]))).toContain("three.wgd was trained on a table: give one with --data file.csv");
   });
 });

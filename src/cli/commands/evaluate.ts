@@ -29,6 +29,7 @@ export function registerEvaluate(cli: CAC): void {
       const testSplit = numberFlag(flags.testSplit, "test-split", { min: 0.01, max: 0.9 });
       const { model, text, table } = loadCheckpointWithText(checkpoint);
       if (!model.loss) throw new InputError(`${displayText(checkpoint)} holds no training configuration (loss), so it cannot be evaluated`);
+      if (table && !String(flags.data).toLowerCase().endsWith(".csv")) throw new InputError(`${displayText(checkpoint)} was trained on a table: give one with --data file.csv`);
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), {
         target: flags.target ?? table?.target, testSplit, seed: model.seed, textColumn: flags.textColumn, preprocessing: text, table: table ? { trained: table, strict: flags.strict === true } : undefined,
       });

@@ -72,7 +72,7 @@ interface TrainFlags {
 export function registerTrain(cli: CAC): void {
   cli
     .command("train", "Train a model and report train/validation/test metrics")
-    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic; for text text_cnn, text_bilstm, bow_logistic; or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
+    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic (for tables: linear, logistic and the MLPs, sized from the data); for text text_cnn, text_bilstm, bow_logistic; or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
     .option("--from <model.onnx>", "Start from an ONNX model's graph and weights instead (fine-tuning / transfer learning)")
     .option("--input-shape <dims>", "For --from: the per-sample input shape in the file's layout where it leaves sizes open, e.g. 3,224,224 (name=3,224,224 per input for several)")
     .option("--freeze <n>", "Keep the first n layers fixed (their weights are not trained)")
@@ -86,7 +86,7 @@ export function registerTrain(cli: CAC): void {
     .option("--categorical <columns>", "For CSV data: columns of numbers to read as categories (one-hot), e.g. --categorical zip,grade; columns of words always are")
     .option("--ignore <columns>", "For CSV data: columns that are not features (an id, free text)")
     .option("--strict", "For CSV data: refuse missing cells (\"\", NA, NaN, …) instead of filling them with the training rows' mean or most frequent category")
-    .option("--no-normalize", "For CSV data: do not put a Normalization layer (adapted to the training rows) in front of the model")
+    .option("--no-normalize", "For CSV data: do not standardise: no Normalization layer in front of the model adapted to the training rows (nor, for a regression, an inverted one after it for the target)")
     .option("--hidden <widths>", "Hidden layer widths of an MLP, e.g. --hidden 64,32 (mlp, mlp512, torch_mlp, or a chain of Dense layers)")
     .option("--context <n>", "For --task next-char: characters of context (default 16)")
     .option("--test-split <fraction>", "For CSV data and text: rows held out (seeded shuffle) for the final test", { default: 0.2 })
