@@ -158,6 +158,7 @@ describe("tables on the command line", () => {
     ok(evaluated);
     expect(evaluated.stdout).toMatch(/^loss [\d.]+ {2}mae [\d.]+ {2}rmse [\d.]+ {2}r2 (0\.99\d\d|1\.0000) /);
     expect(evaluated.stdout).not.toContain("confusion");
+    expect(evaluated.stderr).toBe("task: regression from 'y'; loss: the squared error over the target's training variance (MAE and RMSE are in its units)\n");
     write("points-new.csv", ["x1,x2", "0,100", "1,200"]);
     const values = json(runCli(["predict", "points.wgd", "--input", "points-new.csv", "--json"])).map((p: { value: number }) => p.value);
     expect(Math.abs(values[0] - 200)).toBeLessThan(2);

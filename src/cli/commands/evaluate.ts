@@ -8,6 +8,7 @@ import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../trainin
 import { ConfusionMatrix, predictedClass, RegressionSums } from "../../model/metrics";
 import { writeSync } from "node:fs";
 import { describeTarget } from "../../data/table-dataset";
+import { targetScaling } from "../table-models";
 import { InputError } from "../../errors";
 import { displayText } from "../../io/display";
 import { writeOut } from "../output";
@@ -35,7 +36,8 @@ export function registerEvaluate(cli: CAC): void {
       });
       if (data.text && !text) throw new InputError(`${displayText(checkpoint)} is not a text model, but --data holds text`);
       if (flags.strict && data.kind !== "table") throw new InputError("--strict is for CSV tables");
-      if (table) for (const note of [describeTarget(table), ...(data.notes ?? [])]) writeSync(2, note + "\n");
+      const scaled = targetScaling(model) ? "; loss: the squared error over the target's training variance (MAE and RMSE are in its units)" : "";
+      if (table) for (const note of [describeTarget(table) + scaled, ...(data.notes ?? [])]) writeSync(2, note + "\n");
       checkSplitFitsModel(model, data.test, data.source);
       const targets = targetsFor(data.test, model, data.source);
       const metrics = model.evaluate(data.test.x, targets, { batchSize });
