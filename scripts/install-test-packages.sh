@@ -6,8 +6,12 @@
 #    PyTorch comparison tests (test/onnx/pytorch-*.test.ts) export models with. Debian's torch is for the
 #    system interpreter /usr/bin/python3, which is what those tests run. Measured on the 2-core machine:
 #    about 80 s to download and unpack (560 MB installed with their libraries), once; 0.3 s afterwards.
+#  - scikit-learn (python3-sklearn: 1.2.1 in bookworm), whose bundled tables (breast cancer, iris, wine,
+#    digits, diabetes) and LogisticRegression/LinearRegression the table tests (test/cli/sklearn-tables.test.ts)
+#    compare with, for /usr/bin/python3 as well (21 packages with scipy and joblib on a machine that has
+#    numpy already).
 # Without root or apt this does nothing but say so. The WebGPU tests then skip and say why; the PyTorch
-# tests skip and say why, except under CI=true, where a missing torch is a failure.
+# and scikit-learn tests skip and say why, except under CI=true, where a missing package is a failure.
 set -u
 
 missing_among() {
@@ -39,4 +43,7 @@ install_for "software WebGPU adapter for the tests" "WebGPU tests will be skippe
 # shellcheck disable=SC2046
 install_for "PyTorch for the ONNX comparison tests" "PyTorch comparison tests will be skipped (and fail under CI=true)" \
   $(missing_among python3-torch python3-torchvision)
+# shellcheck disable=SC2046
+install_for "scikit-learn for the table comparison tests" "scikit-learn comparison tests will be skipped (and fail under CI=true)" \
+  $(missing_among python3-sklearn)
 exit 0

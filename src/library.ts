@@ -18,6 +18,7 @@ export { MaxPool2D } from "./layers/max-pool2d";
 export { AveragePool2D, GlobalAveragePool2D } from "./layers/average-pool2d";
 export { BatchNormalization } from "./layers/batch-normalization";
 export { LayerNormalization, type LayerNormalizationOptions } from "./layers/layer-normalization";
+export { Normalization, featureMoments, type NormalizationOptions } from "./layers/normalization";
 export { ImageAugmenter, type AugmentationOptions } from "./data/augmentation";
 export { Flatten } from "./layers/flatten";
 export { Dropout } from "./layers/dropout";

@@ -17,6 +17,7 @@ import { TextVectorizer } from "../data/text-vectorizer";
 import type { TextPreprocessing } from "./training-data";
 import type { NextCharTask } from "../data/next-char";
 import { describeValue } from "../io/display";
+import { checkTablePreprocessing, encodedWidth, type TablePreprocessing } from "../data/table-dataset";
 
 export function resolveModelFile(nameOrPath: string): { file: ModelFile; source: string } {
   requirePath(nameOrPath, "--model");
@@ -41,12 +42,13 @@ export function loadCheckpoint(path: string): Model {
  * A checkpoint's model and, for a text model or a next-character model, its preprocessing (checked against
  * the model: a file that pairs a vocabulary with a model of other sizes is refused, not run).
  */
-export function loadCheckpointWithText(path: string): { model: Model; text?: TextPreprocessing; nextChar?: NextCharTask } {
+export function loadCheckpointWithText(path: string): { model: Model; text?: TextPreprocessing; nextChar?: NextCharTask; table?: TablePreprocessing } {
   const bytes = readUserFile(requirePath(path, "the checkpoint"), "checkpoint");
   const source = displayText(path);
   const { model, header } = decodeCheckpoint(bytes, source, { allowNonFinite: nonFiniteAllowed() });
   const language = header.preprocessing?.nextChar;
   if (language !== undefined) return { model, nextChar: checkNextChar(language, model, `${source}: next-character task`) };
+  if (header.preprocessing?.table !== undefined) return { model, table: checkTable(header.preprocessing.table, model, `${source}: table preprocessing`) };
   const text = header.preprocessing?.text;
   if (text === undefined) return { model };
   const where = `${source}: text preprocessing`;
@@ -76,4 +78,15 @@ function checkNextChar(raw: NextCharTask, model: Model, where: string): NextChar
   const outputs = model.outputShape.reduce((a, b) => a * b, 1);
   if (outputs !== vectorizer.vocabularySize) throw new InputError(`${where}: ${vectorizer.vocabularySize} characters for a model with ${outputs} outputs`);
   return { vectorizer: vectorizer.config, context: raw.context };
+}
+
+/** A table's preprocessing, checked against the model: as many features as it takes, an output per class. */
+function checkTable(raw: unknown, model: Model, where: string): TablePreprocessing {
+  const table = checkTablePreprocessing(raw, where);
+  const width = encodedWidth(table.columns);
+  if (model.inputShape?.join() !== String(width)) throw new InputError(`${where}: its columns make ${width} features, the model takes inputs shaped [${model.inputShape}]`);
+  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+  const classes = table.classNames?.length;
+  if (classes !== undefined && outputs !== classes && !(outputs === 1 && classes === 2)) throw new InputError(`${where}: ${classes} class names for a model with ${outputs} outputs`);
+  return table;
 }

@@ -2,7 +2,10 @@
 // folder of MNIST-layout IDX files, or a CSV table with a named target column (split into train and
 // test by a seeded shuffle, since tables are often sorted).
 
-import { parseCsv, splitTarget } from "../data/csv";
+import {
+  chooseTask, describeEncoding, encodedWidth, encodeRows, fitColumns, parseTable, readTarget, targetValues, trainedTargetValues, type TablePreprocessing,
+} from "../data/table-dataset";
+import { TASKS, type Task } from "../model/tasks";
 import { isTextFolder, loadTextCsv, loadTextFolder, type TextDataset } from "../data/text-dataset";
 import { TextVectorizer, type TextVectorizerConfig } from "../data/text-vectorizer";
 import { characterVectorizer, exampleLines, nextCharWindows, type NextCharTask } from "../data/next-char";
@@ -21,6 +24,8 @@ export interface Split {
   /** Class labels (images), or one value per row (tables). */
   labels?: Uint8Array;
   values?: Float32Array;
+  /** The values are class indices (a table's or text's classes), not numbers to regress. */
+  classIndices?: boolean;
 }
 
 export interface TrainingData {
@@ -32,6 +37,10 @@ export interface TrainingData {
   text?: TextPreprocessing;
   /** The next-character task: its characters and context length, for the checkpoint and `generate`. */
   language?: NextCharTask;
+  /** A table: how its rows become model input, the task and the class names, for the checkpoint. */
+  table?: TablePreprocessing;
+  /** What a user should know about how the data was read (the task chosen, missing cells filled): stderr lines. */
+  notes?: string[];
 }
 
 /** What a checkpoint keeps so that `predict` and `eval` take raw text and print class names. */
@@ -52,6 +61,25 @@ export interface DataOptions {
   preprocessing?: TextPreprocessing;
   /** A language-model task: predict each line's next character from the `context` before it. */
   nextChar?: { context: number; trained?: NextCharTask };
+  /** How to read a table. */
+  table?: TableOptions;
+}
+
+export interface TableOptions {
+  /** The task the user forced (--task); otherwise the target decides, within `supported`. */
+  forcedTask?: Task;
+  /** The tasks the model learns (default: any). */
+  supported?: readonly Task[];
+  /** The model, as messages name it ("built-in model logistic"). */
+  model?: string;
+  /** Columns to one-hot encode even though they hold numbers (--categorical). */
+  categorical?: string[];
+  /** Columns that are not features (--ignore). */
+  ignore?: string[];
+  /** Refuse missing cells instead of filling them (--strict). */
+  strict?: boolean;
+  /** A trained model's reading of the table (resume, eval): used as it is, never learned again. */
+  trained?: TablePreprocessing;
 }
 
 export async function resolveTrainingData(data: string, options: DataOptions): Promise<TrainingData> {
@@ -64,35 +92,57 @@ export async function resolveTrainingData(data: string, options: DataOptions): P
   return { train: split(splits.train), test: split(splits.test), source: splits.source, kind: "images" };
 }
 
+/**
+ * A CSV table: the target read and the task chosen (or a trained model's kept), the feature columns read
+ * as the training rows say (numbers, one-hot categories, fills for missing cells; see
+ * src/data/table-dataset.ts), and train and test rows split by the seeded shuffle.
+ */
 function loadTable(path: string, options: DataOptions): TrainingData {
   if (options.target === undefined) throw new InputError(`--data ${displayText(path)} is a CSV file: name the column to predict with --target <column>`);
-  const text = new TextDecoder().decode(readInputFile(path, "--data"));
-  const table = splitTarget(parseCsv(text, { source: path }), options.target, { source: path });
-  const features = table.featureColumns.length;
-  const order = seededOrder(table.rows, options.seed);
-  const testCount = Math.round(table.rows * options.testSplit);
-  if (table.rows - testCount < 2) throw new InputError(`${displayText(path)} has ${table.rows} rows: too few to train on after holding out --test-split ${options.testSplit}`);
-  const take = (from: number, to: number): Split => {
-    const count = to - from;
-    const x = new Float32Array(count * features), values = new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      const row = order[from + i];
-      x.set(table.features.subarray(row * features, (row + 1) * features), i * features);
-      values[i] = table.targets[row];
-    }
-    return { x, count, shape: [features], values };
+  const settings = options.table ?? {};
+  const trained = settings.trained;
+  if (trained && trained.target !== options.target) throw new InputError(`--target ${displayText(options.target)}: the model predicts '${displayText(trained.target)}'`);
+  const table = parseTable(new TextDecoder().decode(readInputFile(path, "--data")), displayText(path));
+  const target = readTarget(table, options.target);
+  const rows = table.rows.length;
+  const order = seededOrder(rows, options.seed);
+  const testCount = Math.round(rows * options.testSplit);
+  if (rows - testCount < 2) throw new InputError(`${displayText(path)} has ${rows} rows: too few to train on after holding out --test-split ${options.testSplit}`);
+  const trainCount = rows - testCount;
+  const [trainRows, testRows] = [order.subarray(0, trainCount), order.subarray(trainCount)];
+  const notes: string[] = [];
+  let preprocessing: TablePreprocessing, values: Float32Array;
+  if (trained) {
+    preprocessing = trained;
+    values = trainedTargetValues(target, trained);
+  } else {
+    const { task, note } = chooseTask(target, { forced: settings.forcedTask, supported: settings.supported ?? TASKS, model: settings.model ?? "the model" });
+    if (note) notes.push(`note: ${note}`);
+    const columns = fitColumns(table, options.target, trainRows, { categorical: settings.categorical, ignore: settings.ignore });
+    preprocessing = { target: options.target, task, ...(task === "regression" ? {} : { classNames: target.classNames }), columns };
+    values = targetValues(target, task);
+  }
+  const { columns, task } = preprocessing;
+  const width = encodedWidth(columns);
+  const take = (which: Int32Array, what: string): Split => {
+    const encoded = encodeRows(table, columns, which, { strict: settings.strict });
+    notes.push(...describeEncoding(columns, encoded, what));
+    return { x: encoded.x, count: which.length, shape: [width], values: Float32Array.from(which, (r) => values[r]), classIndices: task !== "regression" };
   };
-  const trainCount = table.rows - testCount;
+  const categorical = columns.filter((c) => c.kind === "categorical").length;
+  const features = `${columns.length} feature column${columns.length > 1 ? "s" : ""}${categorical > 0 ? ` (${categorical} categorical, one-hot: ${width} features)` : ""}`;
   return {
-    train: take(0, trainCount),
-    test: take(trainCount, table.rows),
-    source: `${displayText(path)} (${features} feature column${features > 1 ? "s" : ""} → '${table.targetColumn}', ${trainCount} train / ${testCount} test rows)`,
+    train: take(trainRows, "training rows"),
+    test: take(testRows, "test rows"),
+    source: `${displayText(path)} (${features} → '${displayText(options.target)}', ${trainCount} train / ${testCount} test rows)`,
     kind: "table",
+    table: preprocessing,
+    notes,
   };
 }
 
-/** Rows in the seeded order that splits train from test (tables are often sorted). */
-function seededOrder(rows: number, seed: number): Int32Array {
+/** Rows in the seeded order that splits train from test (tables are often sorted): the first rows − round(rows · testSplit) train. */
+export function seededOrder(rows: number, seed: number): Int32Array {
   const order = Int32Array.from({ length: rows }, (_, i) => i);
   new Rng(seed ^ 0x5eed).shuffle(order);
   return order;
@@ -178,6 +228,7 @@ export function targetsFor(split: Split, model: Model, source: string): Int32Arr
   const sparse = model.loss?.sparse ?? true;
   if (split.labels) return sparse ? Int32Array.from(split.labels) : oneHotOrValues(split.labels, model);
   const values = split.values!;
+  if (split.classIndices && !sparse) return oneHotOrValues(values, model);
   if (!sparse) return values;
   const labels = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -187,8 +238,8 @@ export function targetsFor(split: Split, model: Model, source: string): Int32Arr
   return labels;
 }
 
-/** Image labels for a non-sparse loss: one-hot rows for several outputs, the label itself for one. */
-function oneHotOrValues(labels: Uint8Array, model: Model): Float32Array {
+/** Class labels for a non-sparse loss: one-hot rows for several outputs, the label itself for one. */
+function oneHotOrValues(labels: Uint8Array | Float32Array, model: Model): Float32Array {
   const k = model.outputShape.reduce((a, b) => a * b, 1);
   if (k === 1) return Float32Array.from(labels);
   const out = new Float32Array(labels.length * k);
@@ -203,9 +254,10 @@ export function checkSplitFitsModel(model: Model, split: Split, source: string):
     throw new InputError(`${source} holds samples shaped [${split.shape}] but the model takes inputs shaped [${want}]`);
   }
   const outputs = model.outputShape.reduce((a, b) => a * b, 1);
-  if (split.labels && (model.loss?.sparse ?? true)) {
+  const labels = split.labels ?? (split.classIndices ? split.values : undefined);
+  if (labels && (model.loss?.sparse ?? true)) {
     let maxLabel = 0;
-    for (const l of split.labels) if (l > maxLabel) maxLabel = l;
-    if (maxLabel >= outputs) throw new InputError(`${source} has labels up to ${maxLabel} but the model has only ${outputs} outputs`);
+    for (const l of labels) if (l > maxLabel) maxLabel = l;
+    if (maxLabel >= outputs) throw new InputError(`${source} has ${split.labels ? `labels up to ${maxLabel}` : `${maxLabel + 1} classes`} but the model has only ${outputs} outputs`);
   }
 }

@@ -47,6 +47,38 @@ const SHOWN_COLUMNS = 20;
 // nested repetition so that a long run of digits cannot make the match quadratic.
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const MISSING_MARKERS = /^(?:nan|na|n\/a|null|none|missing|\?|-)$/i;
+/** What tables (src/data/table-dataset.ts) read as a missing cell: empty, or pandas' usual markers and "?". */
+const MISSING_CELL = /^(?:|nan|na|n\/a|#n\/a|null|none|\?)$/i;
+
+/** Whether a cell is a missing value in a table: "", NA, N/A, #N/A, NaN, null, None or "?" (any case). */
+export function isMissingCell(cell: string): boolean {
+  return MISSING_CELL.test(cell);
+}
+
+/** Whether a cell is a decimal number as the reader takes one ("1", "-2.5", "3e4"; not "0x1f" or "Infinity"). */
+export function isNumberCell(cell: string): boolean {
+  return NUMBER.test(cell);
+}
+
+/** A cell as a float32 number, or one error line: `where` names the file, row and column. */
+export function cellNumber(cell: string, where: () => string): number {
+  return toNumber(cell, where);
+}
+
+/** A name or cell as messages quote it: JSON-quoted, control characters escaped, cut short if long. */
+export function quoteCell(value: string): string {
+  return show(value);
+}
+
+/** Column names as messages list them: the first 20, quoted, then how many there are in all. */
+export function listColumnNames(columns: readonly string[]): string {
+  return listColumns(columns);
+}
+
+/** A column as messages name it: `column "age" (3)`. */
+export function describeColumn(name: string, index: number): string {
+  return `column ${show(name)} (${index + 1})`;
+}
 
 /** Parses a CSV whose first line is a header of column names and whose other lines are numeric cells. */
 export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable {

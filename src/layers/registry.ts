@@ -5,6 +5,7 @@ import { Activation } from "./activation";
 import { AveragePool2D, GlobalAveragePool2D } from "./average-pool2d";
 import { BatchNormalization } from "./batch-normalization";
 import { LayerNormalization } from "./layer-normalization";
+import { Normalization } from "./normalization";
 import { Conv1D } from "./conv1d";
 import { Conv2D } from "./conv2d";
 import { Conv2DTranspose } from "./conv2d-transpose";
@@ -47,6 +48,7 @@ const FACTORIES: Record<string, (raw: Record<string, unknown>, where: string) =>
   GlobalAveragePool2D: GlobalAveragePool2D.fromConfig,
   BatchNormalization: BatchNormalization.fromConfig,
   LayerNormalization: LayerNormalization.fromConfig,
+  Normalization: Normalization.fromConfig,
   Flatten: Flatten.fromConfig,
   Dropout: Dropout.fromConfig,
   Activation: Activation.fromConfig,

@@ -120,6 +120,9 @@ export function checkCheckpointContents(model: Model, header: CheckpointHeader, 
       throw new InputError(`${source}: layer '${displayText(layer.name)}' (${layer.type}) has ${describeValue(state, 60)} as its state, not ${want} numbers`);
     }
     checkValuesFinite(state, `the state of layer '${displayText(layer.name)}'`, source, trust);
+    if (layer.type === "Normalization" && state.slice(want / 2).some((v) => !(v > 0))) {
+      throw new InputError(`${source}: layer '${displayText(layer.name)}' (Normalization) has a variance that is not positive`);
+    }
     if (layer.type === "BatchNormalization" && state.slice(want / 2).some((v) => v < 0)) {
       throw new InputError(`${source}: layer '${displayText(layer.name)}' has a negative moving variance`);
     }

@@ -14,6 +14,7 @@
 import { InputError } from "../errors";
 import type { Kernels } from "../engine/kernels";
 import type { TextVectorizerConfig } from "../data/text-vectorizer";
+import type { TablePreprocessing } from "../data/table-dataset";
 import { crc32 } from "./crc32";
 import { checkCheckpointContents, checkCheckpointHeader, type CheckpointTrust } from "./checkpoint-validation";
 import type { LossSpec } from "./losses";
@@ -52,8 +53,15 @@ export interface CheckpointHeader {
   tensors: TensorEntry[];
   /** Free-form facts worth keeping (dataset, final metrics). */
   notes?: Record<string, unknown>;
-  /** How raw input becomes model input: for text models, the vectorizer (vocabulary included) and class names. */
-  preprocessing?: { text?: { vectorizer: TextVectorizerConfig; classNames: string[] }; nextChar?: { vectorizer: TextVectorizerConfig; context: number } };
+  /**
+   * How raw input becomes model input: for text models, the vectorizer (vocabulary included) and class
+   * names; for tables, the target, task, class names and how each feature column is read.
+   */
+  preprocessing?: {
+    text?: { vectorizer: TextVectorizerConfig; classNames: string[] };
+    nextChar?: { vectorizer: TextVectorizerConfig; context: number };
+    table?: TablePreprocessing;
+  };
 }
 
 export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, unknown>; preprocessing?: CheckpointHeader["preprocessing"] } = {}): Uint8Array {
@@ -75,8 +83,9 @@ export function encodeCheckpoint(model: Model, extra: { notes?: Record<string, u
       ? {
           optimizer: model.optimizer.getConfig(),
           // One output keeps the form every earlier checkpoint has.
+          // (its loss weight only where it is not 1: a regression's target scale, say).
           ...(model.heads.length === 1
-            ? { loss: model.heads[0].loss.spec, metrics: model.heads[0].metrics }
+            ? { loss: model.heads[0].loss.spec, metrics: model.heads[0].metrics, ...(model.heads[0].weight !== 1 ? { lossWeights: [model.heads[0].weight] } : {}) }
             : { loss: model.heads.map((h) => h.loss.spec), metrics: model.heads.map((h) => h.metrics), lossWeights: model.heads.map((h) => h.weight) }),
           iterations: model.optimizer.iterations,
           epoch: model.epochsTrained,

@@ -1,16 +1,19 @@
 // Metrics accumulated over an epoch from the model's user-facing outputs (probabilities for classifiers).
 // Precision, recall and F1 come from a confusion matrix kept alongside: for a single sigmoid output they
 // are the positive class's (Keras' Precision/Recall), for several classes the unweighted mean over
-// classes ("macro", scikit-learn's average="macro").
+// classes ("macro", scikit-learn's average="macro"). For regression, RMSE is the square root of the epoch's
+// mean squared error (not a mean of per-batch roots), and R² is 1 − SSE/SST over the whole epoch, per output
+// and averaged over outputs (scikit-learn's r2_score, "uniform_average"; a constant target scores 1 when
+// predicted exactly and 0 otherwise, as its force_finite does).
 
 import { InputError, didYouMean } from "../errors";
 import { describeValue, displayText } from "../io/display";
 import { ownValue } from "../io/own-keys";
 
-export const METRICS = ["accuracy", "mae", "mse", "precision", "recall", "f1"] as const;
+export const METRICS = ["accuracy", "mae", "mse", "rmse", "r2", "precision", "recall", "f1"] as const;
 export type MetricName = (typeof METRICS)[number];
 
-const ALIASES: Record<string, MetricName> = { acc: "accuracy", f1score: "f1", f1_score: "f1" };
+const ALIASES: Record<string, MetricName> = { acc: "accuracy", f1score: "f1", f1_score: "f1", r2score: "r2", r2_score: "r2", r_squared: "r2" };
 
 export function parseMetrics(raw: unknown): MetricName[] {
   if (raw === undefined) return [];
@@ -100,9 +103,11 @@ export class MetricAccumulator {
   private sums = new Map<MetricName, number>();
   private samples = 0;
   private readonly confusion?: ConfusionMatrix;
+  private readonly regression?: RegressionSums;
 
   constructor(readonly names: MetricName[], readonly outputDim: number) {
     if (names.some((n) => n === "precision" || n === "recall" || n === "f1")) this.confusion = new ConfusionMatrix(Math.max(outputDim, 2));
+    if (names.some((n) => n === "rmse" || n === "r2")) this.regression = new RegressionSums(outputDim);
   }
 
   update(outputs: Float32Array, batch: number, labels: Int32Array | null, targets: Float32Array | null): void {
@@ -120,6 +125,10 @@ export class MetricAccumulator {
       }
     }
     if (this.confusion) for (let r = 0; r < batch; r++) this.confusion.add(trueClass(labels, targets, r, k), predictedClass(outputs, r, k));
+    if (this.regression) {
+      if (!targets) throw new InputError("rmse and r2 compare values: they need targets as values, not class labels");
+      this.regression.add(outputs, targets, batch);
+    }
     this.samples += batch;
   }
 
@@ -127,7 +136,10 @@ export class MetricAccumulator {
     const out: Record<string, number> = {};
     const scores = this.confusion?.summary();
     for (const name of this.names) {
-      out[name] = name === "precision" || name === "recall" || name === "f1" ? scores![name] : (this.sums.get(name) ?? 0) / Math.max(this.samples, 1);
+      if (name === "precision" || name === "recall" || name === "f1") out[name] = scores![name];
+      else if (name === "rmse") out[name] = this.regression!.rmse();
+      else if (name === "r2") out[name] = this.regression!.r2();
+      else out[name] = (this.sums.get(name) ?? 0) / Math.max(this.samples, 1);
     }
     return out;
   }
@@ -140,6 +152,57 @@ export class MetricAccumulator {
     let correct = 0;
     for (let r = 0; r < batch; r++) if (predictedClass(outputs, r, this.outputDim) === trueClass(labels, targets, r, this.outputDim)) correct++;
     return correct;
+  }
+}
+
+/**
+ * What RMSE and R² need, per output: the squared errors, and the targets' sums about a shift (the first
+ * target seen), so the total sum of squares does not cancel away for targets far from 0.
+ */
+export class RegressionSums {
+  private readonly squaredError: Float64Array;
+  private readonly shift: Float64Array;
+  private readonly sum: Float64Array;
+  private readonly sumSquares: Float64Array;
+  private rows = 0;
+
+  constructor(readonly outputs: number) {
+    this.squaredError = new Float64Array(outputs);
+    this.shift = new Float64Array(outputs);
+    this.sum = new Float64Array(outputs);
+    this.sumSquares = new Float64Array(outputs);
+  }
+
+  add(predictions: ArrayLike<number>, targets: ArrayLike<number>, rows: number): void {
+    const k = this.outputs;
+    if (this.rows === 0 && rows > 0) for (let j = 0; j < k; j++) this.shift[j] = targets[j];
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < k; j++) {
+        const y = targets[r * k + j], e = predictions[r * k + j] - y, d = y - this.shift[j];
+        this.squaredError[j] += e * e;
+        this.sum[j] += d;
+        this.sumSquares[j] += d * d;
+      }
+    }
+    this.rows += rows;
+  }
+
+  mse(): number {
+    return this.squaredError.reduce((a, b) => a + b, 0) / Math.max(this.rows * this.outputs, 1);
+  }
+
+  rmse(): number {
+    return Math.sqrt(this.mse());
+  }
+
+  r2(): number {
+    if (this.rows === 0) return 0;
+    let total = 0;
+    for (let j = 0; j < this.outputs; j++) {
+      const sst = this.sumSquares[j] - (this.sum[j] * this.sum[j]) / this.rows;
+      total += sst > 0 ? 1 - this.squaredError[j] / sst : this.squaredError[j] === 0 ? 1 : 0;
+    }
+    return total / this.outputs;
   }
 }
 

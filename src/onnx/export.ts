@@ -36,6 +36,7 @@ import { Embedding } from "../layers/embedding";
 import { Flatten } from "../layers/flatten";
 import { GlobalAveragePool1D, GlobalMaxPool1D } from "../layers/global-pool1d";
 import { Masking } from "../layers/masking";
+import { Normalization } from "../layers/normalization";
 import { MaxPool2D } from "../layers/max-pool2d";
 import { Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract } from "../layers/merge";
 import { Bidirectional } from "../layers/bidirectional";
@@ -313,6 +314,16 @@ function exportStep(g: GraphWriter, layer: Layer, inputs: Ref[]): Ref | Ref[] {
       g.weight(`${layer.name}/moving_mean`, [c], layer.movingMean.slice()), g.weight(`${layer.name}/moving_variance`, [c], layer.movingVariance.slice()),
     ];
     return at(g.node("BatchNormalization", weights, [{ name: "epsilon", type: "FLOAT", f: layer.epsilon }, { name: "momentum", type: "FLOAT", f: layer.momentum }], layer.name), input.layout);
+  }
+  if (layer instanceof Normalization) {
+    // (x − mean) / √variance on the last axis of our layout, which [features] constants broadcast over;
+    // inverted, x·√variance + mean.
+    const input = g.ours(x);
+    const c = layer.features;
+    const mean = g.weight(`${layer.name}/mean`, [c], layer.mean.slice());
+    const std = g.weight(`${layer.name}/std`, [c], layer.variance.map((v) => Math.sqrt(v)));
+    if (layer.invert) return at(g.node("Add", [g.node("Mul", [input.name, std], [], "mul"), mean], [], layer.name), "ours");
+    return at(g.node("Div", [g.node("Sub", [input.name, mean], [], "sub"), std], [], layer.name), "ours");
   }
   if (layer instanceof Flatten) {
     const input = g.ours(x);

@@ -74,7 +74,7 @@ describe("train --task next-char and generate", () => {
     writeFileSync(join(dir, "few.txt"), words(40).join("\n"));
     ok(runCli(["train", "--model", "char_mlp", "--task", "next-char", "--context", "4", "--data", "few.txt", "--epochs", "1", "--save", "few.wgd", "--no-progress"]));
     expect(expectCleanError(runCli(["generate", "few.wgd", "--prefix", "Zq"]))).toContain("never saw the character");
-    expect(expectCleanError(runCli(["train", "--model", "char_mlp", "--task", "next-word", "--data", "few.txt"]))).toContain("the one task is next-char");
+    expect(expectCleanError(runCli(["train", "--model", "char_mlp", "--task", "next-word", "--data", "few.txt"]))).toContain("--task: one of binary, multiclass, regression, next-char, got 'next-word'");
     expect(expectCleanError(runCli(["train", "--model", "mlp", "--context", "4"]))).toContain("--context goes with --task next-char");
     expect(expectCleanError(runCli(["train", "--model", "char_mlp", "--task", "next-char", "--data", "few.txt", "--epochs", "2", "--resume", "few.wgd", "--context", "5"]))).toContain("reads 4 characters");
     expect(expectCleanError(runCli(["train", "--model", "char_mlp"]))).toContain("'inputDim' is required unless the data is text");

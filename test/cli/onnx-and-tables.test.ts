@@ -132,13 +132,17 @@ describe("tables: linear and logistic regression from CSV", () => {
   })].join("\n");
   writeFileSync(join(dir, "line.csv"), line);
 
-  test("y = 3x + noise: linear regression recovers the slope within 0.05 and plots its curves", () => {
+  test("y = 3x + noise: linear regression recovers the slope within 0.05 (in x's units, through the Normalization layer) and plots its curves", () => {
     const r = runCli(["train", "--model", "linear", "--data", "line.csv", "--target", "y", "--no-progress", "--plot", "curves.svg"]);
     expect({ code: r.code, stderr: r.code ? r.stderr : "" }).toEqual({ code: 0, stderr: "" });
-    const slope = Number(/dense_1\/kernel \[1,1\]: (-?[\d.]+)/.exec(r.stderr)?.[1]);
-    const intercept = Number(/dense_1\/bias \[1\]: (-?[\d.]+)/.exec(r.stderr)?.[1]);
+    const [, intercept, slope] = /in the columns' units: 'y' = (-?[\d.]+) \+ ([\d.]+)·x/.exec(r.stderr)!.map(Number);
     expect(Math.abs(slope - 3)).toBeLessThanOrEqual(0.05);
     expect(Math.abs(intercept - 0.5)).toBeLessThanOrEqual(0.05);
+    // Without the Normalization layer the Dense weights are the slope and intercept themselves, as before.
+    const raw = runCli(["train", "--model", "linear", "--data", "line.csv", "--target", "y", "--no-progress", "--no-normalize"]);
+    expect(Math.abs(Number(/dense_1\/kernel \[1,1\]: (-?[\d.]+)/.exec(raw.stderr)?.[1]) - 3)).toBeLessThanOrEqual(0.05);
+    expect(Math.abs(Number(/dense_1\/bias \[1\]: (-?[\d.]+)/.exec(raw.stderr)?.[1]) - 0.5)).toBeLessThanOrEqual(0.05);
+    expect(raw.stderr).not.toContain("in the columns' units");
     const svg = readFileSync(join(dir, "curves.svg"), "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("val_loss");

@@ -13,6 +13,8 @@ import { TextVectorizer } from "../../data/text-vectorizer";
 import type { Model } from "../../model/model";
 import type { TextPreprocessing } from "../training-data";
 import { displayText } from "../../io/display";
+import { writeSync } from "node:fs";
+import { describeEncoding, encodeRows, parseTable, type TablePreprocessing } from "../../data/table-dataset";
 
 /** Images per model.predict call: 4,096 MNIST images are 12.8 MB of floats. */
 const CHUNK = 4096;
@@ -34,18 +36,22 @@ function topClasses(row: Float32Array, k: number, order: Int32Array): number {
 
 export function registerPredict(cli: CAC): void {
   cli
-    .command("predict <checkpoint>", "Classify the images of an IDX file, or texts with a text model")
-    .option("--input <file>", "IDX images (gzipped or raw), shaped [count, rows, cols]; for a text model, a text file with one text per line")
+    .command("predict <checkpoint>", "Classify the images of an IDX file, texts with a text model, or the rows of a CSV table with a table model")
+    .option("--input <file>", "IDX images (gzipped or raw), shaped [count, rows, cols]; for a text model, a text file with one text per line; for a table model, a CSV with the feature columns it was trained on")
     .option("--text <text>", "For a text model: a text to classify (repeat for several)")
     .option("--top <k>", "How many classes to list per image", { default: 3 })
     .option("--json", "Print JSON: one object per image with class and probabilities")
+    .option("--strict", "For a table model: refuse missing cells instead of filling them as in training")
     .example("wasmgrad predict cnn.wgd --input t10k-images-idx3-ubyte.gz --json")
     .example('wasmgrad predict spam.wgd --text "WIN A FREE PRIZE NOW"')
-    .action(async (checkpoint: string, flags: { input?: string; text?: unknown; top: unknown; json?: boolean }) => {
+    .example("wasmgrad predict iris.wgd --input new-flowers.csv --json")
+    .action(async (checkpoint: string, flags: { input?: string; text?: unknown; top: unknown; json?: boolean; strict?: boolean }) => {
       const top = numberFlag(flags.top, "top", { min: 1, max: 1000, integer: true });
-      const { model, text } = loadCheckpointWithText(checkpoint);
+      const { model, text, table } = loadCheckpointWithText(checkpoint);
       if (text) return predictTexts(model, text, textsToPredict(flags), top, flags.json === true);
       if (flags.text !== undefined) throw new InputError(`${displayText(checkpoint)} is not a text model: --text is for models trained on text`);
+      if (table) return predictTable(model, table, stringFlag(flags.input, "input"), top, flags);
+      if (flags.strict) throw new InputError("--strict is for table models (trained on a CSV)");
       const inputPath = stringFlag(flags.input, "input");
       const bytes = readInputFile(inputPath, "--input");
       const source = displayText(inputPath);
@@ -110,6 +116,37 @@ function predictTexts(model: Model, text: TextPreprocessing, texts: string[], to
       if (writer) writer.addRaw(JSON.stringify({ index, class: names[order[0]], probabilities: Object.fromEntries(names.map((n, c) => [n, row[c]])) }, null, 2));
       else writeOut(`#${index}: ${displayText(names[order[0]], 60)}  (${Array.from({ length: shown }, (_, t) => `${displayText(names[order[t]], 60)} ${row[order[t]].toFixed(4)}`).join(", ")})\n`);
     });
+  }
+  if (writer) writer.end();
+  flushOut();
+}
+
+/**
+ * One prediction per row of a CSV: the class by name with the top classes' probabilities, or the predicted
+ * number. Columns are found by name (others, the target among them, are not read); missing cells are
+ * filled as in training and reported on stderr, or refused with --strict.
+ */
+function predictTable(model: Model, table: TablePreprocessing, path: string, top: number, flags: { json?: boolean; strict?: boolean }): void {
+  const rows = parseTable(new TextDecoder().decode(readInputFile(path, "--input")), displayText(path));
+  const encoded = encodeRows(rows, table.columns, Int32Array.from(rows.rows, (_, i) => i), { strict: flags.strict === true });
+  for (const line of describeEncoding(table.columns, encoded, displayText(path))) writeSync(2, line + "\n");
+  const [out] = model.predictAll(encoded.x, { batchSize: 256 });
+  const width = out.shape[1] ?? 1;
+  const writer = flags.json ? new JsonArrayWriter() : undefined;
+  const names = table.classNames;
+  const order = new Int32Array(Math.min(top, names?.length ?? 1));
+  for (let r = 0; r < rows.rows.length; r++) {
+    if (!names) {
+      const value = out.data[r * width];
+      if (writer) writer.addRaw(JSON.stringify({ index: r, value }, null, 2));
+      else writeOut(`#${r}: ${value}\n`);
+      continue;
+    }
+    // A single sigmoid output is P(second class); spread it into both classes' probabilities.
+    const row = width === 1 ? Float32Array.of(1 - out.data[r], out.data[r]) : out.data.subarray(r * width, (r + 1) * width);
+    const shown = topClasses(row, order.length, order);
+    if (writer) writer.addRaw(JSON.stringify({ index: r, class: names[order[0]], probability: row[order[0]], probabilities: Object.fromEntries(names.map((n, c) => [n, row[c]])) }, null, 2));
+    else writeOut(`#${r}: ${displayText(names[order[0]], 60)} ${row[order[0]].toFixed(4)}  (${Array.from({ length: shown }, (_, t) => `${displayText(names[order[t]], 60)} ${row[order[t]].toFixed(4)}`).join(", ")})\n`);
   }
   if (writer) writer.end();
   flushOut();

@@ -6,7 +6,7 @@ import type { CAC } from "cac";
 import { InputError } from "../../errors";
 import { writeFileAtomic } from "../../io/atomic-file";
 import type { Model } from "../../model/model";
-import { buildModel } from "../../model/model-file";
+import { buildModel, tasksOf } from "../../model/model-file";
 import { importOnnx } from "../../onnx/import";
 import { graphDiagramSvg, type DiagramNode } from "../../viz/graph-diagram";
 import { stringFlag } from "../options";
@@ -40,12 +40,15 @@ function loadAnyModel(source: string, inputShape?: string): Model {
   if (source.endsWith(".wgd")) return loadCheckpoint(source);
   if (source.endsWith(".onnx")) return importOnnx(readInputFile(source, ""), { source });
   const { file, source: where } = resolveModelFile(source);
-  const shape = inputShape === undefined ? undefined : inputShape.split(",").map((d) => Number(d));
+  const shape = inputShape === undefined ? undefined : String(inputShape).split(",").map((d) => Number(d));
   if (shape && !shape.every((d) => Number.isInteger(d) && d >= 1)) throw new InputError(`--input-shape ${inputShape}: give positive integers such as 28,28,1`);
-  if (!shape && file.inputs === undefined && file.inputShape === undefined) {
+  if (!shape && file.inputs === undefined && file.inputShape === undefined && file.defaults?.inputShape === undefined) {
     throw new InputError(`${where} takes its input shape from the data; give it with --input-shape, e.g. --input-shape 13`);
   }
-  return buildModel(file, where, { inputShape: shape });
+  // A head that follows the task is shown for the file's default task, else the first it learns (two classes for a classifier).
+  const task = file.defaults?.task ?? tasksOf(file)[0];
+  // A regularizer given as scikit-learn's C scales with the training samples, which do not change the summary.
+  return buildModel(file, where, shape ? { inputShape: shape, task, classes: file.defaults?.classes ?? 2, rows: 1 } : {});
 }
 
 function diagramOf(model: Model): DiagramNode[] {

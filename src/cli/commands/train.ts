@@ -9,9 +9,12 @@ import { parseInputShapeFlag } from "../input-shape-flag";
 import type { Model } from "../../model/model";
 import type { LossSpec } from "../../model/losses";
 import { trainingCurvesSvg } from "../training-curves";
-import { checkSplitFitsModel, resolveTrainingData, targetsFor } from "../training-data";
+import { checkSplitFitsModel, resolveTrainingData, targetsFor, type TableOptions, type TrainingData } from "../training-data";
 import { encodeCheckpoint } from "../../model/checkpoint";
-import { buildModel, recipeOf } from "../../model/model-file";
+import { buildModel, recipeOf, tasksOf, withHiddenLayers, type ModelFile } from "../../model/model-file";
+import { describeTask, isTask, TASKS, type Task } from "../../model/tasks";
+import { describeTarget } from "../../data/table-dataset";
+import { adaptInputNormalization, adaptTargetScaling, rawCoefficients, targetScaling, withTableNormalization } from "../table-models";
 import { optimizerFromConfig, OPTIMIZERS } from "../../optimizers/registry";
 import { checkSaveTarget, writeFileAtomic } from "../../io/atomic-file";
 import { cosineDecay, ReduceLearningRateOnPlateau, scheduleFromConfig, stepDecay, WarmupCosineDecay, type Schedule } from "../../model/schedules";
@@ -39,6 +42,11 @@ interface TrainFlags {
   split?: string;
   task?: string;
   context?: unknown;
+  categorical?: unknown;
+  ignore?: unknown;
+  strict?: boolean;
+  normalize: boolean;
+  hidden?: unknown;
   testSplit: unknown;
   augment?: string;
   plot?: string;
@@ -64,7 +72,7 @@ interface TrainFlags {
 export function registerTrain(cli: CAC): void {
   cli
     .command("train", "Train a model and report train/validation/test metrics")
-    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic; for text text_cnn, text_bilstm, bow_logistic; or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
+    .option("--model <name|file>", "mlp, mlp512, cnn, resnet, torch_mlp, linear, logistic (for tables: linear, logistic and the MLPs, sized from the data); for text text_cnn, text_bilstm, bow_logistic; or a model .json file (a chain, or a graph whose layers name their inputs)", { default: "mlp" })
     .option("--from <model.onnx>", "Start from an ONNX model's graph and weights instead (fine-tuning / transfer learning)")
     .option("--input-shape <dims>", "For --from: the per-sample input shape in the file's layout where it leaves sizes open, e.g. 3,224,224 (name=3,224,224 per input for several)")
     .option("--freeze <n>", "Keep the first n layers fixed (their weights are not trained)")
@@ -74,7 +82,12 @@ export function registerTrain(cli: CAC): void {
     .option("--max-tokens <n>", "For text: vocabulary size, the padding and out-of-vocabulary indices included (default: the model file's, else every token seen)")
     .option("--sequence-length <n>", "For text: tokens per text fed to the model, cut or padded (default: the model file's, else 200)")
     .option("--split <word|character>", "For text: split texts into words (default) or characters")
-    .option("--task <next-char>", "next-char: a language model over a text file's lines (--data names.txt), predicting each character from the --context before it; then `wasmgrad generate`")
+    .option("--task <binary|multiclass|regression|next-char>", "For CSV data: what to learn from --target (default: as the target says: words or up to 50 integers are classes, two values binary, other numbers a regression). next-char: a language model over a text file's lines (--data names.txt), predicting each character from the --context before it; then `wasmgrad generate`")
+    .option("--categorical <columns>", "For CSV data: columns of numbers to read as categories (one-hot), e.g. --categorical zip,grade; columns of words always are")
+    .option("--ignore <columns>", "For CSV data: columns that are not features (an id, free text)")
+    .option("--strict", "For CSV data: refuse missing cells (\"\", NA, NaN, …) instead of filling them with the training rows' mean or most frequent category")
+    .option("--no-normalize", "For CSV data: do not standardise: no Normalization layer in front of the model adapted to the training rows (nor, for a regression, an inverted one after it for the target)")
+    .option("--hidden <widths>", "Hidden layer widths of an MLP, e.g. --hidden 64,32 (mlp, mlp512, torch_mlp, or a chain of Dense layers)")
     .option("--context <n>", "For --task next-char: characters of context (default 16)")
     .option("--test-split <fraction>", "For CSV data and text: rows held out (seeded shuffle) for the final test", { default: 0.2 })
     .option("--augment <spec>", "Augment training images, e.g. rotation=10,shift=0.1,zoom=0.1,elastic=34:4 (seeded)")
@@ -101,6 +114,8 @@ export function registerTrain(cli: CAC): void {
     .example("wasmgrad train --model cnn --epochs 10 --save cnn.wgd --resume cnn.wgd")
     .example("wasmgrad train --model models/mlp.json --data /usr/share/datasets/fashion-mnist --optimizer sgd --lr 0.05")
     .example("wasmgrad train --model linear --data points.csv --target y")
+    .example("wasmgrad train --model logistic --data iris.csv --target species --save iris.wgd   # then: wasmgrad predict iris.wgd --input rows.csv")
+    .example("wasmgrad train --model mlp --hidden 64,32 --data wine.csv --target class --categorical region --epochs 50")
     .example("wasmgrad train --model text_bilstm --data messages.csv --text-column body --target label --save spam.wgd")
     .example("wasmgrad train --model text_cnn --data mail/ --save spam.wgd   # mail/spam/*.txt, mail/ham/*.txt")
     .example("wasmgrad train --model char_transformer --task next-char --context 16 --data names.txt --save names.wgd")
@@ -110,7 +125,11 @@ export function registerTrain(cli: CAC): void {
       // An empty path is a usage error, never "not given": `--resume ''` must not start a fresh model.
       const paths = { resume: optionalPathFlag(flags.resume, "resume"), from: optionalPathFlag(flags.from, "from"), save: optionalPathFlag(flags.save, "save"), plot: optionalPathFlag(flags.plot, "plot") };
       if (paths.from && paths.resume) throw new UsageError("--from starts a new run from an ONNX model and --resume continues a checkpoint; use one");
-      const { file, source } = paths.from ? { file: { name: "imported", layers: [] }, source: displayText(paths.from) } : resolveModelFile(stringFlag(flags.model, "model"));
+      const resolved = paths.from ? { file: { name: "imported", layers: [] } as ModelFile, source: displayText(paths.from) } : resolveModelFile(stringFlag(flags.model, "model"));
+      const source = resolved.source;
+      const hidden = parseWidths(flags.hidden);
+      if (hidden && (paths.from || paths.resume)) throw new UsageError("--hidden picks the widths of a new model; drop it with --from and --resume");
+      let file = hidden ? withHiddenLayers(resolved.file, hidden, source) : resolved.file;
       const inputShape = parseInputShapeFlag(flags.inputShape);
       if (inputShape && !paths.from) throw new UsageError("--input-shape sets the input shape of an ONNX model: use it with --from model.onnx");
       const recipe = recipeOf(file);
@@ -143,9 +162,14 @@ export function registerTrain(cli: CAC): void {
       const resumed = paths.resume ? loadCheckpointWithText(paths.resume) : undefined;
       const nextChar = languageTask(flags, resumed?.nextChar);
       if (resumed && !resumed.nextChar && nextChar) throw new InputError(`${displayText(paths.resume!)} is not a next-character model; drop --task next-char`);
+      const table = tableOptions(flags, file, source, paths.from !== undefined, resumed?.table);
       const data = await resolveTrainingData(stringFlag(flags.data, "data"), {
-        target: flags.target, testSplit, seed, textColumn: flags.textColumn, text: textSettings(flags, file.text), preprocessing: resumed?.text, nextChar,
+        target: flags.target, testSplit, seed, textColumn: flags.textColumn, text: textSettings(flags, file.text), preprocessing: resumed?.text, nextChar, table,
       });
+      if (data.kind !== "table" && (table.forcedTask !== undefined || flags.categorical !== undefined || flags.ignore !== undefined || flags.strict || flags.normalize === false)) {
+        throw new InputError(`--task ${table.forcedTask ?? "…"}, --categorical, --ignore, --strict and --no-normalize are for CSV tables (--data file.csv --target column)`);
+      }
+      if (resumed && !resumed.table && data.table) throw new InputError(`${displayText(paths.resume!)} was not trained on a table, but --data is one`);
       if (augment && data.kind !== "images") throw new InputError(`--augment transforms images; the data is ${data.kind === "table" ? "a table" : "text"}`);
       if (data.kind !== "text" && (flags.maxTokens !== undefined || flags.sequenceLength !== undefined || flags.split !== undefined)) {
         throw new InputError("--max-tokens, --sequence-length and --split are for text data (--text-column, or a folder of .txt files per class)");
@@ -157,13 +181,26 @@ export function registerTrain(cli: CAC): void {
       else {
         const vectorizer = data.text?.vectorizer ?? data.language?.vectorizer;
         const vocabularySize = vectorizer ? new TextVectorizer(vectorizer).vocabularySize : undefined;
-        // A next-character model predicts one of the characters (the boundary and the unknown one included).
-        const classes = data.language ? vocabularySize : data.text?.classNames.length;
-        model = buildModel(file, source, { seed, inputShape: data.train.shape, vocabularySize, classes, context: data.language?.context });
+        if (data.table && flags.normalize !== false) {
+          const normalized = withTableNormalization(file, data.table.task);
+          file = normalized.file;
+          if (normalized.note) (data.notes ??= []).push(normalized.note);
+        }
+        // The samples fit trains on: the training split less the validation rows it holds out (as fit does).
+        const rows = validationSplit > 0 ? Math.floor(data.train.count * (1 - validationSplit)) : data.train.count;
+        model = buildModel(file, source, { seed, inputShape: data.train.shape, vocabularySize, ...taskFacts(data), rows, context: data.language?.context });
+        // Standardising inputs: the Normalization layers on the input learn the training rows' statistics.
+        adaptInputNormalization(model, data.train, data.table);
       }
       if (!paths.resume) {
-        const loss = paths.from ? lossForImported(model) : recipe.loss;
-        model.compile({ optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss, metrics: recipe.metrics });
+        const facts = taskFacts(data);
+        const loss = paths.from ? lossForImported(model, data.table?.task) : recipeOf(file, facts).loss;
+        // A regression's target scale: the squared error in standardised units is what the optimizer sees.
+        const targetWeight = paths.from || !data.table ? undefined : adaptTargetScaling(model, data.train);
+        model.compile({
+          optimizer: optimizerFromConfig(optimizerConfig, "--optimizer"), loss, metrics: paths.from ? recipe.metrics : recipeOf(file, facts).metrics,
+          ...(targetWeight !== undefined ? { lossWeights: [targetWeight] } : {}),
+        });
       } else if (!model.optimizer) throw new InputError(`${displayText(paths.resume)} holds no optimizer state, so training cannot resume from it`);
       if (freeze !== undefined) {
         if (freeze > model.layers.length) throw new InputError(`--freeze ${freeze}: the model has only ${model.layers.length} layers`);
@@ -177,6 +214,14 @@ export function registerTrain(cli: CAC): void {
       const say = (line: string) => writeSync(2, line + "\n");
       say(`${paths.resume ? `resuming ${displayText(paths.resume)} at epoch ${initialEpoch + 1}: ` : ""}${model.name}: ${model.countParams().toLocaleString("en-US")} parameters, kernels ${model.kernels.variant}`);
       say(`data: ${data.source}: ${data.train.count.toLocaleString("en-US")} train, ${data.test.count.toLocaleString("en-US")} test`);
+      if (data.table) {
+        const scaled = targetScaling(model);
+        const standardised = model.layers[0]?.type === "Normalization" ? "; features standardised by a Normalization layer adapted to the training rows" : "";
+        const target = scaled ? `; the target too (mean ${Number(scaled.mean[0].toPrecision(6))}, sd ${Number(Math.sqrt(scaled.variance[0]).toPrecision(6))}): the last layer, a Normalization with invert, gives predictions in its units, and the loss is the squared error over its variance` : "";
+        say(`${describeTarget(data.table)}${standardised}${target}`);
+      }
+      for (const note of data.notes ?? []) say(note);
+      if (data.table && paths.from) say("note: the features are not standardised: an imported model is trained as it is");
       const decay = schedule ? `, ${schedule.description}` : "";
       const optimizerText = paths.resume ? `${model.optimizer!.getConfig().type} (from the checkpoint)` : describeOptimizer(optimizerConfig);
       if (paths.from) say(model.summary());
@@ -184,7 +229,8 @@ export function registerTrain(cli: CAC): void {
       if (frozen.length > 0) say(`frozen: ${frozen.join(", ")}`);
       say(`training ${epochs} epoch(s), batch ${batchSize}, ${optimizerText}${decay}, seed ${model.seed}, validation split ${validationSplit}${augment ? `, augmentation ${augment.describe()}` : ""}`);
 
-      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source }, preprocessing: data.text ? { text: data.text } : data.language ? { nextChar: data.language } : undefined }));
+      const preprocessing = data.text ? { text: data.text } : data.language ? { nextChar: data.language } : data.table ? { table: data.table } : undefined;
+      const save = (path: string) => writeFileAtomic(path, encodeCheckpoint(model, { notes: { data: data.source }, preprocessing }));
       const periodic: Callback = {
         onEpochEnd: (epoch) => {
           if (checkpointEvery && (epoch + 1) % checkpointEvery === 0) save(paths.save!);
@@ -226,7 +272,11 @@ export function registerTrain(cli: CAC): void {
       if (data.test.count > 0) say(`test: ${Object.entries(test).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ")} on ${data.test.count.toLocaleString("en-US")} samples (trained in ${seconds.toFixed(1)}s)`);
       else say(`trained in ${seconds.toFixed(1)}s (no test rows: --test-split 0)`);
       // A model small enough to read (linear or logistic regression) is shown in full.
-      if (model.countParams() <= 32) for (const [i, p] of model.params.entries()) say(`${p.name} [${p.shape}]: ${Array.from(model.getWeights()[i].data, (v) => v.toFixed(4)).join(" ")}`);
+      if (model.countParams() <= 32) {
+        for (const [i, p] of model.params.entries()) say(`${p.name} [${p.shape}]: ${Array.from(model.getWeights()[i].data, (v) => v.toFixed(4)).join(" ")}`);
+        // Weights on standardised features, read back in the columns' own units.
+        for (const line of (data.table && rawCoefficients(model, data.table)) || []) say(line);
+      }
       if (paths.plot) {
         writeFileAtomic(paths.plot, new TextEncoder().encode(trainingCurvesSvg(history.history, model.name)));
         say(`wrote ${displayText(paths.plot)}`);
@@ -237,21 +287,62 @@ export function registerTrain(cli: CAC): void {
         say(`saved ${displayText(paths.save)}`);
       }
       if (flags.json) {
-        writeOut(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
+        const task = data.table ? { task: data.table.task, ...(data.table.classNames ? { classNames: data.table.classNames } : {}) } : {};
+        writeOut(JSON.stringify({ model: model.name, epochs, batchSize, seed: model.seed, seconds, ...task, history: history.history, test, checkpoint: paths.save ?? null }, null, 2) + "\n");
       }
     });
 }
 
 /** The next-character task the flags ask for (a resumed one keeps its own), or undefined. */
 function languageTask(flags: TrainFlags, resumed: NextCharTask | undefined): { context: number; trained?: NextCharTask } | undefined {
-  if (flags.task === undefined) {
+  if (flags.task === undefined || isTask(String(flags.task))) {
     if (flags.context !== undefined) throw new UsageError("--context goes with --task next-char");
     return resumed ? { context: resumed.context, trained: resumed } : undefined;
   }
-  if (String(flags.task) !== "next-char") throw new UsageError(`--task: the one task is next-char, got '${displayText(String(flags.task))}'`);
+  if (String(flags.task) !== "next-char") throw new UsageError(`--task: one of ${[...TASKS, "next-char"].join(", ")}, got '${displayText(String(flags.task))}'${didYouMean(String(flags.task), [...TASKS, "next-char"])}`);
   const context = numberFlag(flags.context ?? resumed?.context ?? 16, "context", { min: 1, max: 4096, integer: true });
   if (resumed && context !== resumed.context) throw new InputError(`--context ${context}: the resumed model reads ${resumed.context} characters`);
   return { context, trained: resumed };
+}
+
+/** How to read a CSV table: the flags, the tasks the model learns, and a resumed model's own reading. */
+function tableOptions(flags: TrainFlags, file: ModelFile, source: string, imported: boolean, trained: TableOptions["trained"]): TableOptions {
+  const forcedTask = flags.task !== undefined && isTask(String(flags.task)) ? (String(flags.task) as Task) : undefined;
+  if (trained && forcedTask && forcedTask !== trained.task) throw new InputError(`--task ${forcedTask}: the resumed model learns ${describeTask(trained.task, trained.classNames?.length)}`);
+  if (trained && (flags.categorical !== undefined || flags.ignore !== undefined)) throw new InputError("--categorical and --ignore set how a new model reads the table; a resumed model reads it as it was trained to");
+  const list = (value: unknown, flag: string) => {
+    if (value === undefined) return undefined;
+    const names = [value].flat().flatMap((v) => String(v).split(",")).map((v) => v.trim()).filter(Boolean);
+    if (names.length === 0) throw new UsageError(`--${flag} takes column names separated by commas`);
+    return names;
+  };
+  return {
+    forcedTask, supported: imported ? TASKS : tasksOf(file), model: source, categorical: list(flags.categorical, "categorical"), ignore: list(flags.ignore, "ignore"),
+    strict: flags.strict === true, trained,
+  };
+}
+
+/** What the data tells a model file about its head: the task and the number of classes. */
+function taskFacts(data: TrainingData): { task?: Task; classes?: number } {
+  if (data.table) return { task: data.table.task, classes: data.table.classNames?.length };
+  if (data.text) return { task: data.text.classNames.length === 2 ? "binary" : "multiclass", classes: data.text.classNames.length };
+  if (data.language) return { task: "multiclass", classes: new TextVectorizer(data.language.vectorizer).vocabularySize };
+  if (data.kind === "images" && data.train.labels) {
+    // Digits 0–9 are 10 classes: one more than the largest label in either split.
+    let largest = 1;
+    for (const split of [data.train, data.test]) for (const l of split.labels ?? []) if (l > largest) largest = l;
+    return { task: "multiclass", classes: largest + 1 };
+  }
+  return {};
+}
+
+/** --hidden 64,32 as widths, or undefined. */
+function parseWidths(value: unknown): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = String(value).split(",").map((v) => v.trim());
+  const widths = parts.map((v) => Number(v));
+  if (parts.length === 0 || !widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 1 << 16)) throw new UsageError(`--hidden takes layer widths separated by commas, such as 64,32; got '${displayText(String(value))}'`);
+  return widths;
 }
 
 /** A new text vectorizer's settings: the model file's, then the flags over them. */
@@ -267,11 +358,22 @@ function textSettings(flags: TrainFlags, fromFile: Partial<TextVectorizerConfig>
   return settings;
 }
 
-/** An imported classifier's loss: on its probabilities if it ends in softmax, else on its logits (PyTorch's way). */
-function lossForImported(model: Model): LossSpec {
+/**
+ * An imported model's loss: for a table's numbers, mean squared error on one output; for classes,
+ * cross-entropy on its probabilities if it ends in softmax (sigmoid for one output), else on its logits
+ * (PyTorch's way).
+ */
+function lossForImported(model: Model, task: Task | undefined): LossSpec {
   const last = model.layers[model.layers.length - 1] as { activation?: { name: string } };
   const outputs = model.outputShape.reduce((a, b) => a * b, 1);
-  if (outputs === 1) return { type: "binaryCrossentropy", fromLogits: last.activation?.name !== "sigmoid" };
+  if (task === "regression") {
+    if (outputs !== 1) throw new InputError(`the target is a number (a regression), but the imported model has ${outputs} outputs`);
+    return { type: "meanSquaredError" };
+  }
+  if (outputs === 1) {
+    if (task === "multiclass") throw new InputError("the target has more than two classes, but the imported model has one output");
+    return { type: "binaryCrossentropy", fromLogits: last.activation?.name !== "sigmoid" };
+  }
   return { type: "sparseCategoricalCrossentropy", fromLogits: last.activation?.name !== "softmax" };
 }
 
