@@ -95,5 +95,8 @@ for i in range(a.warmup + a.timed):
     if i >= a.warmup:
         rates.append(a.batch * a.steps / (time.perf_counter() - t))
 rates.sort()
-import resource
-print(json.dumps({"tokensPerSec": rates[len(rates) // 2], "torch": torch.__version__, "threads": a.threads, "maxRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+# Peak resident memory of this process from /proc (VmHWM): getrusage's ru_maxrss would carry over the
+# peak of the process that started this one (Linux keeps it across exec).
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"tokensPerSec": rates[len(rates) // 2], "torch": torch.__version__, "threads": a.threads, "maxRssBytes": peak_kb * 1024}))
