@@ -9,6 +9,7 @@
 // shown to fail the same comparison.
 
 import { describe, expect, test } from "bun:test";
+import { worstAgainstOrt } from "./export-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -17,9 +18,8 @@ import {
 import { transformerDecoderBlock, transformerEncoderBlock } from "../../src/layers/transformer-blocks";
 import { buildModel, parseModelJson } from "../../src/model/model-file";
 import { exportOnnx } from "../../src/onnx/export";
-import { decodeModel, encodeModel, type ModelProto } from "../../src/onnx/onnx-proto";
-import { OnnxSession } from "../../src/onnx/runtime";
-import { seededValues, worstMismatch } from "../support/twin-heaps";
+import { decodeModel, type ModelProto } from "../../src/onnx/onnx-proto";
+import { seededValues } from "../support/twin-heaps";
 
 const BATCH = 3, STEPS = 6, WIDTH = 8;
 
@@ -27,20 +27,7 @@ const BATCH = 3, STEPS = 6, WIDTH = 8;
 async function check(model: Model, xs: Float32Array[], options: { mutate?: (proto: ModelProto) => void; opset?: number; weights?: boolean } = {}): Promise<number> {
   model.build();
   if (options.weights !== false) model.setWeights(model.params.map((p, i) => seededValues(p.size, 30 + i, -0.6, 0.6)));
-  const want = model.predictAll(xs);
-  const proto = decodeModel(exportOnnx(model, { opset: options.opset }), "attention");
-  options.mutate?.(proto);
-  const session = await OnnxSession.open(encodeModel(proto), { provider: "wasm", source: "attention.onnx" });
-  const names = session.inputs.map((i) => i.name);
-  const got = await session.runNamed(xs.map((data, i) => ({ name: names[i], data, dims: [BATCH, ...model.inputShapes[i]] })));
-  await session.release();
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  got.forEach((out, i) => {
-    expect(out.dims).toEqual(want[i].shape as number[]);
-    worst = Math.max(worst, worstMismatch(out.data, want[i].data, 1e-5, 0).worst);
-  });
-  return worst;
+  return worstAgainstOrt(model, xs, BATCH, { mutate: options.mutate, opset: options.opset });
 }
 
 const expectSame = async (model: Model, xs: Float32Array[], opset?: number) => expect(await check(model, xs, { opset })).toBeLessThanOrEqual(1);

@@ -11,13 +11,13 @@
 // linear_before_reset = 1 are shown to fail the same comparison.
 
 import { describe, expect, test } from "bun:test";
+import { worstAgainstOrt } from "./export-check";
 import {
   Bidirectional, Concatenate, Dense, Embedding, GRU, GlobalAveragePool1D, GlobalMaxPool1D, Input, LSTM, Masking, Model, SimpleRNN,
 } from "../../src/index";
 import { exportOnnx } from "../../src/onnx/export";
-import { decodeModel, encodeModel, type ModelProto } from "../../src/onnx/onnx-proto";
-import { OnnxSession } from "../../src/onnx/runtime";
-import { seededValues, worstMismatch } from "../support/twin-heaps";
+import { decodeModel, type ModelProto } from "../../src/onnx/onnx-proto";
+import { seededValues } from "../support/twin-heaps";
 
 const BATCH = 4, STEPS = 6, VOCAB = 11;
 
@@ -39,20 +39,7 @@ function ids(pads: ("end" | "front" | "middle" | "all" | "none")[], seed = 5): F
 async function check(model: Model, xs: Float32Array[], options: { mutate?: (proto: ModelProto) => void } = {}): Promise<number> {
   model.build();
   model.setWeights(model.params.map((p, i) => seededValues(p.size, 10 + i, -0.6, 0.6)));
-  const want = model.predictAll(xs);
-  const proto = decodeModel(exportOnnx(model), "sequences");
-  options.mutate?.(proto);
-  const session = await OnnxSession.open(encodeModel(proto), { provider: "wasm", source: "sequences.onnx" });
-  const names = session.inputs.map((i) => i.name);
-  const got = await session.runNamed(xs.map((data, i) => ({ name: names[i], data, dims: [BATCH, ...model.inputShapes[i]] })));
-  await session.release();
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  got.forEach((out, i) => {
-    expect(out.dims).toEqual(want[i].shape as number[]);
-    worst = Math.max(worst, worstMismatch(out.data, want[i].data, 1e-5, 0).worst);
-  });
-  return worst;
+  return worstAgainstOrt(model, xs, BATCH, { mutate: options.mutate });
 }
 
 const expectSame = async (model: Model, xs: Float32Array[]) => expect(await check(model, xs)).toBeLessThanOrEqual(1);

@@ -11,12 +11,12 @@
 // under CI=true, where they fail.
 
 import { afterAll, describe, expect, test } from "bun:test";
+import { toleranceReport } from "../support/tolerance-report";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MultiHeadAttention } from "../../src/index";
 import { readOnnx } from "../../src/onnx/import";
-import { worstMismatch } from "../support/twin-heaps";
 import { ORT_NAME as ortName, runOrt } from "./ort-reference";
 import { runPython, torchAvailable, torchRequired, TORCH_MISSING } from "./torch-support";
 
@@ -50,13 +50,7 @@ const MODELS: [string, string, string[], [boolean, boolean, boolean]?][] = [
   ["encoder_pre_relu", "opset 17: norm_first=True, ReLU", ["LayerNormalization", "MultiHeadAttention", "Add", "LayerNormalization", "Dense", "Dense", "Add"], [false, false, true]],
 ];
 
-const worst: Record<string, number> = {};
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, label: string, kind: string): void {
-  expect({ label, length: got.length }).toEqual({ label, length: want.length });
-  const m = worstMismatch(got, want, atol, rtol);
-  worst[kind] = Math.max(worst[kind] ?? 0, m.worst);
-  expect({ label, worst: m.worst <= 1 ? "ok" : m }).toEqual({ label, worst: "ok" });
-}
+const { worst, expectClose } = toleranceReport();
 
 if (torchRequired && !hasTorch) {
   test("PyTorch is installed for /usr/bin/python3 (CI=true requires it)", () => {

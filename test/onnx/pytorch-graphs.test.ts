@@ -14,13 +14,13 @@
 // except under CI=true, where they fail (scripts/install-test-packages.sh installs it there).
 
 import { afterAll, describe, expect, test } from "bun:test";
+import { toleranceReport } from "../support/tolerance-report";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "../../src/index";
 import type { Model } from "../../src/model/model";
 import { readOnnx, type OnnxImport } from "../../src/onnx/import";
-import { worstMismatch } from "../support/twin-heaps";
 import { ORT_NAME as ortName, runOrt } from "./ort-reference";
 import { runPython, toNhwc, torchAvailable, torchRequired, TORCH_MISSING } from "./torch-support";
 
@@ -48,13 +48,7 @@ function feedsFor(imported: OnnxImport, inputs: Named[]): Float32Array[] {
   return imported.inputs.map((info, i) => (info.channelsLast ? toNhwc(inputs[i].data, inputs[i].shape) : Float32Array.from(inputs[i].data)));
 }
 
-const worst: Record<string, number> = {};
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, label: string, kind: string): void {
-  expect({ label, length: got.length }).toEqual({ label, length: want.length });
-  const m = worstMismatch(got, want, atol, rtol);
-  worst[kind] = Math.max(worst[kind] ?? 0, m.worst);
-  expect({ label, worst: m.worst <= 1 ? "ok" : m }).toEqual({ label, worst: "ok" });
-}
+const { worst, expectClose } = toleranceReport();
 
 function expectOutputs(model: Model, imported: OnnxImport, reference: { inputs: Named[]; outputs: Named[] }, label: string): void {
   const outputs = model.predictAll(feedsFor(imported, reference.inputs));

@@ -15,6 +15,7 @@
 // under CI=true, where they fail.
 
 import { afterAll, describe, expect, test } from "bun:test";
+import { toleranceReport } from "../support/tolerance-report";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,13 +93,7 @@ function owners(reference: Reference, heads: string[]): string[] {
   return ["emb.weight" in reference.params ? ["emb."] : [], cells, heads].flat();
 }
 
-const worst: Record<string, number> = {};
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, label: string, kind: string): void {
-  expect({ label, length: got.length }).toEqual({ label, length: want.length });
-  const m = worstMismatch(got, want, atol, rtol);
-  worst[kind] = Math.max(worst[kind] ?? 0, m.worst);
-  expect({ label, worst: m.worst <= 1 ? "ok" : m }).toEqual({ label, worst: "ok" });
-}
+const { worst, expectClose } = toleranceReport();
 
 if (torchRequired && !hasTorch) {
   test("PyTorch is installed for /usr/bin/python3 (CI=true requires it)", () => {
