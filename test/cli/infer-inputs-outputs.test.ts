@@ -74,6 +74,17 @@ describe("inputs fed by name, as their declared types", () => {
     expect(json(["infer", twoInputs, "--input", `x=${x}`, "--input", "ids=ids-float.npy"]).outputs[0].values).toEqual(expectedY);
   });
 
+  test("--batch-size splits every input along the batch and stitches the outputs; an output without the batch axis runs whole", () => {
+    expect(json(["infer", twoInputs, "--input", `x=${x}`, "--input", `ids=${ids}`, "--batch-size", "1"]).outputs[0].values).toEqual(expectedY);
+    const file = model("with-total.onnx", [
+      { opType: "Relu", inputs: ["x"], outputs: ["y"] },
+      { opType: "ReduceSum", inputs: ["x"], outputs: ["total"], attributes: [{ name: "keepdims", type: "INT", i: 0 }] } as never,
+    ], [{ name: "x", elemType: FLOAT, shape: ["N", 3] }], [{ name: "y", elemType: FLOAT, shape: ["N", 3] }, { name: "total", elemType: FLOAT, shape: [] }]);
+    const r = json(["infer", file, "--input", x, "--batch-size", "1"]);
+    expect(r.outputs[0]).toEqual({ name: "y", dims: [2, 3], dtype: "float32", probabilities: "softmax", values: [0.5, 1, 1.5, 2, 2.5, 3] });
+    expect(r.outputs[1]).toEqual({ name: "total", dims: [], dtype: "float32", values: [10.5] });
+  });
+
   test("int32, uint8 and bool inputs are fed as they are (bytes not scaled)", () => {
     const file = model("cast-sum.onnx", [
       { opType: "Cast", inputs: ["i"], outputs: ["fi"], attributes: [{ name: "to", type: "INT", i: FLOAT }] } as never,
