@@ -62,7 +62,7 @@ const probs = logits.map(softmax);
 describe("inputs fed by name, as their declared types", () => {
   test("a float and an int64 input: y = x + table[ids], with the int64 ids from .npy, JSON or an integer-valued float .npy", () => {
     const r = json(["infer", twoInputs, "--input", `x=${x}`, "--input", `ids=${ids}`]);
-    expect(r.inputs).toEqual([{ name: "x", dtype: "float32", dims: [2, 3] }, { name: "ids", dtype: "int64", dims: [2] }]);
+    expect(r.inputs).toEqual([{ name: "x", dtype: "float32", dims: [2, 3], declared: ["N", 3] }, { name: "ids", dtype: "int64", dims: [2], declared: ["N"] }]);
     expect(r.outputs).toHaveLength(1);
     expect(r.outputs[0].name).toBe("y");
     expect(r.outputs[0].dims).toEqual([2, 3]);
@@ -109,6 +109,7 @@ describe("inputs fed by name, as their declared types", () => {
     npy("dyn.npy", "float32", [2, 3, 2], data);
     const r = json(["infer", file, "--input", "dyn.npy"]);
     expect(r.outputs[0].dims).toEqual([2, 3, 2]);
+    expect(r.inputs[0].declared).toEqual(["batch", "?", 2]);
     expect(r.outputs[0].values).toEqual(Array.from(data, (v) => Math.max(0, v)));
     npy("dyn5.npy", "float32", [1, 5, 2], new Float32Array(10).fill(1));
     expect(json(["infer", file, "--input", "dyn5.npy"]).outputs[0].dims).toEqual([1, 5, 2]);

@@ -114,7 +114,7 @@ export function registerInfer(cli: CAC): void {
       const summary = {
         model: modelPath, provider: session.provider, adapter: session.adapter ?? null, fallback: session.fallbackReason ?? null, threads,
         input: { name: feeds[0]?.name, shape: feeds[0]?.dims }, output: { dims: first?.result.dims },
-        inputs: feeds.map((f) => ({ name: f.name, dtype: f.type, dims: f.dims })),
+        inputs: feeds.map((f) => ({ name: f.name, dtype: f.type, dims: f.dims, declared: f.declared ?? null })),
         seconds: { open: (opened - started) / 1000, run: seconds }, samplesPerSecond: count / seconds,
         ...(accuracy !== undefined ? { accuracy } : {}),
         ...(saved.length ? { saved } : {}),
@@ -169,8 +169,8 @@ function isDynamic(d: number | string): boolean {
   return typeof d === "string" || d < 0 || d >= 2 ** 31;
 }
 
-function dimText(d: number | string): string {
-  return typeof d === "string" ? d || "?" : isDynamic(d) ? "?" : String(d);
+function dimText(d: number | string): number | string {
+  return typeof d === "string" ? d || "?" : isDynamic(d) ? "?" : d;
 }
 
 export function shapeText(shape: readonly (number | string)[] | undefined): string {
@@ -185,6 +185,8 @@ interface Feed {
   name: string;
   type: string;
   dims: number[];
+  /** As the model declares it: sizes, symbolic names, "?" for unnamed dims. */
+  declared?: (number | string)[];
   array: NumericArray;
   path: string;
 }
@@ -212,7 +214,7 @@ function bindInputs(specs: InputSpec[], arrays: NumericArray[], inputs: TensorSh
     const path = displayText(specs[i].path);
     const type = input.type ?? "float32";
     if (!FEEDABLE.has(type)) throw new InputError(`${model}: input '${displayText(input.name)}' takes ${type}; wasmgrad infer feeds float32, float64, integer and bool inputs`);
-    return { name: input.name, type, dims: fitShape(arrays[i], input, path, model, inputs.length), array: arrays[i], path };
+    return { name: input.name, type, dims: fitShape(arrays[i], input, path, model, inputs.length), declared: input.shape?.map(dimText), array: arrays[i], path };
   });
 }
 
