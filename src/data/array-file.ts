@@ -8,6 +8,7 @@ import { InputError } from "../errors";
 import { parseIdx } from "./idx";
 import { describeValue } from "../io/display";
 import { checkFinite } from "./finite-values";
+import { halfToFloat } from "./float16";
 import { checkJsonTextDepth } from "../io/json-depth";
 
 export interface NumericArray {
@@ -26,8 +27,8 @@ export interface NumericArray {
   raw?: RawArray;
 }
 
-export type ArrayDtype = "float32" | "float64" | "int32" | "int64" | "int8" | "uint8" | "bool";
-export type RawData = Float32Array | Float64Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
+export type ArrayDtype = "float16" | "float32" | "float64" | "int32" | "int64" | "int8" | "uint8" | "bool";
+export type RawData = Uint16Array | Float32Array | Float64Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
 export interface RawArray {
   dtype: ArrayDtype;
   data: RawData;
@@ -86,6 +87,7 @@ function copyAs<T extends RawData>(make: (buffer: ArrayBuffer) => T, size: numbe
 }
 
 const NPY_TYPES: Record<string, NpyType> = {
+  "<f2": { dtype: "float16", size: 2, read: (v, at) => halfToFloat(v.getUint16(at, true)), copy: copyAs((b) => new Uint16Array(b), 2) },
   "<f4": { dtype: "float32", size: 4, read: (v, at) => v.getFloat32(at, true), copy: copyAs((b) => new Float32Array(b), 4) },
   "<f8": { dtype: "float64", size: 8, read: (v, at) => v.getFloat64(at, true), copy: copyAs((b) => new Float64Array(b), 8) },
   "<i4": { dtype: "int32", size: 4, read: (v, at) => v.getInt32(at, true), copy: copyAs((b) => new Int32Array(b), 4) },
@@ -111,7 +113,7 @@ export function parseNpy(bytes: Uint8Array, source: string, options: ArrayFileOp
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new InputError(`${source}: the .npy header is not a NumPy array header`);
   const type = NPY_TYPES[descr];
-  if (!type) throw new InputError(`${source}: .npy dtype '${descr}' is not supported (use float32, float64, int32, int64, int8, uint8 or bool, little-endian)`);
+  if (!type) throw new InputError(`${source}: .npy dtype '${descr}' is not supported (use float16, float32, float64, int32, int64, int8, uint8 or bool, little-endian)`);
   if (fortran === "True") throw new InputError(`${source}: Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray`);
   const dims = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new InputError(`${source}: bad .npy shape (${shapeText})`);

@@ -172,6 +172,7 @@ export class OnnxSession {
   async runTensors(feeds: { name: string; type: string; data: TensorData; dims: number[] }[]): Promise<OnnxRawResult[]> {
     const tensors: Record<string, Ort.Tensor> = {};
     for (const feed of feeds) tensors[feed.name] = new this.ort.Tensor(feed.type as "float32", feed.data as Float32Array, feed.dims);
+    // (float16 data is given as Uint16Array bit patterns; onnxruntime takes those for "float16".)
     let results: Record<string, Ort.Tensor>;
     try {
       results = await quiet(() => this.session.run(tensors));

@@ -102,6 +102,26 @@ describe("inputs fed by name, as their declared types", () => {
     expect(r.outputs[0].values).toEqual([-100000 + 255 + 1, 8, 1]);
   });
 
+  test("float16 in and out: a float16 .npy fed as it is, float32 data rounded to float16; outputs shown as numbers, saved as '<f2'", () => {
+    const FLOAT16 = 10;
+    const file = model("half.onnx", [
+      { opType: "Cast", inputs: ["h"], outputs: ["f"], attributes: [{ name: "to", type: "INT", i: FLOAT }] } as never,
+      { opType: "Add", inputs: ["f", "f"], outputs: ["twice"] },
+      { opType: "Cast", inputs: ["twice"], outputs: ["back"], attributes: [{ name: "to", type: "INT", i: FLOAT16 }] } as never,
+    ], [{ name: "h", elemType: FLOAT16, shape: ["N"] }], [{ name: "twice", elemType: FLOAT, shape: ["N"] }, { name: "back", elemType: FLOAT16, shape: ["N"] }]);
+    npy("h.npy", "float16", [3], new Uint16Array([0x3e00, 0xc000, 0x3555])); // 1.5, -2, 0.333251953125
+    const r = json(["infer", file, "--input", "h.npy"]);
+    expect(r.inputs[0].dtype).toBe("float16");
+    expect(r.outputs[0].values).toEqual([3, -4, 0.66650390625]);
+    expect(r.outputs[1]).toEqual({ name: "back", dims: [3], dtype: "float16", values: [3, -4, 0.66650390625] });
+    npy("h32.npy", "float32", [3], new Float32Array([1.5, -2, 1 / 3]));
+    expect(json(["infer", file, "--input", "h32.npy"]).outputs[0].values).toEqual([3, -4, 0.66650390625]);
+    expect(runCli(["infer", file, "--input", "h.npy", "--ep", "wasm", "--output", "half/"]).code).toBe(0);
+    const back = readFileSync(join(dir, "half", "back.npy"));
+    expect(new TextDecoder().decode(back.subarray(10, 40))).toContain("'descr': '<f2'");
+    expect(Array.from(new Uint16Array(back.buffer.slice(back.byteOffset + back.length - 6, back.byteOffset + back.length)))).toEqual([0x4200, 0xc400, 0x3955]);
+  });
+
   test("symbolic and unnamed dynamic dims come from the data", () => {
     const file = model("dynamic.onnx", [{ opType: "Relu", inputs: ["x"], outputs: ["y"] }],
       [{ name: "x", elemType: FLOAT, shape: ["batch", "", 2] }], [{ name: "y", elemType: FLOAT, shape: ["batch", "", 2] }]);

@@ -3,10 +3,12 @@
 
 import { describe, expect, test } from "bun:test";
 import { parseNpy } from "../../src/data/array-file";
+import { floatToHalf, halfToFloat } from "../../src/data/float16";
 import { encodeNpy } from "../../src/data/npy-writer";
 
 describe(".npy dtypes", () => {
   const cases: [string, ArrayBufferView & { length: number }, number[]][] = [
+    ["float16", new Uint16Array([0x3e00, 0xc000, 0, 0x7bff, 0x2e66, 0x0001]), [1.5, -2, 0, 65504, 0.0999755859375, 2 ** -24].map(Math.fround)],
     ["float32", new Float32Array([1.5, -2, 0, 3.25, 7, 8]), [1.5, -2, 0, 3.25, 7, 8]],
     ["float64", new Float64Array([0.1, 2, -3, 4, 5, 6]), [0.1, 2, -3, 4, 5, 6].map(Math.fround)],
     ["int32", new Int32Array([-1, 2, 3, 2147483647, 0, 9]), [-1, 2, 3, 2147483647, 0, 9].map(Math.fround)],
@@ -40,6 +42,18 @@ describe(".npy dtypes", () => {
       expect(header.endsWith("\n")).toBe(true);
       expect(parseNpy(bytes, "x.npy").dims).toEqual(dims);
     }
+  });
+
+  test("float16 rounding: nearest, ties to even, overflow to Inf, subnormals kept", () => {
+    expect(floatToHalf(1.5)).toBe(0x3e00);
+    expect(floatToHalf(65504)).toBe(0x7bff);
+    expect(floatToHalf(65520)).toBe(0x7c00);
+    expect(floatToHalf(-Infinity)).toBe(0xfc00);
+    expect(halfToFloat(floatToHalf(NaN))).toBeNaN();
+    expect(floatToHalf(2 ** -24)).toBe(1);
+    expect(floatToHalf(1 + 2 ** -11)).toBe(0x3c00); // a tie: to the even 1.0
+    expect(floatToHalf(1 + 3 * 2 ** -11)).toBe(0x3c02); // a tie: to the even 1 + 2^-9
+    for (let bits = 0; bits < 0x7c00; bits += 7) expect(floatToHalf(halfToFloat(bits))).toBe(bits);
   });
 
   test("bool bytes other than 0 and 1 are written as True", () => {

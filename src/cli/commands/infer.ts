@@ -11,6 +11,7 @@ import { nonFiniteAllowed } from "../input-policy";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readArrayFile, type NumericArray } from "../../data/array-file";
+import { floatToHalf, halvesToFloat32 } from "../../data/float16";
 import { npyWritable, saveNpy, type NpyData } from "../../data/npy-writer";
 import { checkSaveTarget } from "../../io/atomic-file";
 import { parseIdx } from "../../data/idx";
@@ -121,7 +122,7 @@ export function registerInfer(cli: CAC): void {
       };
       if (flags.json) {
         const outputs = described.map((d) => ({
-          name: d.result.name, dims: d.result.dims, dtype: d.result.type, ...(d.ranked ? { probabilities: d.probabilities } : {}), values: jsonValues(d.result.data),
+          name: d.result.name, dims: d.result.dims, dtype: d.result.type, ...(d.ranked ? { probabilities: d.probabilities } : {}), values: jsonValues(d.values),
         }));
         const predictions = !first ? [] : first.ranked
           ? first.ranked.map((r, index) => ({ index, class: r[0].class, top: r }))
@@ -213,7 +214,7 @@ function bindInputs(specs: InputSpec[], arrays: NumericArray[], inputs: TensorSh
     const i = byName.get(input.name)!;
     const path = displayText(specs[i].path);
     const type = input.type ?? "float32";
-    if (!FEEDABLE.has(type)) throw new InputError(`${model}: input '${displayText(input.name)}' takes ${type}; wasmgrad infer feeds float32, float64, integer and bool inputs`);
+    if (!FEEDABLE.has(type)) throw new InputError(`${model}: input '${displayText(input.name)}' takes ${type}; wasmgrad infer feeds float16, float32, float64, integer and bool inputs`);
     return { name: input.name, type, dims: fitShape(arrays[i], input, path, model, inputs.length), declared: input.shape?.map(dimText), array: arrays[i], path };
   });
 }
@@ -222,7 +223,7 @@ const INTEGER_RANGE: Record<string, [number, number]> = {
   int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], uint64: [0, Number.MAX_SAFE_INTEGER], bool: [0, 1],
 };
-const FEEDABLE = new Set(["float32", "float64", ...Object.keys(INTEGER_RANGE)]);
+const FEEDABLE = new Set(["float16", "float32", "float64", ...Object.keys(INTEGER_RANGE)]);
 
 /**
  * The data's dims as the model takes them: dynamic dims (batch, symbolic or unnamed) from the data, fixed
@@ -255,6 +256,8 @@ function feedData(feed: Feed, start: number, end: number): TensorData {
   const { array, type } = feed;
   if (type === "float32") return array.values(start, end);
   const raw = array.raw;
+  // float16 goes as its bit patterns: a float16 .npy as it is, anything else rounded to nearest.
+  if (type === "float16") return raw?.dtype === "float16" ? raw.data.subarray(start, end) as Uint16Array : Uint16Array.from(array.values(start, end), floatToHalf);
   if (type === "float64") return raw?.dtype === "float64" ? raw.data.subarray(start, end) as Float64Array : Float64Array.from(array.values(start, end));
   const source = raw && raw.dtype !== "float32" ? raw.data.subarray(start, end) : array.values(start, end);
   if (source instanceof BigInt64Array) {
@@ -314,6 +317,8 @@ type Ranked = { class: number; probability: number }[];
 
 interface DescribedOutput {
   result: OnnxRawResult;
+  /** The values to show: as given, but float16 as numbers rather than bit patterns. */
+  values: TensorData;
   /** Per sample (the first axis), or the whole output as one row when it has no axes. */
   rows: TensorData[];
   /** Top-k per sample, for classifier-shaped outputs ([N, C] float) only. */
@@ -322,12 +327,13 @@ interface DescribedOutput {
 }
 
 function describeOutput(result: OnnxRawResult, top: number): DescribedOutput {
-  const { dims, data } = result;
+  const { dims } = result;
+  const data = result.type === "float16" ? halvesToFloat32(result.data as Uint16Array) : result.data;
   const n = dims.length ? dims[0] : 1;
   const per = dims.slice(1).reduce((a, b) => a * b, 1);
   const rows = Array.from({ length: n }, (_, i) => sliceOf(data, i * per, (i + 1) * per));
-  const classifier = dims.length === 2 && dims[1] > 1 && (result.type === "float32" || result.type === "float64");
-  if (!classifier) return { result, rows };
+  const classifier = dims.length === 2 && dims[1] > 1 && (result.type === "float32" || result.type === "float64" || result.type === "float16");
+  if (!classifier) return { result, values: data, rows };
   const floatRows = rows as (Float32Array | Float64Array)[];
   // Softmax only when the rows are not already a distribution: non-negative, each summing to 1.
   const given = floatRows.every((row) => {
@@ -338,7 +344,7 @@ function describeOutput(result: OnnxRawResult, top: number): DescribedOutput {
     }
     return Math.abs(sum - 1) < 1e-3;
   });
-  return { result, rows, ranked: floatRows.map((r) => rank(r, top, given)), probabilities: given ? "as given" : "softmax" };
+  return { result, values: data, rows, ranked: floatRows.map((r) => rank(r, top, given)), probabilities: given ? "as given" : "softmax" };
 }
 
 function sliceOf(data: TensorData, start: number, end: number): TensorData {
