@@ -8,6 +8,7 @@ import { InputError } from "../errors";
 import { parseIdx } from "./idx";
 import { describeValue } from "../io/display";
 import { checkFinite } from "./finite-values";
+import { halfToFloat } from "./float16";
 import { checkJsonTextDepth } from "../io/json-depth";
 
 export interface NumericArray {
@@ -19,11 +20,23 @@ export interface NumericArray {
    * into one reused buffer — valid until the next call, so copy what must outlive it.
    */
   values(start: number, end: number): Float32Array;
+  /**
+   * The values as the file stored them, unconverted and unscaled (uint8 stays bytes, int64 stays BigInt,
+   * bool is 0/1 bytes): what a model input of an integer or bool type is fed.
+   */
+  raw?: RawArray;
+}
+
+export type ArrayDtype = "float16" | "float32" | "float64" | "int32" | "int64" | "int8" | "uint8" | "bool";
+export type RawData = Uint16Array | Float32Array | Float64Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
+export interface RawArray {
+  dtype: ArrayDtype;
+  data: RawData;
 }
 
 /** A NumericArray over float32 values already in memory. */
-export function floatArray(dims: number[], data: Float32Array): NumericArray {
-  return { dims, length: data.length, values: (start, end) => data.subarray(start, end) };
+export function floatArray(dims: number[], data: Float32Array, raw?: RawArray): NumericArray {
+  return { dims, length: data.length, values: (start, end) => data.subarray(start, end), raw: raw ?? { dtype: "float32", data } };
 }
 
 /** A NumericArray over uint8 pixels, scaled to [0, 1] as training scales them, batch by batch. */
@@ -31,7 +44,7 @@ export function byteImageArray(dims: number[], pixels: Uint8Array): NumericArray
   // One buffer for every call: a fresh one per batch left gigabytes for the collector to catch up with.
   let scratch = new Float32Array(0);
   return {
-    dims, length: pixels.length,
+    dims, length: pixels.length, raw: { dtype: "uint8", data: pixels },
     values: (start, end) => {
       const count = Math.max(0, Math.min(end, pixels.length) - start);
       if (scratch.length < count) scratch = new Float32Array(count);
@@ -59,13 +72,29 @@ export async function readArrayFile(bytes: Uint8Array, source: string, options: 
   return byteImageArray(idx.dims, idx.data);
 }
 
-const NPY_TYPES: Record<string, { size: number; read: (v: DataView, at: number) => number; scale?: number }> = {
-  "<f4": { size: 4, read: (v, at) => v.getFloat32(at, true) },
-  "<f8": { size: 8, read: (v, at) => v.getFloat64(at, true) },
-  "<i4": { size: 4, read: (v, at) => v.getInt32(at, true) },
-  "<i8": { size: 8, read: (v, at) => Number(v.getBigInt64(at, true)) },
-  "|u1": { size: 1, read: (v, at) => v.getUint8(at), scale: 1 / 255 },
-  "|i1": { size: 1, read: (v, at) => v.getInt8(at) },
+interface NpyType {
+  dtype: ArrayDtype;
+  size: number;
+  read: (v: DataView, at: number) => number;
+  scale?: number;
+  /** The values, copied out of the file's bytes (which need not be aligned) into their own typed array. */
+  copy: (bytes: Uint8Array, count: number) => RawData;
+}
+
+/** `count` values of a typed array type from possibly unaligned bytes (little-endian, as every host wasmgrad runs on). */
+function copyAs<T extends RawData>(make: (buffer: ArrayBuffer) => T, size: number) {
+  return (bytes: Uint8Array, count: number): T => make(bytes.slice(0, count * size).buffer);
+}
+
+const NPY_TYPES: Record<string, NpyType> = {
+  "<f2": { dtype: "float16", size: 2, read: (v, at) => halfToFloat(v.getUint16(at, true)), copy: copyAs((b) => new Uint16Array(b), 2) },
+  "<f4": { dtype: "float32", size: 4, read: (v, at) => v.getFloat32(at, true), copy: copyAs((b) => new Float32Array(b), 4) },
+  "<f8": { dtype: "float64", size: 8, read: (v, at) => v.getFloat64(at, true), copy: copyAs((b) => new Float64Array(b), 8) },
+  "<i4": { dtype: "int32", size: 4, read: (v, at) => v.getInt32(at, true), copy: copyAs((b) => new Int32Array(b), 4) },
+  "<i8": { dtype: "int64", size: 8, read: (v, at) => Number(v.getBigInt64(at, true)), copy: copyAs((b) => new BigInt64Array(b), 8) },
+  "|u1": { dtype: "uint8", size: 1, read: (v, at) => v.getUint8(at), scale: 1 / 255, copy: copyAs((b) => new Uint8Array(b), 1) },
+  "|i1": { dtype: "int8", size: 1, read: (v, at) => v.getInt8(at), copy: copyAs((b) => new Int8Array(b), 1) },
+  "|b1": { dtype: "bool", size: 1, read: (v, at) => (v.getUint8(at) ? 1 : 0), copy: (bytes, count) => Uint8Array.from(bytes.subarray(0, count), (b) => (b ? 1 : 0)) },
 };
 
 export function parseNpy(bytes: Uint8Array, source: string, options: ArrayFileOptions = {}): NumericArray {
@@ -84,7 +113,7 @@ export function parseNpy(bytes: Uint8Array, source: string, options: ArrayFileOp
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new InputError(`${source}: the .npy header is not a NumPy array header`);
   const type = NPY_TYPES[descr];
-  if (!type) throw new InputError(`${source}: .npy dtype '${descr}' is not supported (use float32, float64, int32, int64, int8 or uint8, little-endian)`);
+  if (!type) throw new InputError(`${source}: .npy dtype '${descr}' is not supported (use float16, float32, float64, int32, int64, int8, uint8 or bool, little-endian)`);
   if (fortran === "True") throw new InputError(`${source}: Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray`);
   const dims = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new InputError(`${source}: bad .npy shape (${shapeText})`);
@@ -96,7 +125,7 @@ export function parseNpy(bytes: Uint8Array, source: string, options: ArrayFileOp
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = type.read(view, dataStart + i * type.size) * (type.scale ?? 1);
   checkFinite(data, `${source}: the array`, { allow: options.allowNonFinite, why: descr === "<f8" ? "float64 values beyond float32's range (±3.4e38) become Inf" : undefined, hint: NON_FINITE_HINT });
-  return floatArray(dims, data);
+  return floatArray(dims, data, type.dtype === "float32" ? undefined : { dtype: type.dtype, data: type.copy(bytes.subarray(dataStart), count) });
 }
 
 /** Nested JSON arrays of numbers, rectangular: [[…], […]] → dims [2, …]. */
@@ -116,10 +145,12 @@ export function parseJsonArray(text: string, source: string, options: ArrayFileO
   }
   if (dims.length === 0) throw new InputError(`${source}: expected a JSON list of numbers (or of lists), e.g. [[0.1, 0.2], [0.3, 0.4]]`);
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  const exact = new Float64Array(data.length);
   let at = 0;
   const walk = (node: unknown, depth: number, path: string) => {
     if (depth === dims.length) {
       if (typeof node !== "number" || !Number.isFinite(node)) throw new InputError(`${source}: ${path} is ${describeValue(node)}, not a finite number`);
+      exact[at] = node;
       data[at++] = node;
       return;
     }
@@ -131,5 +162,6 @@ export function parseJsonArray(text: string, source: string, options: ArrayFileO
   walk(value, 0, "value");
   // JSON has no NaN, but 1e39 is a finite number that float32 holds as Inf.
   checkFinite(data, `${source}: the array`, { allow: options.allowNonFinite, why: "beyond float32's range (±3.4e38)", hint: NON_FINITE_HINT });
-  return floatArray(dims, data);
+  // JSON numbers are doubles: the exact values stay for integer inputs (token ids past 2^24).
+  return floatArray(dims, data, { dtype: "float64", data: exact });
 }

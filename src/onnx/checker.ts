@@ -28,7 +28,9 @@ const DATA_TYPE_NAMES: Record<number, string> = {
   0: "undefined", 1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 8: "string",
   9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64", 14: "complex64", 15: "complex128", 16: "bfloat16",
 };
-const typeName = (code: number) => (Object.hasOwn(DATA_TYPE_NAMES, code) ? DATA_TYPE_NAMES[code] : `data type ${code}`);
+/** ONNX's element type code by the name onnxruntime gives it (1 → "float32"). */
+export const onnxTypeName = (code: number) => (Object.hasOwn(DATA_TYPE_NAMES, code) ? DATA_TYPE_NAMES[code] : `data type ${code}`);
+const typeName = onnxTypeName;
 const isDefaultDomain = (domain: string) => domain === "" || domain === "ai.onnx";
 
 export interface CheckOptions {
@@ -50,7 +52,11 @@ export function onnxNodeLimit(): Required<CheckOptions> {
   return { ...defaults };
 }
 
-export function checkOnnxModel(model: ModelProto, source: string, options: CheckOptions = {}): void {
+/**
+ * `anyInputType`: inputs may be of any element type (onnxruntime runs the model, as for `wasmgrad infer`);
+ * otherwise float32 only, and integers only as a Gather's indices (what wasmgrad's importer can train).
+ */
+export function checkOnnxModel(model: ModelProto, source: string, options: CheckOptions & { anyInputType?: boolean } = {}): void {
   const { maxNodes, howToRaise } = { ...defaults, ...options };
   const graph = model.graph;
   checkNodeCount(graph.nodes.length, source, maxNodes, howToRaise);
@@ -110,17 +116,17 @@ export function checkOnnxModel(model: ModelProto, source: string, options: Check
     }
     const readers = graph.nodes.filter((n) => n.inputs.includes(input.name));
     const indicesOnly = readers.length > 0 && !graph.outputs.some((o) => o.name === input.name) && readers.every((n) => n.opType === "Gather" && isDefaultDomain(n.domain) && n.inputs.indexOf(input.name) === 1 && n.inputs.lastIndexOf(input.name) === 1);
-    checkDataInput(input, fail, quote, indicesOnly);
+    checkDataInput(input, fail, quote, indicesOnly, options.anyInputType ?? false);
   }
 }
 
 /** ONNX's integer types an input may have where it is only a Gather's indices. */
 const INDEX_TYPES = [6, 7];
 
-function checkDataInput(input: ValueInfoProto, fail: (message: string) => never, quote: (name: string) => string, indicesOnly: boolean): void {
+function checkDataInput(input: ValueInfoProto, fail: (message: string) => never, quote: (name: string) => string, indicesOnly: boolean, anyType: boolean): void {
   const name = `input ${quote(input.name)}`;
   if (input.elemType === 0) fail(`${name} declares no element type`);
-  if (input.elemType !== FLOAT && !(indicesOnly && INDEX_TYPES.includes(input.elemType))) {
+  if (!anyType && input.elemType !== FLOAT && !(indicesOnly && INDEX_TYPES.includes(input.elemType))) {
     fail(`${name} is declared ${typeName(input.elemType)}; wasmgrad feeds float32 inputs (integers only as the indices of a Gather, an embedding lookup)`);
   }
   if (!input.shape) return;

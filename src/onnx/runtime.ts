@@ -76,6 +76,16 @@ export interface OnnxRunResult {
   data: Float32Array;
 }
 
+export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | BigUint64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Uint32Array | string[];
+
+export interface OnnxRawResult {
+  name: string;
+  /** onnxruntime's name for the element type: "float32", "int64", "bool", … */
+  type: string;
+  dims: number[];
+  data: TensorData;
+}
+
 export class OnnxSession {
   private constructor(
     private readonly ort: typeof Ort,
@@ -153,6 +163,23 @@ export class OnnxSession {
       if (t.type !== "float32") throw new InputError(`${this.source}: output '${name}' is ${t.type}; wasmgrad infer reads float32 outputs`);
       return { name, dims: [...t.dims], data: t.data as Float32Array };
     });
+  }
+
+  /**
+   * Runs the model on tensors already of each input's type and shape (the caller has checked both: see
+   * `wasmgrad infer`); returns every output as onnxruntime gives it — any type, unconverted.
+   */
+  async runTensors(feeds: { name: string; type: string; data: TensorData; dims: number[] }[]): Promise<OnnxRawResult[]> {
+    const tensors: Record<string, Ort.Tensor> = {};
+    for (const feed of feeds) tensors[feed.name] = new this.ort.Tensor(feed.type as "float32", feed.data as Float32Array, feed.dims);
+    // (float16 data is given as Uint16Array bit patterns; onnxruntime takes those for "float16".)
+    let results: Record<string, Ort.Tensor>;
+    try {
+      results = await quiet(() => this.session.run(tensors));
+    } catch (error) {
+      throw new InputError(`${this.source}: onnxruntime-web could not run it on inputs ${feeds.map((f) => `${f.name} [${f.dims.join(", ")}]`).join(", ")}: ${firstLine(error)}`);
+    }
+    return this.session.outputNames.map((name) => ({ name, type: results[name].type, dims: [...results[name].dims], data: results[name].data as TensorData }));
   }
 
   async release(): Promise<void> {
