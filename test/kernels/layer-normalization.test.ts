@@ -53,90 +53,85 @@ function compare(failures: string[], heaps: TwinHeaps, what: string, ptr: number
   if (fast.subarray(count).some((v) => v !== SENTINEL)) failures.push(`${what}: wrote past its end`);
 }
 
+/** Every case of the sweep: rows × cols (one pair of heaps each) × γ/β on or off × rows near 0 or at 1000. */
+function* sweep(make: () => Kernels) {
+  for (const rows of ROWS)
+    for (const cols of COLS) {
+      const heaps = new TwinHeaps(make());
+      for (const { gamma, beta } of AFFINE)
+        for (const offset of [false, true]) {
+          const label = `rows=${rows} cols=${cols}${gamma ? " γ" : ""}${beta ? " β" : ""}${offset ? " offset" : ""}`;
+          yield { heaps, rows, cols, gamma, beta, offset, epsilon: offset ? 1e-5 : 1e-3, seed: rows * 1000 + cols * 3 + (offset ? 1 : 0), n: rows * cols, label };
+        }
+    }
+}
+
 for (const variant of wasmVariants()) {
   describe(`layer normalisation kernels (${variant.name})`, () => {
     test("forward matches the reference: y, mean, invStd", () => {
       const failures: string[] = [];
-      for (const rows of ROWS)
-        for (const cols of COLS) {
-          const heaps = new TwinHeaps(variant.make());
-          for (const { gamma, beta } of AFFINE)
-            for (const offset of [false, true]) {
-              const epsilon = offset ? 1e-5 : 1e-3;
-              const seed = rows * 1000 + cols * 3 + (offset ? 1 : 0);
-              const n = rows * cols;
-              const label = `rows=${rows} cols=${cols}${gamma ? " γ" : ""}${beta ? " β" : ""}${offset ? " offset" : ""}`;
-              const x = guarded(heaps, n, rowValues(n, seed, offset));
-              const g = gamma ? heaps.floats(cols, seededValues(cols, seed + 1, -1.5, 1.5)) : 0;
-              const b = beta ? heaps.floats(cols, seededValues(cols, seed + 2)) : 0;
-              const y = guarded(heaps, n), mean = guarded(heaps, rows), invStd = guarded(heaps, rows);
-              heaps.run((k) => k.layerNormForward(x, rows, cols, g, b, epsilon, y, mean, invStd));
-              compare(failures, heaps, `y ${label}`, y, n, 1e-6, 1e-5);
-              compare(failures, heaps, `mean ${label}`, mean, rows, 5e-7, 1e-6);
-              compare(failures, heaps, `invStd ${label}`, invStd, rows, 1e-7, 1e-6);
-              // In place (y = x) gives the same.
-              const inPlace = guarded(heaps, n, rowValues(n, seed, offset));
-              heaps.run((k) => k.layerNormForward(inPlace, rows, cols, g, b, epsilon, inPlace, mean, invStd));
-              const same = heaps.fast.f32(inPlace, n).every((v, i) => v === heaps.fast.f32(y, n)[i]);
-              if (!same) failures.push(`y ${label}: in place differs`);
-            }
-        }
+      for (const { heaps, rows, cols, gamma, beta, offset, epsilon, seed, n, label } of sweep(variant.make)) {
+        const x = guarded(heaps, n, rowValues(n, seed, offset));
+        const g = gamma ? heaps.floats(cols, seededValues(cols, seed + 1, -1.5, 1.5)) : 0;
+        const b = beta ? heaps.floats(cols, seededValues(cols, seed + 2)) : 0;
+        const y = guarded(heaps, n), mean = guarded(heaps, rows), invStd = guarded(heaps, rows);
+        heaps.run((k) => k.layerNormForward(x, rows, cols, g, b, epsilon, y, mean, invStd));
+        compare(failures, heaps, `y ${label}`, y, n, 1e-6, 1e-5);
+        compare(failures, heaps, `mean ${label}`, mean, rows, 5e-7, 1e-6);
+        compare(failures, heaps, `invStd ${label}`, invStd, rows, 1e-7, 1e-6);
+        // In place (y = x) gives the same.
+        const inPlace = guarded(heaps, n, rowValues(n, seed, offset));
+        heaps.run((k) => k.layerNormForward(inPlace, rows, cols, g, b, epsilon, inPlace, mean, invStd));
+        const same = heaps.fast.f32(inPlace, n).every((v, i) => v === heaps.fast.f32(y, n)[i]);
+        if (!same) failures.push(`y ${label}: in place differs`);
+      }
       expect(failures).toEqual([]);
     });
 
     test("backward matches the reference: dx (own buffer, dx = dy, none), dγ, dβ", () => {
       const failures: string[] = [];
-      for (const rows of ROWS)
-        for (const cols of COLS) {
-          const heaps = new TwinHeaps(variant.make());
-          for (const { gamma, beta } of AFFINE)
-            for (const offset of [false, true]) {
-              const epsilon = offset ? 1e-5 : 1e-3;
-              const seed = rows * 1000 + cols * 3 + (offset ? 1 : 0);
-              const n = rows * cols;
-              const label = `rows=${rows} cols=${cols}${gamma ? " γ" : ""}${beta ? " β" : ""}${offset ? " offset" : ""}`;
-              const x = heaps.floats(n, rowValues(n, seed, offset));
-              const gammaValues = seededValues(cols, seed + 1, -1.5, 1.5);
-              const g = gamma ? heaps.floats(cols, gammaValues) : 0;
-              const b = beta ? heaps.floats(cols, seededValues(cols, seed + 2)) : 0;
-              const y = heaps.floats(n), mean = heaps.floats(rows), invStd = heaps.floats(rows);
-              heaps.run((k) => k.layerNormForward(x, rows, cols, g, b, epsilon, y, mean, invStd));
-              // Backward on the same statistics on both sides: the reference's.
-              heaps.fast.f32(mean, rows).set(heaps.reference.f32(mean, rows));
-              heaps.fast.f32(invStd, rows).set(heaps.reference.f32(invStd, rows));
-              const dyValues = seededValues(n, seed + 3, -1, 1);
-              const dy = heaps.floats(n, dyValues);
-              const dx = guarded(heaps, n);
-              // dγ, dβ start as garbage: they must be overwritten.
-              const dgamma = gamma ? guarded(heaps, cols, seededValues(cols, 5)) : 0;
-              const dbeta = beta ? guarded(heaps, cols, seededValues(cols, 6)) : 0;
-              heaps.run((k) => k.layerNormBackward(x, dy, rows, cols, g, mean, invStd, dx, dgamma, dbeta));
-              // dx's scale: invStd·(1 + mean |g|) per row; the loosest row sets the absolute tolerance.
-              let scale = 0;
-              const s = heaps.reference.f32(invStd, rows);
-              for (let r = 0; r < rows; r++) {
-                let sumAbs = 0;
-                for (let c = 0; c < cols; c++) sumAbs += Math.abs(dyValues[r * cols + c] * (gamma ? gammaValues[c] : 1));
-                scale = Math.max(scale, s[r] * (1 + sumAbs / cols));
-              }
-              compare(failures, heaps, `dx ${label}`, dx, n, 5e-7 * scale, 1e-5);
-              if (gamma) compare(failures, heaps, `dγ ${label}`, dgamma, cols, 1e-6, 1e-5);
-              if (beta) compare(failures, heaps, `dβ ${label}`, dbeta, cols, 1e-6, 1e-5);
-              // dx = dy (in place) and dx = 0 (parameter gradients only) on the fast kernels.
-              const k: Kernels = heaps.fast.kernels;
-              const separate = heaps.fast.f32(dx, n).slice();
-              const dgammaSeparate = gamma ? heaps.fast.f32(dgamma, cols).slice() : undefined;
-              k.layerNormBackward(x, dy, rows, cols, g, mean, invStd, dy, 0, 0);
-              if (heaps.fast.f32(dy, n).some((v, i) => v !== separate[i])) failures.push(`dx ${label}: dx = dy differs`);
-              heaps.fast.f32(dy, n).set(dyValues);
-              if (gamma) {
-                heaps.fast.f32(dgamma, cols).fill(7);
-                k.layerNormBackward(x, dy, rows, cols, g, mean, invStd, 0, dgamma, 0);
-                if (heaps.fast.f32(dgamma, cols).some((v, i) => v !== dgammaSeparate![i])) failures.push(`dγ ${label}: without dx differs`);
-                if (heaps.fast.f32(dy, n).some((v, i) => v !== dyValues[i])) failures.push(`dγ ${label}: dx = 0 wrote into dy`);
-              }
-            }
+      for (const { heaps, rows, cols, gamma, beta, offset, epsilon, seed, n, label } of sweep(variant.make)) {
+        const x = heaps.floats(n, rowValues(n, seed, offset));
+        const gammaValues = seededValues(cols, seed + 1, -1.5, 1.5);
+        const g = gamma ? heaps.floats(cols, gammaValues) : 0;
+        const b = beta ? heaps.floats(cols, seededValues(cols, seed + 2)) : 0;
+        const y = heaps.floats(n), mean = heaps.floats(rows), invStd = heaps.floats(rows);
+        heaps.run((k) => k.layerNormForward(x, rows, cols, g, b, epsilon, y, mean, invStd));
+        // Backward on the same statistics on both sides: the reference's.
+        heaps.fast.f32(mean, rows).set(heaps.reference.f32(mean, rows));
+        heaps.fast.f32(invStd, rows).set(heaps.reference.f32(invStd, rows));
+        const dyValues = seededValues(n, seed + 3, -1, 1);
+        const dy = heaps.floats(n, dyValues);
+        const dx = guarded(heaps, n);
+        // dγ, dβ start as garbage: they must be overwritten.
+        const dgamma = gamma ? guarded(heaps, cols, seededValues(cols, 5)) : 0;
+        const dbeta = beta ? guarded(heaps, cols, seededValues(cols, 6)) : 0;
+        heaps.run((k) => k.layerNormBackward(x, dy, rows, cols, g, mean, invStd, dx, dgamma, dbeta));
+        // dx's scale: invStd·(1 + mean |g|) per row; the loosest row sets the absolute tolerance.
+        let scale = 0;
+        const s = heaps.reference.f32(invStd, rows);
+        for (let r = 0; r < rows; r++) {
+          let sumAbs = 0;
+          for (let c = 0; c < cols; c++) sumAbs += Math.abs(dyValues[r * cols + c] * (gamma ? gammaValues[c] : 1));
+          scale = Math.max(scale, s[r] * (1 + sumAbs / cols));
         }
+        compare(failures, heaps, `dx ${label}`, dx, n, 5e-7 * scale, 1e-5);
+        if (gamma) compare(failures, heaps, `dγ ${label}`, dgamma, cols, 1e-6, 1e-5);
+        if (beta) compare(failures, heaps, `dβ ${label}`, dbeta, cols, 1e-6, 1e-5);
+        // dx = dy (in place) and dx = 0 (parameter gradients only) on the fast kernels.
+        const k: Kernels = heaps.fast.kernels;
+        const separate = heaps.fast.f32(dx, n).slice();
+        const dgammaSeparate = gamma ? heaps.fast.f32(dgamma, cols).slice() : undefined;
+        k.layerNormBackward(x, dy, rows, cols, g, mean, invStd, dy, 0, 0);
+        if (heaps.fast.f32(dy, n).some((v, i) => v !== separate[i])) failures.push(`dx ${label}: dx = dy differs`);
+        heaps.fast.f32(dy, n).set(dyValues);
+        if (gamma) {
+          heaps.fast.f32(dgamma, cols).fill(7);
+          k.layerNormBackward(x, dy, rows, cols, g, mean, invStd, 0, dgamma, 0);
+          if (heaps.fast.f32(dgamma, cols).some((v, i) => v !== dgammaSeparate![i])) failures.push(`dγ ${label}: without dx differs`);
+          if (heaps.fast.f32(dy, n).some((v, i) => v !== dyValues[i])) failures.push(`dγ ${label}: dx = 0 wrote into dy`);
+        }
+      }
       expect(failures).toEqual([]);
     });
   });
