@@ -51,18 +51,24 @@ export function loadCheckpointWithText(path: string): { model: Model; text?: Tex
   if (header.preprocessing?.table !== undefined) return { model, table: checkTable(header.preprocessing.table, model, `${source}: table preprocessing`) };
   const text = header.preprocessing?.text;
   if (text === undefined) return { model };
-  const where = `${source}: text preprocessing`;
-  const vectorizer = TextVectorizer.fromConfig(text.vectorizer, where);
-  const { classNames } = text;
+  return { model, text: checkText(text, model, `${source}: text preprocessing`) };
+}
+
+function checkText(raw: TextPreprocessing, model: Model, where: string): TextPreprocessing {
+  const vectorizer = TextVectorizer.fromConfig(raw.vectorizer, where);
+  const { classNames } = raw;
   if (!Array.isArray(classNames) || classNames.length < 2 || !classNames.every((c) => typeof c === "string")) throw new InputError(`${where}: the class names must be a list of at least two strings`);
-  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
-  if (outputs !== classNames.length && !(outputs === 1 && classNames.length === 2)) {
-    throw new InputError(`${where}: ${classNames.length} class names for a model with ${outputs} outputs`);
-  }
+  checkClassOutputs(classNames.length, model, where);
   if (vectorizer.outputShape.join() !== model.inputShape?.join()) {
     throw new InputError(`${where}: it makes inputs shaped [${vectorizer.outputShape}], the model takes [${model.inputShape}]`);
   }
-  return { model, text: { vectorizer: vectorizer.config, classNames } };
+  return { vectorizer: vectorizer.config, classNames };
+}
+
+/** A model classifying into `classes` has an output per class, or one (a sigmoid) for two. */
+function checkClassOutputs(classes: number, model: Model, where: string): void {
+  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
+  if (outputs !== classes && !(outputs === 1 && classes === 2)) throw new InputError(`${where}: ${classes} class names for a model with ${outputs} outputs`);
 }
 
 /** A file the user named, or one clear error: "cannot read --input x.npy: it does not exist". */
@@ -85,8 +91,6 @@ function checkTable(raw: unknown, model: Model, where: string): TablePreprocessi
   const table = checkTablePreprocessing(raw, where);
   const width = encodedWidth(table.columns);
   if (model.inputShape?.join() !== String(width)) throw new InputError(`${where}: its columns make ${width} features, the model takes inputs shaped [${model.inputShape}]`);
-  const outputs = model.outputShape.reduce((a, b) => a * b, 1);
-  const classes = table.classNames?.length;
-  if (classes !== undefined && outputs !== classes && !(outputs === 1 && classes === 2)) throw new InputError(`${where}: ${classes} class names for a model with ${outputs} outputs`);
+  if (table.classNames !== undefined) checkClassOutputs(table.classNames.length, model, where);
   return table;
 }

@@ -110,7 +110,11 @@ export class TextVectorizer {
       if (this.config.outputMode === "int") {
         for (let j = 0; j < Math.min(tokens.length, width); j++) row[j] = this.lookup(tokens[j]);
       } else {
-        for (const token of tokens) row[this.lookup(token)] = this.config.outputMode === "count" ? row[this.lookup(token)] + 1 : 1;
+        const counting = this.config.outputMode === "count";
+        for (const token of tokens) {
+          const column = this.lookup(token);
+          row[column] = counting ? row[column] + 1 : 1;
+        }
       }
     });
     return out;
