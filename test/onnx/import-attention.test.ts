@@ -8,6 +8,7 @@
 // pytorch-attention.test.ts.)
 
 import { describe, expect, test } from "bun:test";
+import { roundTrip } from "./export-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -18,26 +19,12 @@ import { buildModel, parseModelJson } from "../../src/model/model-file";
 import { exportOnnx } from "../../src/onnx/export";
 import { readOnnx } from "../../src/onnx/import";
 import { decodeModel, encodeModel, type ModelProto } from "../../src/onnx/onnx-proto";
-import { seededValues, worstMismatch } from "../support/twin-heaps";
+import { seededValues } from "../support/twin-heaps";
 
 const BATCH = 3, STEPS = 6, WIDTH = 8;
 const features = (seed: number, steps = STEPS, width = WIDTH) => seededValues(BATCH * steps * width, seed, -1.5, 1.5);
 const ids = (seed: number, vocabulary: number, steps = STEPS) => Float32Array.from(seededValues(BATCH * steps, seed, 0, vocabulary), Math.floor);
 
-function roundTrip(model: Model, xs: Float32Array[], options: { opset?: number; sameParams?: boolean } = {}): ReturnType<typeof readOnnx> {
-  model.build();
-  model.setWeights(model.params.map((p, i) => seededValues(p.size, 20 + i, -0.6, 0.6)));
-  const back = readOnnx(exportOnnx(model, { opset: options.opset }), { source: "roundtrip.onnx" });
-  expect(back.model.inputShapes).toEqual(model.inputShapes);
-  if (options.sameParams !== false) expect(back.model.countParams()).toBe(model.countParams());
-  const want = model.predictAll(xs), got = back.model.predictAll(xs);
-  expect(got.length).toBe(want.length);
-  want.forEach((w, i) => {
-    const m = worstMismatch(got[i].data, w.data, 1e-5, 1e-5);
-    expect({ output: i, shape: got[i].shape, worst: m.worst <= 1 ? "ok" : m }).toEqual({ output: i, shape: w.shape, worst: "ok" });
-  });
-  return back;
-}
 
 const types = (m: Model) => m.layers.map((l) => l.type);
 

@@ -10,6 +10,7 @@
 // (PyTorch's own exports of nn.LSTM/GRU/RNN/Embedding are in pytorch-sequences.test.ts.)
 
 import { describe, expect, test } from "bun:test";
+import { roundTrip } from "./export-check";
 import {
   Bidirectional, Concatenate, Dense, Embedding, GRU, GlobalAveragePool1D, GlobalMaxPool1D, Input, LSTM, Masking, Model, SimpleRNN,
 } from "../../src/index";
@@ -23,20 +24,6 @@ const BATCH = 3, STEPS = 5, VOCAB = 9;
 const ids = (seed = 4) => Float32Array.from(seededValues(BATCH * STEPS, seed, 0, VOCAB), Math.floor);
 const features = (seed: number, width = 3) => seededValues(BATCH * STEPS * width, seed, -1.5, 1.5);
 
-function roundTrip(model: Model, xs: Float32Array[]): ReturnType<typeof readOnnx> {
-  model.build();
-  model.setWeights(model.params.map((p, i) => seededValues(p.size, 20 + i, -0.6, 0.6)));
-  const back = readOnnx(exportOnnx(model), { source: "roundtrip.onnx" });
-  expect(back.model.inputShapes).toEqual(model.inputShapes);
-  expect(back.model.countParams()).toBe(model.countParams());
-  const want = model.predictAll(xs), got = back.model.predictAll(xs);
-  expect(got.length).toBe(want.length);
-  want.forEach((w, i) => {
-    const m = worstMismatch(got[i].data, w.data, 1e-5, 1e-5);
-    expect({ output: i, shape: got[i].shape, worst: m.worst <= 1 ? "ok" : m }).toEqual({ output: i, shape: w.shape, worst: "ok" });
-  });
-  return back;
-}
 
 const types = (m: Model) => m.layers.map((l) => (l instanceof Bidirectional ? `Bidirectional(${l.forwardLayer.type}, ${l.mergeMode})` : l.type));
 
